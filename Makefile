@@ -1,0 +1,46 @@
+# procmine — every target bootstraps its own environment: only python3 (3.11+) and make needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON_DOWNLOADS := never
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+SAMPLE_CASES ?= 2000
+SAMPLE_SEED ?= 7
+
+.PHONY: install demo test lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.installed ## the environment only (.venv/)
+
+demo: install ## sample data → the whole pipeline; prints where the results are
+	$(VENV)/bin/procmine sample --cases $(SAMPLE_CASES) --seed $(SAMPLE_SEED) --out data/landing
+	$(VENV)/bin/procmine run
+	@echo ""
+	@echo "database:   $$(pwd)/data/procmine.duckdb   (try: .venv/bin/procmine sql \"select count(*) from core.events\")"
+	@echo "dashboards: $$(pwd)/dashboards/index.html"
+
+test: install ## the whole test suite
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install ## benchmarks → BENCHMARKS.md and bench/results.json
+	@echo "benchmarks are not built yet (issue #8)"
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache

@@ -1,0 +1,257 @@
+"""The `procmine` command line: a thin layer over the pipeline, the store and the marts."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from procmine.config import Config, load_config
+from procmine.errors import NotBuiltYet, ProcmineError
+
+app = typer.Typer(
+    name="procmine",
+    help="Process mining for IT service management: where Detect-to-Correct loses time.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+quarantine_app = typer.Typer(help="Inspect and release quarantined rows.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+
+console = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 240)
+_state: dict[str, object] = {"debug": False, "config": None}
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file (default: $PROCMINE_DB, then config, then "
+                              "data/procmine.duckdb)."),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="procmine.toml to use (default: ./procmine.toml).")
+]
+
+
+class SourceName(StrEnum):
+    servicenow = "servicenow"
+    bpic2013 = "bpic2013"
+    csv = "csv"
+    xes = "xes"
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class ExportFormat(StrEnum):
+    xes = "xes"
+    csv = "csv"
+
+
+def _config(path: Path | None = None) -> Config:
+    return load_config(path or _state["config"])  # type: ignore[arg-type]
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    _state["debug"] = debug
+    _state["config"] = config
+
+
+@app.command()
+def sample(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the export into.")] =
+    Path("data/landing"),
+    cases: Annotated[int, typer.Option("--cases", min=1, help="Number of incidents.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 7,
+) -> None:
+    """Generate a realistic ServiceNow-style incident export with injected waste."""
+    from rich.progress import Progress
+
+    from procmine.sample import generate_sample
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("generating incidents", total=cases)
+        summary = generate_sample(out_dir, cases=cases, seed=seed,
+                                  progress=lambda done: bar.update(task, completed=done))
+    console.print(f"wrote {summary.cases:,} incidents ({summary.snapshot_rows:,} snapshot rows) "
+                  f"to {out_dir}; ground truth in {summary.manifest}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to load.")],
+    source: Annotated[SourceName, typer.Option("--source", help="Source adapter.")],
+    db: DbOption = None,
+    date_format: Annotated[str | None, typer.Option(
+        "--date-format", help="strptime format of the timestamps, e.g. '%d/%m/%Y %H:%M'.")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Time zone of naive timestamps.")] = None,
+    case: Annotated[str | None, typer.Option("--case", help="Column holding the case id.")] = None,
+    activity: Annotated[str | None, typer.Option("--activity", help="Activity column.")] = None,
+    timestamp: Annotated[str | None, typer.Option("--timestamp", help="Timestamp column.")] = None,
+    resource: Annotated[str | None, typer.Option("--resource", help="Resource column.")] = None,
+    group: Annotated[str | None, typer.Option("--group", help="Assignment group column.")] = None,
+    delimiter: Annotated[str | None, typer.Option("--delimiter", help="Field separator.")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="File encoding.")] = None,
+) -> None:
+    """Load files through raw → staging → validation → core.events / quarantine.events."""
+    from procmine.pipeline import ingest as run_ingest
+
+    config = _config()
+    overrides = {
+        "date_format": date_format, "timezone": tz, "case": case, "activity": activity,
+        "timestamp": timestamp, "resource": resource, "group": group, "delimiter": delimiter,
+        "encoding": encoding,
+    }
+    db_path = config.db_path(db)
+    with console.status("loading files") as status:
+        result = run_ingest(
+            config, db_path, source.value, paths, {k: v for k, v in overrides.items() if v},
+            progress=lambda f: status.update(f"{f.status} {f.path.name}"),
+        )
+    for failed in result.failed_files:
+        console.print(f"[red]failed[/red] {failed.message}")
+    skipped = sum(1 for f in result.files if f.status == "skipped")
+    console.print(
+        f"{result.files_loaded} file(s) loaded, {skipped} skipped (already loaded), "
+        f"{len(result.failed_files)} failed: +{result.events_loaded:,} events in core, "
+        f"{result.events_quarantined:,} quarantined → {db_path}"
+    )
+    if result.failed_files:
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(db: DbOption = None) -> None:
+    """Validate what is staged (Great Expectations suites in expectations/)."""
+    raise NotBuiltYet("`procmine validate` is not built yet (issue #4); `ingest` validates as it loads")
+
+
+@app.command()
+def mine(db: DbOption = None) -> None:
+    """Recompute the marts (variants, transitions, waste, bottlenecks, KPIs) from core."""
+    raise NotBuiltYet("`procmine mine` is not built yet (issue #5)")
+
+
+@app.command()
+def dashboards(db: DbOption = None) -> None:
+    """Rebuild the dashboards from the marts."""
+    raise NotBuiltYet("`procmine dashboards` is not built yet (issue #6)")
+
+
+@app.command()
+def run(
+    config_path: ConfigOption = None,
+    db: DbOption = None,
+    full: Annotated[bool, typer.Option("--full", help="Rebuild from every landing file.")] = False,
+) -> None:
+    """Run the whole pipeline over the landing folders (data/landing/<source>/)."""
+    from procmine.pipeline import run_pipeline
+
+    config = _config(config_path)
+    result = run_pipeline(config, config.db_path(db), full=full, console=console)
+    console.print(
+        f"run {result.run_id}: {result.status}; {result.files_loaded} file(s), "
+        f"+{result.events_loaded:,} events, {result.events_quarantined:,} quarantined"
+    )
+    if result.status not in ("success",):
+        raise typer.Exit(1)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A SELECT over the published database.")],
+    db: DbOption = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
+    OutputFormat.table,
+) -> None:
+    """Run read-only SQL on the last published state."""
+    from procmine.query import run_query
+
+    run_query(_config().db_path(db), query, output.value, out)
+
+
+@app.command()
+def status(db: DbOption = None, limit: Annotated[int, typer.Option(help="Runs to show.")] = 10) -> None:
+    """Show the last runs, their counts and failures."""
+    from procmine.query import show_status
+
+    show_status(_config().db_path(db), limit, out)
+
+
+@app.command()
+def export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="xes or csv.")],
+    out_file: Annotated[Path, typer.Option("--out", help="File to write.")],
+    db: DbOption = None,
+) -> None:
+    """Export core.events as XES (ProM, Disco, pm4py) or CSV."""
+    from procmine.export import export_events
+
+    count = export_events(_config().db_path(db), fmt.value, out_file)
+    console.print(f"wrote {count:,} events to {out_file}")
+
+
+@app.command()
+def schedule() -> None:
+    """Create the nightly Prefect deployment."""
+    raise NotBuiltYet("`procmine schedule` is not built yet (issue #7)")
+
+
+@app.command()
+def serve() -> None:
+    """Serve dashboards/ on localhost."""
+    raise NotBuiltYet("`procmine serve` is not built yet (issue #6)")
+
+
+@quarantine_app.command("list")
+def quarantine_list(db: DbOption = None) -> None:
+    """Quarantined rows by rule."""
+    raise NotBuiltYet("`procmine quarantine` is not built yet (issue #4)")
+
+
+def main() -> None:
+    """Entry point: one-line errors, tracebacks only under --debug."""
+    try:
+        code = app(standalone_mode=False)  # click returns an Exit's code in this mode
+    except ProcmineError as exc:
+        _fail(exc, code=1)
+    except (typer.Exit, SystemExit) as exc:
+        raise SystemExit(getattr(exc, "exit_code", getattr(exc, "code", 1))) from None
+    except typer.Abort:
+        console.print("aborted")
+        raise SystemExit(130) from None
+    except Exception as exc:  # click usage errors and unexpected failures
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        _fail(exc, code=1, unexpected=True)
+    else:
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(exc: BaseException, *, code: int, unexpected: bool = False) -> None:
+    if _state["debug"]:
+        traceback.print_exc()
+    label = "internal error" if unexpected else "error"
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    hint = "" if _state["debug"] or not unexpected else " (run with --debug for the traceback)"
+    console.print(f"[red]{label}:[/red] {message}{hint}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

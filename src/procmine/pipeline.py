@@ -1,0 +1,138 @@
+"""The pipeline's steps (load → validate → publish core → mine → render), shared by the CLI
+and the Prefect flow. Every write goes through ``store.writing``: all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from procmine import store
+from procmine.config import Config
+from procmine.ingest import FileResult, StageReport, register_files, stage_files
+from procmine.sql import load_sql, run_sql
+from procmine.validate import ValidationReport, validate_staged
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run, as recorded in marts.run_log."""
+
+    run_id: str
+    command: str
+    status: str = "running"
+    files: list[FileResult] = field(default_factory=list)
+    events_loaded: int = 0
+    events_quarantined: int = 0
+    quarantined_by_rule: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def files_loaded(self) -> int:
+        return sum(1 for f in self.files if f.status == "loaded")
+
+    @property
+    def failed_files(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+
+def core_event_count(conn: duckdb.DuckDBPyConnection) -> int:
+    return conn.execute("SELECT count(*) FROM core.events").fetchone()[0]
+
+
+def load_and_publish_core(
+    conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult,
+    batches: list[tuple[str, list[Path], dict[str, Any]]],
+    progress: Callable[[FileResult], None] | None = None,
+) -> ValidationReport:
+    """Stage every (source, paths, overrides) batch, validate, and move valid events to core."""
+    reports: list[StageReport] = []
+    for source, paths, overrides in batches:
+        report = stage_files(conn, config, source, paths, result.run_id, overrides, progress)
+        reports.append(report)
+        result.files.extend(report.files)
+    validation = validate_staged(conn, config, result.run_id)
+    counts = {
+        row[0]: (row[1], row[2]) for row in conn.execute(
+            load_sql("pipeline/counts_by_file.sql"), {"run_id": result.run_id}).fetchall()
+    }
+    before = core_event_count(conn)
+    run_sql(conn, load_sql("pipeline/publish_core.sql"), {"run_id": result.run_id})
+    for report in reports:
+        register_files(conn, report, counts)
+    result.events_loaded = core_event_count(conn) - before
+    result.events_quarantined = validation.quarantined
+    result.quarantined_by_rule = validation.quarantined_by_rule
+    return validation
+
+
+def record_run(conn: duckdb.DuckDBPyConnection, result: RunResult) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO marts.run_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [result.run_id, result.started_at, datetime.now(UTC), result.status, result.files_loaded,
+         result.events_loaded, result.events_quarantined, result.command, result.message],
+    )
+
+
+def record_failed_run(db_path: Path, result: RunResult) -> None:
+    """After a run was rolled back, record only its failure (the data stay as published)."""
+    with store.writing(db_path) as conn:
+        record_run(conn, result)
+
+
+def ingest(
+    config: Config, db_path: Path, source: str, paths: list[Path],
+    overrides: dict[str, Any] | None = None,
+    progress: Callable[[FileResult], None] | None = None,
+) -> RunResult:
+    """`procmine ingest`: files all the way to core.events / quarantine.events."""
+    result = RunResult(run_id=store.new_run_id(), command=f"ingest --source {source}")
+    with store.writing(db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
+        load_and_publish_core(conn, config, result, [(source, paths, overrides or {})], progress)
+        result.status = "success" if not result.failed_files else "partial"
+        result.message = "; ".join(f.message for f in result.failed_files)[:2000]
+        record_run(conn, result)
+    return result
+
+
+def landing_batches(config: Config) -> list[tuple[str, list[Path], dict[str, Any]]]:
+    """(source, [landing folder], {}) for every configured source whose folder exists."""
+    batches = []
+    for name in config.source_names:
+        folder = config.landing_dir / str(config.source(name).get("landing", name))
+        if folder.is_dir():
+            batches.append((name, [folder], {}))
+    return batches
+
+
+def reset_loaded_data(conn: duckdb.DuckDBPyConnection) -> None:
+    """--full: forget every loaded file and its events, so all landing files are read again."""
+    run_sql(conn, load_sql("pipeline/reset.sql"))
+
+
+def run_pipeline(config: Config, db_path: Path, *, full: bool = False,
+                 console: Any = None) -> RunResult:
+    """`procmine run`: the landing folders through every step, published atomically."""
+    result = RunResult(run_id=store.new_run_id(), command="run --full" if full else "run")
+    batches = landing_batches(config)
+    if not batches:
+        from procmine.errors import ProcmineError
+
+        raise ProcmineError(
+            f"no landing folders under {config.landing_dir} (expected e.g. "
+            f"{config.landing_dir / 'servicenow'}); generate one with `procmine sample` or set "
+            "[paths] landing in procmine.toml"
+        )
+    with store.writing(db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
+        if full:
+            reset_loaded_data(conn)
+        load_and_publish_core(conn, config, result, batches)
+        result.status = "success" if not result.failed_files else "partial"
+        result.message = "; ".join(f.message for f in result.failed_files)[:2000]
+        record_run(conn, result)
+    return result

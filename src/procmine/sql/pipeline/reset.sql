@@ -1,0 +1,8 @@
+-- `procmine run --full`: forget loaded files and everything derived from them (the run log,
+-- the schema and the configuration stay).
+DELETE FROM core.load_registry;
+DELETE FROM core.events;
+DELETE FROM core.cases;
+DELETE FROM quarantine.events;
+DELETE FROM staging.events;
+DELETE FROM staging.cases;

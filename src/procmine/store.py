@@ -1,0 +1,181 @@
+"""The DuckDB store: versioned migrations, atomic publishing, one writer at a time.
+
+Readers always open the *published* file read-only. A writer works on a private copy
+(`.<name>.work` beside it) and publishes by an atomic rename, so readers see the previous
+complete state or the new one, and a killed run leaves the published file untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from procmine.errors import ProcmineError, RunLockedError
+
+MIGRATIONS_PACKAGE = "procmine.sql.migrations"
+
+SCHEMA_VERSION_DDL = """
+CREATE TABLE IF NOT EXISTS main.schema_migrations (
+    version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    """Migrations shipped in procmine/sql/migrations, ordered by version (NNN_name.sql)."""
+    found = []
+    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+        if entry.name.endswith(".sql"):
+            version, _, rest = entry.name.partition("_")
+            found.append(Migration(int(version), rest.removesuffix(".sql"), entry.read_text()))
+    return sorted(found, key=lambda migration: migration.version)
+
+
+def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
+    exists = conn.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM main.schema_migrations").fetchone()[0]
+
+
+def migrate(conn: duckdb.DuckDBPyConnection, target: int | None = None) -> list[int]:
+    """Apply pending migrations (each in its own transaction); returns the versions applied."""
+    conn.execute(SCHEMA_VERSION_DDL)
+    current = schema_version(conn)
+    applied = []
+    for migration in available_migrations():
+        if migration.version <= current or (target is not None and migration.version > target):
+            continue
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(migration.sql)
+            conn.execute(
+                "INSERT INTO main.schema_migrations VALUES (?, ?, ?)",
+                [migration.version, migration.name, datetime.now(UTC)],
+            )
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied
+
+
+def _work_path(db_path: Path) -> Path:
+    return db_path.with_name(f".{db_path.name}.work")
+
+
+def _lock_path(db_path: Path) -> Path:
+    return db_path.with_name(f".{db_path.name}.lock")
+
+
+@contextlib.contextmanager
+def run_lock(db_path: Path, wait_s: float = 0.0) -> Iterator[None]:
+    """One writer per database. The OS drops the lock when its holder dies (no stale locks)."""
+    lock_file = _lock_path(db_path)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    handle = lock_file.open("a+")
+    deadline = time.monotonic() + wait_s
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "unknown"
+                    raise RunLockedError(
+                        f"another procmine run is writing {db_path} ({holder}); wait for it "
+                        "to finish or pass --wait SECONDS"
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "since": datetime.now(UTC).isoformat()}))
+        handle.flush()
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    conn = duckdb.connect(str(path), read_only=read_only)
+    conn.execute("SET TimeZone = 'UTC'")
+    return conn
+
+
+@contextlib.contextmanager
+def writing(db_path: Path, *, lock_wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to a private copy, published atomically on success.
+
+    On any exception (or a kill) the published database stays as it was.
+    """
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with run_lock(db_path, lock_wait_s):
+        work = _work_path(db_path)
+        for leftover in (work, work.with_name(work.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        if db_path.exists():
+            shutil.copyfile(db_path, work)
+        conn = connect(work)
+        try:
+            migrate(conn)
+            yield conn
+            conn.execute("CHECKPOINT")
+            conn.close()
+            _fsync_path(work)
+            os.replace(work, db_path)
+            _fsync_path(db_path.parent)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.close()
+            work.unlink(missing_ok=True)
+            work.with_name(work.name + ".wal").unlink(missing_ok=True)
+            raise
+
+
+def reading(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the last published state."""
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise ProcmineError(
+            f"no database at {db_path} yet; load data first (procmine ingest PATH --source ...)"
+        )
+    return connect(db_path, read_only=True)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")

@@ -1,0 +1,43 @@
+"""Shared fixtures: paths to the real data sets, a fresh database, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA = ROOT.parent / "shared" / "data" / "itsm"
+SERVICENOW_LOG = REAL_DATA / "servicenow_incident_event_log.csv.gz"
+VOLVO_LOG = REAL_DATA / "bpic2013_volvo_incidents.csv.gz"
+PROCMINE = Path(sys.executable).with_name("procmine")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "procmine.duckdb"
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run from an empty folder with no PROCMINE_* variables set."""
+    for name in ("PROCMINE_DB", "PROCMINE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The real `procmine` executable, as a user runs it."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PROCMINE_")}
+    full_env.update(env or {})
+    proc = subprocess.run([str(PROCMINE), *map(str, args)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"procmine {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc

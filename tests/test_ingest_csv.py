@@ -1,0 +1,102 @@
+"""Generic CSV ingestion: idempotent re-loads, overlapping exports, mappings, bad rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from procmine import store
+from procmine.config import load_config
+from procmine.pipeline import ingest
+from tests.conftest import run_cli
+
+HEADER = "ticket;what;when;who;team\n"
+
+
+def _write(path: Path, rows: list[str], *, bom: bool = False) -> Path:
+    path.write_text(("\ufeff" if bom else "") + HEADER + "".join(r + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+MAPPING = {"case": "ticket", "activity": "what", "timestamp": "when", "resource": "who",
+           "group": "team", "delimiter": ";"}
+
+
+def _count(db_path: Path, sql: str) -> int:
+    conn = store.reading(db_path)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_same_file_twice_adds_nothing(tmp_path: Path, db_path: Path) -> None:
+    export = _write(tmp_path / "day1.csv", [
+        "T1;Open;2024-03-01 09:00;ann;Hub Service Desk L1",
+        "T1;Resolved;2024-03-01 11:30;bob;Hub Network L2",
+        "T2;Open;2024-03-02 10:00;ann;Vendor Acme Networks L3",
+    ], bom=True)
+    config = load_config()
+    first = ingest(config, db_path, "csv", [export], MAPPING)
+    second = ingest(config, db_path, "csv", [export], MAPPING)
+    assert (first.events_loaded, second.events_loaded) == (3, 0)
+    assert [f.status for f in second.files] == ["skipped"]
+    assert _count(db_path, "SELECT count(*) FROM core.events") == 3
+    assert _count(db_path, "SELECT count(*) FROM core.load_registry") == 1
+    assert _count(db_path, "SELECT count(*) FROM raw.csv") == 3
+
+
+def test_overlapping_exports_yield_the_union(tmp_path: Path, db_path: Path) -> None:
+    day1 = _write(tmp_path / "day1.csv", [
+        "T1;Open;2024-03-01 09:00;ann;Hub Service Desk L1",
+        "T1;Resolved;2024-03-01 11:30;bob;Hub Network L2",
+    ])
+    day2 = _write(tmp_path / "day2.csv", [
+        "T1;Resolved;2024-03-01 11:30;bob;Hub Network L2",   # overlap with day1
+        "T1;Closed;2024-03-04 08:00;bob;Hub Network L2",
+        "T2;Open;2024-03-03 10:00;ann;Spoke Retail IT L1",
+    ])
+    result = ingest(load_config(), db_path, "csv", [day1, day2], MAPPING)
+    assert result.events_loaded == 4
+    conn = store.reading(db_path)
+    rows = conn.execute("SELECT case_id, activity, d2c_stage, sourcing FROM core.events "
+                        "ORDER BY case_id, ts").fetchall()
+    assert rows == [("T1", "Open", "log", "hub"), ("T1", "Resolved", "resolve", "hub"),
+                    ("T1", "Closed", "close", "hub"), ("T2", "Open", "log", "spoke:retail")]
+    cases = conn.execute("SELECT case_id, sourcing, resolved_at IS NOT NULL FROM core.cases "
+                         "ORDER BY 1").fetchall()
+    assert cases == [("T1", "hub", True), ("T2", "spoke:retail", False)]
+
+
+def test_unparseable_row_is_quarantined_and_the_rest_kept(tmp_path: Path, db_path: Path) -> None:
+    export = _write(tmp_path / "bad.csv", [
+        "T1;Open;2024-03-01 09:00;ann;G",
+        "T1;Resolved;yesterday;bob;G",
+        ";Open;2024-03-01 09:00;ann;G",
+    ])
+    result = ingest(load_config(), db_path, "csv", [export], MAPPING)
+    assert result.events_loaded == 1
+    conn = store.reading(db_path)
+    assert conn.execute("SELECT rule, column_name, bad_value, source_row FROM quarantine.events "
+                        "ORDER BY source_row").fetchall() == [
+        ("ts_not_null", "ts", "yesterday", 2), ("case_id_not_null", "case_id", None, 3)]
+
+
+def test_missing_column_names_the_mapping_key(tmp_path: Path, db_path: Path) -> None:
+    export = _write(tmp_path / "x.csv", ["T1;Open;2024-03-01 09:00;ann;G"])
+    proc = run_cli("ingest", export, "--source", "csv", "--db", db_path, "--delimiter", ";",
+                   "--activity", "what", "--timestamp", "when", check=False)
+    assert proc.returncode == 1
+    assert "missing required column 'case_id'" in proc.stderr
+    assert "columns.case" in proc.stderr
+
+
+def test_ambiguous_dates_need_a_format(tmp_path: Path, db_path: Path) -> None:
+    export = tmp_path / "dates.csv"
+    export.write_text("case_id,activity,timestamp\nT1,Open,01/02/2024 09:00\n"
+                      "T1,Resolved,03/02/2024 10:00\n")
+    proc = run_cli("ingest", export, "--source", "csv", "--db", db_path, check=False)
+    assert proc.returncode == 1 and "--date-format" in proc.stderr
+    run_cli("ingest", export, "--source", "csv", "--db", db_path, "--date-format",
+            "%d/%m/%Y %H:%M")
+    assert _count(db_path, "SELECT count(*) FROM core.events WHERE month(ts) = 2") == 2

@@ -1,0 +1,94 @@
+"""The store: migrations upgrade in place, publishing is atomic, one writer at a time."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from procmine import store
+from procmine.errors import RunLockedError
+
+
+def test_fresh_database_has_every_layer(db_path: Path) -> None:
+    with store.writing(db_path) as conn:
+        version = store.schema_version(conn)
+    assert version == store.available_migrations()[-1].version
+    conn = store.reading(db_path)
+    schemas = {r[0] for r in conn.execute("SELECT schema_name FROM information_schema.schemata")
+               .fetchall()}
+    assert {"raw", "staging", "quarantine", "core", "marts"} <= schemas
+    columns = [r[0] for r in conn.execute("DESCRIBE core.events").fetchall()]
+    assert columns[:13] == ["event_id", "case_id", "case_type", "activity", "ts", "resource",
+                            "org_group", "support_level", "sourcing", "d2c_stage", "source",
+                            "source_file", "source_row"]
+
+
+def test_database_from_migration_1_is_upgraded_with_data_intact(db_path: Path) -> None:
+    conn = duckdb.connect(str(db_path))
+    assert store.migrate(conn, target=1) == [1]
+    conn.execute(
+        "INSERT INTO core.events VALUES ('e1', 'INC1', 'incident', 'Open', "
+        "TIMESTAMPTZ '2024-01-01 10:00:00+00', 'alice', 'G1', NULL, 'hub', 'log', 'csv', 'a.csv', "
+        "1, 0)")
+    conn.execute("INSERT INTO core.load_registry VALUES ('f1', 'a.csv', 10, 'csv', 1, 1, 0, 'r1', "
+                 "now())")
+    conn.close()
+
+    with store.writing(db_path) as conn:
+        assert store.schema_version(conn) == store.available_migrations()[-1].version
+
+    conn = store.reading(db_path)
+    assert conn.execute("SELECT event_id, case_id, activity FROM core.events").fetchall() == [
+        ("e1", "INC1", "Open")]
+    assert conn.execute("SELECT count(*) FROM core.load_registry").fetchone()[0] == 1
+    applied = [r[0] for r in conn.execute("SELECT version FROM main.schema_migrations ORDER BY 1")
+               .fetchall()]
+    assert applied == [m.version for m in store.available_migrations()]
+    assert conn.execute("SELECT count(*) FROM marts.variants").fetchone()[0] == 0
+
+
+def test_failed_write_leaves_published_state(db_path: Path) -> None:
+    with store.writing(db_path) as conn:
+        conn.execute("INSERT INTO marts.run_log (run_id, started_at, status) "
+                     "VALUES ('r1', now(), 'success')")
+    before = db_path.read_bytes()
+    with pytest.raises(RuntimeError), store.writing(db_path) as conn:
+        conn.execute("DELETE FROM marts.run_log")
+        raise RuntimeError("boom")
+    assert db_path.read_bytes() == before
+    assert not list(db_path.parent.glob(".*.work*"))
+
+
+def _hold_lock(db_path: str, ready, release) -> None:
+    with store.run_lock(Path(db_path)):
+        ready.set()
+        release.wait(20)
+
+
+def test_second_writer_gets_a_clear_message(db_path: Path) -> None:
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(db_path), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(20)
+        with pytest.raises(RunLockedError, match="another procmine run"), store.writing(db_path):
+            pass
+    finally:
+        release.set()
+        holder.join(20)
+    with store.writing(db_path):  # released: the next writer proceeds
+        pass
+
+
+def test_lock_of_a_killed_holder_is_recovered(db_path: Path) -> None:
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(db_path), ready, release))
+    holder.start()
+    assert ready.wait(20)
+    holder.kill()
+    holder.join(20)
+    with store.writing(db_path):
+        pass
