@@ -3,6 +3,8 @@ and the Prefect flow. Every write goes through ``store.writing``: all or nothing
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +15,7 @@ import duckdb
 
 from procmine import store
 from procmine.config import Config
+from procmine.errors import ProcmineError
 from procmine.ingest import FileResult, StageReport, register_files, stage_files
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport, validate_staged
@@ -115,24 +118,56 @@ def reset_loaded_data(conn: duckdb.DuckDBPyConnection) -> None:
     run_sql(conn, load_sql("pipeline/reset.sql"))
 
 
+def build_marts(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult) -> None:
+    """Mine step: recompute the marts from core (issue #5 fills this in)."""
+
+
+def render_dashboards(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult,
+                      out_dir: Path) -> None:
+    """Render step: write every dashboard page into `out_dir` (issue #6 fills this in)."""
+
+
+def publish_dashboards(staged: Path, final: Path) -> None:
+    """Move freshly rendered pages over the published ones (after the database is published)."""
+    if not staged.exists():
+        return
+    final.mkdir(parents=True, exist_ok=True)
+    for item in sorted(staged.rglob("*")):
+        target = final / item.relative_to(staged)
+        if item.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            os.replace(item, target)
+    shutil.rmtree(staged, ignore_errors=True)
+
+
 def run_pipeline(config: Config, db_path: Path, *, full: bool = False,
                  console: Any = None) -> RunResult:
-    """`procmine run`: the landing folders through every step, published atomically."""
+    """`procmine run`: the landing folders through every step, published atomically.
+
+    The database is published by store.writing on success; dashboards rendered into a staging
+    folder are moved into place only after that, so a failed run changes neither.
+    """
     result = RunResult(run_id=store.new_run_id(), command="run --full" if full else "run")
     batches = landing_batches(config)
     if not batches:
-        from procmine.errors import ProcmineError
-
         raise ProcmineError(
             f"no landing folders under {config.landing_dir} (expected e.g. "
             f"{config.landing_dir / 'servicenow'}); generate one with `procmine sample` or set "
             "[paths] landing in procmine.toml"
         )
-    with store.writing(db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
-        if full:
-            reset_loaded_data(conn)
-        load_and_publish_core(conn, config, result, batches)
-        result.status = "success" if not result.failed_files else "partial"
-        result.message = "; ".join(f.message for f in result.failed_files)[:2000]
-        record_run(conn, result)
+    staged_pages = config.dashboards_dir.with_name(f".{config.dashboards_dir.name}.{result.run_id}")
+    try:
+        with store.writing(db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
+            if full:
+                reset_loaded_data(conn)
+            load_and_publish_core(conn, config, result, batches)
+            build_marts(conn, config, result)
+            render_dashboards(conn, config, result, staged_pages)
+            result.status = "success" if not result.failed_files else "partial"
+            result.message = "; ".join(f.message for f in result.failed_files)[:2000]
+            record_run(conn, result)
+        publish_dashboards(staged_pages, config.dashboards_dir)
+    finally:
+        shutil.rmtree(staged_pages, ignore_errors=True)
     return result
