@@ -10,12 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from rich.console import Console
 from rich.table import Table
 
 from procmine import store
-from procmine.errors import ProcmineError
+from procmine.readonly import connect_readonly, execute_readonly
 
 STATUS_SQL = """
 SELECT run_id, command, status, started_at, finished_at, files_loaded, events_loaded,
@@ -34,12 +33,9 @@ def _jsonable(value: Any) -> Any:
 
 def run_query(db_path: Path, query: str, output: str, console: Console) -> int:
     """Execute `query` read-only and print it as a table, CSV or JSON; returns the row count."""
-    conn = store.reading(db_path)
+    conn = connect_readonly(db_path)
     try:
-        try:
-            cursor = conn.execute(query)
-        except duckdb.Error as exc:
-            raise ProcmineError(f"query failed: {str(exc).splitlines()[0]}") from exc
+        cursor = execute_readonly(conn, query)
         if cursor.description is None:
             return 0
         columns = [d[0] for d in cursor.description]
