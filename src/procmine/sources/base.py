@@ -14,6 +14,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ import duckdb
 
 from procmine.config import Config, SourceConfig
 from procmine.errors import InputError
+from procmine.privacy import Pseudonymiser, pseudonymiser
 
 STAGING_EVENT_COLUMNS = (
     "event_id", "case_id", "case_type", "activity", "ts", "resource", "org_group",
@@ -43,6 +45,13 @@ class LoadContext:
         """A CLI override (--date-format, --tz, column flags) wins over the source config."""
         value = self.overrides.get(key)
         return value if value not in (None, "") else self.source.get(key, default)
+
+    @cached_property
+    def pseudonymiser(self) -> Pseudonymiser | None:
+        """Masks personal columns as rows enter raw (None when [privacy] is disabled)."""
+        mapped_resource = self.overrides.get("resource") or self.source.get("columns", {}).get(
+            "resource")
+        return pseudonymiser(self.config, (mapped_resource,) if mapped_resource else ())
 
     @property
     def raw_table(self) -> str:
@@ -143,11 +152,17 @@ def _append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str]
         for column in columns:
             if column not in existing:
                 conn.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(column)} VARCHAR")
-    select = ", ".join(quote_ident(c) for c in columns)
+    masker = ctx.pseudonymiser
+    select = ", ".join(
+        f"{masker.sql_expression(quote_ident(c))} AS {quote_ident(c)}"
+        if masker and c in masker.columns else quote_ident(c)
+        for c in columns
+    )
     conn.execute(
-        f"INSERT INTO {target} BY NAME SELECT ? AS _file_id, ? AS _source_file, _source_row, "
-        f"? AS _loaded_at, {select} FROM {staged}",
-        [file_id, str(path), datetime.now(UTC)],
+        f"INSERT INTO {target} BY NAME SELECT $file_id AS _file_id, $path AS _source_file, "
+        f"_source_row, $loaded_at AS _loaded_at, {select} FROM {staged}",
+        {"file_id": file_id, "path": str(path), "loaded_at": datetime.now(UTC),
+         **(masker.sql_params() if masker and masker.columns & set(columns) else {})},
     )
 
 
