@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from procmine.errors import ProcmineError, RunLockedError
+from procmine.faults import crash_point
 
 MIGRATIONS_PACKAGE = "procmine.sql.migrations"
 
@@ -157,6 +158,7 @@ def writing(db_path: Path, *, lock_wait_s: float = 0.0) -> Iterator[duckdb.DuckD
             conn.execute("CHECKPOINT")
             conn.close()
             _fsync_path(work)
+            crash_point("publish")
             os.replace(work, db_path)
             _fsync_path(db_path.parent)
         except BaseException:
