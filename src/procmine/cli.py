@@ -145,9 +145,20 @@ def mine(db: DbOption = None) -> None:
 
 
 @app.command()
-def dashboards(db: DbOption = None) -> None:
-    """Rebuild the dashboards from the marts."""
-    raise NotBuiltYet("`procmine dashboards` is not built yet (issue #6)")
+def dashboards(
+    db: DbOption = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for the pages (default: [paths] dashboards).")] = None,
+) -> None:
+    """Rebuild every dashboard page (HTML + PNG per chart) from the database alone."""
+    from procmine.render import rebuild
+
+    config = _config()
+    with console.status("rendering dashboards"):
+        written = rebuild(config, config.db_path(db), out_dir)
+    index = next(p for p in written if p.name == "index.html")
+    console.print(f"{sum(p.suffix == '.html' for p in written)} pages, "
+                  f"{sum(p.suffix == '.png' for p in written)} PNGs → {index.resolve()}")
 
 
 @app.command()
@@ -210,9 +221,15 @@ def schedule() -> None:
 
 
 @app.command()
-def serve() -> None:
-    """Serve dashboards/ on localhost."""
-    raise NotBuiltYet("`procmine serve` is not built yet (issue #6)")
+def serve(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8765,
+    directory: Annotated[Path | None, typer.Option(
+        "--dir", help="Folder to serve (default: [paths] dashboards).")] = None,
+) -> None:
+    """Serve the dashboards on http://127.0.0.1:PORT/ (Ctrl-C to stop)."""
+    from procmine.render.serve import serve_forever
+
+    serve_forever(directory or _config().dashboards_dir, port, announce=console.print)
 
 
 @quarantine_app.command("list")

@@ -124,7 +124,20 @@ def build_marts(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResu
 
 def render_dashboards(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult,
                       out_dir: Path) -> None:
-    """Render step: write every dashboard page into `out_dir` (issue #6 fills this in)."""
+    """Render step: write every dashboard page (HTML + PNG per chart) into `out_dir`.
+
+    The run itself is not in marts.run_log yet; the data-quality page shows it from `result`.
+    """
+    from procmine.render import render_all
+
+    current = {
+        "run_id": result.run_id, "started_at": result.started_at, "finished_at": None,
+        "status": "success" if not result.failed_files else "partial",
+        "files_loaded": result.files_loaded, "events_loaded": result.events_loaded,
+        "events_quarantined": result.events_quarantined, "command": result.command,
+        "message": "this run",
+    }
+    render_all(conn, config, out_dir, current_run=current)
 
 
 def publish_dashboards(staged: Path, final: Path) -> None:

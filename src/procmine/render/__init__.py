@@ -1,0 +1,118 @@
+"""Dashboards: self-contained offline HTML pages (and a PNG per chart) built from the marts.
+
+Data flow: marts.* (aggregates; `MartReader` adds fixed-shape temp views) → page SQL in
+sql/render/ → Altair charts with named datasets → HTML with inline Vega bundle and data.
+The same marts always give the same bytes (no clocks, sorted JSON, ordered queries).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from procmine.config import Config
+from procmine.render import html
+from procmine.render.marts import MartReader, jsonable
+from procmine.render.page import Context, Page
+from procmine.render.pages import (
+    bottlenecks,
+    data_quality,
+    operating_model,
+    overview,
+    variants,
+    waste,
+)
+from procmine.render.scope import Scope, load_scope
+
+PageBuilder = Callable[[MartReader, Scope, Context], Page]
+PAGE_BUILDERS: list[PageBuilder] = [overview.build, waste.build, bottlenecks.build,
+                                    variants.build, operating_model.build, data_quality.build]
+VALIDATION_DOCS = Path("validation") / "index.html"
+PNG_WORKERS = 4   # vl-convert renders concurrently
+
+
+def build_pages(conn: duckdb.DuckDBPyConnection, ctx: Context) -> tuple[Scope, list[Page]]:
+    """Every page's content from the marts of `conn` (read only; temp views only)."""
+    with MartReader(conn) as reader:
+        scope = load_scope(reader)
+        return scope, [build(reader, scope, ctx) for build in PAGE_BUILDERS]
+
+
+def context_for(config: Config, out_dir: Path,
+                current_run: dict[str, Any] | None = None) -> Context:
+    docs = any((folder / VALIDATION_DOCS).is_file() for folder in (out_dir, config.dashboards_dir))
+    return Context(currency=str(config.section("cost").get("currency", "EUR")),
+                   validation_docs=VALIDATION_DOCS.as_posix() if docs else None,
+                   current_run=jsonable_run(current_run) if current_run else None)
+
+
+def jsonable_run(run: dict[str, Any]) -> dict[str, Any]:
+    return {key: jsonable(value) for key, value in run.items()}
+
+
+def render_all(conn: duckdb.DuckDBPyConnection, config: Config, out_dir: Path,
+               *, png: bool = True, current_run: dict[str, Any] | None = None) -> list[Path]:
+    """Write index.html, one HTML page per dashboard and a PNG per chart into `out_dir`.
+
+    `current_run`: a run not yet recorded in marts.run_log (the pipeline renders before it
+    records its run), shown as the newest run on the data-quality page.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = context_for(config, out_dir, current_run)
+    scope, pages = build_pages(conn, ctx)
+    nav = [(page.slug, page.title) for page in pages]
+    footer = (f"procmine · {html.esc(scope.describe())} · built from the marts (aggregates "
+              "only) · every chart is also a PNG beside this page")
+    written = [_write(out_dir / "index.html", html.render_index(
+        pages, nav, footer, scope.describe(), ctx.validation_docs))]
+    for page in pages:
+        written.append(_write(out_dir / f"{page.slug}.html", html.render_page(page, nav, footer)))
+    if png:
+        charts = [chart for page in pages for chart in page.charts]
+        with ThreadPoolExecutor(max_workers=PNG_WORKERS) as pool:
+            images = list(pool.map(lambda chart: chart_png(chart.full_spec()), charts))
+        for chart, image in zip(charts, images, strict=True):
+            written.append(_write(out_dir / f"{chart.slug}.png", image))
+    return written
+
+
+def rebuild(config: Config, db_path: Path, out_dir: Path | None = None) -> list[Path]:
+    """`procmine dashboards`: every page from the published database alone (read-only),
+    rendered aside and then moved over the previous pages."""
+    from procmine import store
+    from procmine.pipeline import publish_dashboards
+
+    final = Path(out_dir) if out_dir else config.dashboards_dir
+    staged = final.with_name(f".{final.name}.render-{os.getpid()}")
+    shutil.rmtree(staged, ignore_errors=True)
+    try:
+        conn = store.reading(db_path)
+        try:
+            written = render_all(conn, config, staged)
+        finally:
+            conn.close()
+        publish_dashboards(staged, final)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return [final / path.relative_to(staged) for path in written]
+
+
+def chart_png(spec: dict) -> bytes:
+    import vl_convert
+
+    return vl_convert.vegalite_to_png(spec, vl_version=html.VL_VERSION, scale=2)
+
+
+def _write(path: Path, content: str | bytes) -> Path:
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path

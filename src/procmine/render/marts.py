@@ -1,0 +1,173 @@
+"""Read access to the marts for the dashboards: optional columns, fixed-shape views, records.
+
+The mining step may add columns to the contract tables (DESIGN.md) or leave optional ones
+out; `MartReader` looks at what is there and exposes two temporary views with a fixed set of
+columns (missing ones are NULL), so the page SQL in sql/render/ never depends on them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from procmine.sources.base import quote_ident
+from procmine.sql import load_sql, run_sql
+
+CASE_VIEW = "pm_render_case"
+WASTE_VIEW = "pm_render_waste"
+
+# logical column -> (SQL type, candidate columns of marts.case_kpis, first present wins)
+CASE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "case_id": ("VARCHAR", ("case_id",)),
+    "variant_id": ("VARCHAR", ("variant_id",)),
+    "duration_s": ("DOUBLE", ("duration_s",)),
+    "resolution_s": ("DOUBLE", ("resolution_s", "duration_s")),
+    "event_count": ("BIGINT", ("event_count",)),
+    "handoffs": ("BIGINT", ("handoffs",)),
+    "ping_pong": ("BIGINT", ("ping_pong",)),
+    "reopened": ("BOOLEAN", ("reopened", "reopen_count")),
+    "rework_events": ("BIGINT", ("rework_events",)),
+    "waiting_s": ("DOUBLE", ("waiting_s",)),
+    "sla_met": ("BOOLEAN", ("sla_met",)),
+    "opened_at": ("TIMESTAMPTZ", ("opened_at", "opened", "start_ts", "started_at", "first_ts",
+                                  "start_time")),
+    "resolved_at": ("TIMESTAMPTZ", ("resolved_at", "resolved", "end_ts", "ended_at", "last_ts",
+                                    "end_time")),
+    "priority": ("VARCHAR", ("priority",)),
+    "source": ("VARCHAR", ("source",)),
+    "sourcing": ("VARCHAR", ("sourcing",)),
+    "case_type": ("VARCHAR", ("case_type",)),
+}
+WASTE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "case_id": ("VARCHAR", ("case_id",)),
+    "d2c_stage": ("VARCHAR", ("d2c_stage",)),
+    "waste_type": ("VARCHAR", ("waste_type",)),
+    "hours": ("DOUBLE", ("hours",)),
+    "cost": ("DOUBLE", ("cost",)),
+    "evidence": ("VARCHAR", ("evidence",)),
+    "sourcing": ("VARCHAR", ("sourcing",)),
+    "org_group": ("VARCHAR", ("org_group", "group")),
+}
+# Columns of the waste view taken from the case when the waste row lacks them.
+WASTE_FROM_CASE = ("sourcing",)
+CASE_ATTRIBUTES = ("opened_at", "priority", "source")
+
+
+def _select_list(available: set[str], columns: dict[str, tuple[str, tuple[str, ...]]],
+                 alias: str) -> dict[str, str]:
+    """logical name -> SQL expression over `alias` (NULL of the right type when absent)."""
+    exprs = {}
+    for name, (sql_type, candidates) in columns.items():
+        found = next((c for c in candidates if c in available), None)
+        exprs[name] = (f"TRY_CAST({alias}.{quote_ident(found)} AS {sql_type})" if found
+                       else f"CAST(NULL AS {sql_type})")
+    return exprs
+
+
+class MartReader:
+    """The marts of one database connection, as the pages need them."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+        self._columns: dict[tuple[str, str], set[str]] = {}
+        rows = conn.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema IN ('marts', 'quarantine') AND table_catalog = current_database()"
+        ).fetchall()
+        for schema, table, column in rows:
+            self._columns.setdefault((schema, table), set()).add(column)
+        self.case_columns: set[str] = set()
+
+    def has_table(self, schema: str, table: str) -> bool:
+        return (schema, table) in self._columns
+
+    def columns(self, schema: str, table: str) -> set[str]:
+        return set(self._columns.get((schema, table), set()))
+
+    def has_case(self, logical: str) -> bool:
+        """Whether marts.case_kpis supplies this logical column (e.g. opened_at)."""
+        candidates = CASE_COLUMNS[logical][1]
+        return any(c in self.case_columns for c in candidates)
+
+    def __enter__(self) -> MartReader:
+        self.create_views()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop_views()
+
+    def create_views(self) -> None:
+        """Temporary views of fixed shape over marts.case_kpis and marts.waste."""
+        self.case_columns = self.columns("marts", "case_kpis")
+        case = _select_list(self.case_columns, CASE_COLUMNS, "k")
+        self._create_view(CASE_VIEW, case, "marts.case_kpis AS k",
+                          self.has_table("marts", "case_kpis"))
+        waste = _select_list(self.columns("marts", "waste"), WASTE_COLUMNS, "w")
+        for name in WASTE_FROM_CASE:
+            waste[name] = f"coalesce({waste[name]}, c.{name})"
+        for name in CASE_ATTRIBUTES:
+            waste[name] = f"c.{name}"
+        self._create_view(
+            WASTE_VIEW, waste,
+            f"marts.waste AS w LEFT JOIN {CASE_VIEW} AS c ON c.case_id = {waste['case_id']}",
+            self.has_table("marts", "waste"))
+
+    def _create_view(self, view: str, exprs: dict[str, str], source: str, exists: bool) -> None:
+        select = ", ".join(f"{expr} AS {name}" for name, expr in exprs.items())
+        if not exists:  # an empty view of the same shape
+            select = ", ".join(
+                f"CAST(NULL AS {typ}) AS {name}"
+                for name, typ in zip(exprs, self._types(view), strict=True))
+            source = "(SELECT 1) AS w WHERE false"
+        self.conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {select} FROM {source}")
+
+    @staticmethod
+    def _types(view: str) -> list[str]:
+        table = CASE_COLUMNS if view == CASE_VIEW else {**WASTE_COLUMNS, **{
+            name: CASE_COLUMNS[name] for name in CASE_ATTRIBUTES}}
+        return [typ for typ, _ in table.values()]
+
+    def drop_views(self) -> None:
+        for view in (WASTE_VIEW, CASE_VIEW):
+            self.conn.execute(f"DROP VIEW IF EXISTS temp.{view}")
+
+    def query(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of sql/render/<name>.sql (its last statement) as JSON-ready dicts."""
+        cursor = run_sql(self.conn, load_sql(f"render/{name}.sql"), params)
+        return records(cursor)
+
+    def scalar(self, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        rows = self.query(name, params)
+        return rows[0] if rows else {}
+
+
+def records(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    columns = [d[0] for d in cursor.description or []]
+    return [{c: jsonable(v) for c, v in zip(columns, row, strict=True)}
+            for row in cursor.fetchall()]
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON value with one spelling per value: ISO dates (UTC), no NaN, floats as floats."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, Iterable):
+        return [jsonable(v) for v in value]
+    return str(value)

@@ -1,0 +1,73 @@
+"""What a page is made of: charts (Vega-Lite specs with named datasets) and HTML blocks."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import altair as alt
+
+from procmine.render.theme import vega_config
+
+
+@dataclass
+class Chart:
+    """One Vega-Lite chart: its spec uses named data only; the rows live in `datasets`."""
+
+    slug: str
+    chart: alt.TopLevelMixin
+    datasets: dict[str, list[dict[str, Any]]]
+    caption: str = ""
+
+    @cached_property
+    def _spec(self) -> dict[str, Any]:
+        spec = self.chart.to_dict(validate=True)
+        spec.pop("datasets", None)
+        spec["config"] = vega_config()
+        return spec
+
+    def spec(self) -> dict[str, Any]:
+        """The spec without data values (what the snapshot tests compare)."""
+        return copy.deepcopy(self._spec)
+
+    def full_spec(self) -> dict[str, Any]:
+        """The spec with its data, as embedded in the page and rendered to PNG."""
+        spec = self.spec()
+        spec["datasets"] = {name: self.datasets[name] for name in sorted(self.datasets)}
+        return spec
+
+
+@dataclass
+class Html:
+    """A block of ready, escaped HTML (tiles, tables, notes)."""
+
+    html: str
+
+
+@dataclass
+class Page:
+    slug: str                  # file name without .html
+    title: str                 # navigation label
+    heading: str               # what the reader learns, in one line
+    lede: str = ""             # one or two sentences of context
+    blocks: list[Chart | Html] = field(default_factory=list)
+    summary: str = ""          # one line for the index card
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [b for b in self.blocks if isinstance(b, Chart)]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every page needs besides the marts."""
+
+    currency: str = "EUR"
+    validation_docs: str | None = None   # relative link to the validation data docs, if any
+    current_run: dict[str, Any] | None = None  # a run not yet in marts.run_log (JSON values)
+
+
+def named(name: str) -> alt.Data:
+    return alt.Data(name=name)

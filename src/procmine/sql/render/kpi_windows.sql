@@ -1,0 +1,41 @@
+-- Headline KPIs for the current window, the previous one and all time (case grain).
+-- Cases, reopen, reassignment and waste count by the day a case opened; resolution time and
+-- SLA by the day it was resolved (opened + resolution time when no resolved_at is known).
+WITH w(name, lo, hi) AS (
+    VALUES ('current', CAST($cur_lo AS DATE), CAST($hi AS DATE)),
+           ('previous', CAST($prev_lo AS DATE), CAST($cur_lo AS DATE)),
+           ('all', DATE '0001-01-01', DATE '9999-12-31')
+),
+c AS (
+    SELECT *, CAST(opened_at AS DATE) AS opened_day,
+           CAST(coalesce(resolved_at, opened_at + to_seconds(resolution_s)) AS DATE)
+               AS resolved_day
+    FROM pm_render_case
+),
+opened AS (
+    SELECT w.name, count(*) AS cases,
+           avg(CAST(c.reopened AS INTEGER)) AS reopen_rate,
+           avg(CASE WHEN c.handoffs > 0 THEN 1.0 WHEN c.handoffs = 0 THEN 0.0 END)
+               AS reassignment_rate
+    FROM w JOIN c ON w.name = 'all' OR (c.opened_day >= w.lo AND c.opened_day < w.hi)
+    GROUP BY w.name
+),
+resolved AS (
+    SELECT w.name, median(c.resolution_s) AS median_resolution_s,
+           avg(CAST(c.sla_met AS INTEGER)) AS sla_rate, count(*) AS resolved
+    FROM w JOIN c ON c.resolution_s IS NOT NULL
+        AND (w.name = 'all' OR (c.resolved_day >= w.lo AND c.resolved_day < w.hi))
+    GROUP BY w.name
+),
+waste AS (
+    SELECT w.name, round(sum(x.hours), 6) AS waste_hours, round(sum(x.cost), 6) AS waste_cost
+    FROM w JOIN pm_render_waste AS x
+        ON w.name = 'all' OR (CAST(x.opened_at AS DATE) >= w.lo AND CAST(x.opened_at AS DATE) < w.hi)
+    GROUP BY w.name
+)
+SELECT w.name, coalesce(o.cases, 0) AS cases, r.median_resolution_s, r.sla_rate, o.reopen_rate,
+       o.reassignment_rate, coalesce(x.waste_hours, 0) AS waste_hours,
+       coalesce(x.waste_cost, 0) AS waste_cost, coalesce(r.resolved, 0) AS resolved
+FROM w LEFT JOIN opened o USING (name) LEFT JOIN resolved r USING (name)
+LEFT JOIN waste x USING (name)
+ORDER BY w.name;
