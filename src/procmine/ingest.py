@@ -150,9 +150,9 @@ def apply_mappings(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str)
     conn.execute("CREATE OR REPLACE TEMP TABLE _stage_map "
                  "(source VARCHAR, activity VARCHAR, d2c_stage VARCHAR)")
     conn.execute("CREATE OR REPLACE TEMP TABLE _sourcing_map (org_group VARCHAR, sourcing VARCHAR)")
-    if stage_rows and sources:
-        conn.executemany("INSERT INTO _stage_map VALUES (?, ?, ?)",
-                         [r for r in stage_rows if r[0] in sources])
+    stage_rows = [r for r in stage_rows if r[0] in sources]
+    if stage_rows:  # executemany refuses an empty list (e.g. an XES log, no known activity)
+        conn.executemany("INSERT INTO _stage_map VALUES (?, ?, ?)", stage_rows)
     if groups:
         conn.executemany("INSERT INTO _sourcing_map VALUES (?, ?)",
                          [(g, config.sourcing_of(g)) for g in groups])

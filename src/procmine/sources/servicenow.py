@@ -1,0 +1,76 @@
+"""ServiceNow audit exports: one row per update of a record (state snapshots) → events.
+
+The derivation rules (Open, state changes, Assign/Reassign, Reclassify; case attributes
+from the last snapshot) live in sql/sources/servicenow_events.sql and docs/sources.md.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import duckdb
+
+from procmine.sources import register
+from procmine.sources.base import LINEAGE_COLUMNS, LoadContext, RawFile, quote_ident
+from procmine.sources.mapped import MappedAdapter, raw_columns
+from procmine.sql import load_sql, run_sql
+
+DEFAULT_CASE_ATTRIBUTES = (
+    "impact", "urgency", "contact_type", "location", "subcategory", "u_symptom",
+    "closed_code", "caused_by", "reassignment_count", "knowledge", "u_priority_confirmation",
+    "notify",
+)
+TIMESTAMP_KEYS = ("opened_at", "updated_at", "resolved_at", "closed_at")
+
+
+class ServiceNowAdapter(MappedAdapter):
+    name = "servicenow"
+    description = "ServiceNow audit export: state snapshots per record (incident, problem, ...)"
+
+    DEFAULT_COLUMNS: ClassVar[dict[str, str]] = {
+        "number": "number", "state": "incident_state", "updated_at": "sys_updated_at",
+        "mod_count": "sys_mod_count", "opened_at": "opened_at", "group": "assignment_group",
+        "resource": "assigned_to", "category": "category", "priority": "priority",
+        "service": "cmdb_ci", "resolved_at": "resolved_at", "closed_at": "closed_at",
+        "sla_met": "made_sla", "reopen_count": "reopen_count", "problem_id": "problem_id",
+        "change_id": "rfc", "vendor": "vendor",
+    }
+    REQUIRED: ClassVar[tuple[str, ...]] = ("number", "state", "updated_at", "opened_at")
+    FLAG_KEYS: ClassVar[dict[str, str]] = {"case": "number", "activity": "state", "timestamp": "updated_at",
+                 "resource": "resource", "group": "group"}
+
+    def normalise(self, conn: duckdb.DuckDBPyConnection, files: list[RawFile],
+                  ctx: LoadContext) -> None:
+        present = raw_columns(conn, ctx)
+        exported = sorted(present - set(LINEAGE_COLUMNS))
+        attribute_columns = [c for c in ctx.option("case_attributes", DEFAULT_CASE_ATTRIBUTES)
+                             if c in present]
+        sql = load_sql("sources/servicenow_events.sql").format(
+            raw_table=ctx.raw_table,
+            content="hash(" + ", ".join(quote_ident(c) for c in exported) + ")",
+            attributes=_attributes_json(attribute_columns),
+            **self.identifiers(conn, ctx),
+        )
+        run_sql(conn, sql, {
+            "file_ids": [f.file_id for f in files],
+            "null_tokens": ctx.source.null_tokens,
+            "source": ctx.source.name,
+            "case_type": ctx.option("case_type", "incident"),
+            "case_prefix": ctx.option("case_prefix", "") or "",
+            "date_format": self.date_format(conn, ctx, files, TIMESTAMP_KEYS),
+            "timezone": ctx.option("timezone", "UTC"),
+            "level_pattern": ctx.option("level_pattern", r" (L[1-3])$"),
+            "run_id": ctx.run_id,
+        })
+
+
+def _attributes_json(columns: list[str]) -> str:
+    """JSON object of the case attribute columns (cleaned of null tokens)."""
+    if not columns:
+        return "NULL::JSON"
+    fields = ", ".join(f"{quote_ident(c)} := pm_null({quote_ident(c)}, $null_tokens)"
+                       for c in columns)
+    return f"to_json(struct_pack({fields}))"
+
+
+register(ServiceNowAdapter)
