@@ -10,7 +10,15 @@ An adapter turns one export format into canonical events in two steps:
 
 from __future__ import annotations
 
+import codecs
+import csv
+import gzip
+import io
+import os
 import re
+import shutil
+import tempfile
+import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -89,6 +97,10 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+DUCKDB_ENCODINGS = {"utf-8", "utf-16", "latin-1"}
+_CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (\d+)")
+
+
 def read_delimited(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ctx: LoadContext,
                    required: list[tuple[str, str]]) -> RawFile:
     """Read a delimited text file (optionally gzip) as VARCHAR rows into ``ctx.raw_table``.
@@ -96,28 +108,31 @@ def read_delimited(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ct
     ``required`` lists (column, mapping key) pairs that must be present; a missing one names
     the mapping key to set. Row numbers are 1-based data rows (the header is row 0).
     """
-    delimiter = ctx.option("delimiter", ",")
-    encoding = str(ctx.option("encoding", "utf-8")).lower().replace("_", "-")
-    if encoding in {"utf-8-sig", "utf8"}:
-        encoding = "utf-8"
+    delimiter = str(ctx.option("delimiter", ","))
+    encoding = normalise_encoding(str(ctx.option("encoding", "utf-8")))
+    header = read_header(path, delimiter, encoding)
+    readable = path if encoding in DUCKDB_ENCODINGS else transcode_to_utf8(path, encoding)
     staged = "_procmine_read"
     try:
         conn.execute(f"DROP TABLE IF EXISTS {staged}")
         conn.execute(
             f"CREATE TEMP TABLE {staged} AS SELECT row_number() OVER () AS _source_row, * "
-            "FROM read_csv(?, all_varchar = true, header = true, delim = ?, encoding = ?, "
-            "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-            "auto_detect = true, sample_size = -1)",
-            [str(path), delimiter, encoding],
+            "FROM read_csv($path, columns = $columns, header = true, auto_detect = false, "
+            "delim = $delim, quote = '\"', escape = '\"', strict_mode = true, "
+            "null_padding = false, encoding = $encoding, max_line_size = 67108864)",
+            {"path": str(readable), "columns": dict.fromkeys(header, "VARCHAR"),
+             "delim": delimiter, "encoding": "utf-8" if readable != path else encoding},
         )
     except duckdb.Error as exc:
-        raise InputError(f"cannot read as CSV ({_first_line(exc)})", path=str(path)) from exc
-    columns = [row[0] for row in conn.execute(f"DESCRIBE {staged}").fetchall()][1:]
-    if len(columns) == 1 and delimiter not in columns[0] and ("," in columns[0] or ";" in columns[0]
-                                                             or "\t" in columns[0]):
+        raise csv_read_error(exc, path, encoding) from exc
+    finally:
+        if readable != path:
+            readable.unlink(missing_ok=True)
+    columns = header
+    if len(columns) == 1 and any(sep in columns[0] for sep in ",;\t|" if sep != delimiter):
         raise InputError(
             f"one column only; is the delimiter {delimiter!r} right? set the source's "
-            "'delimiter' (e.g. delimiter = \";\")", path=str(path),
+            "'delimiter' (or --delimiter), e.g. delimiter = \";\"", path=str(path),
         )
     for column, key in required:
         if column not in columns:
@@ -130,6 +145,88 @@ def read_delimited(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ct
     rows = conn.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]
     conn.execute(f"DROP TABLE {staged}")
     return RawFile(path, file_id, rows)
+
+
+def normalise_encoding(encoding: str) -> str:
+    name = codecs.lookup(encoding).name if _known_codec(encoding) else encoding.lower()
+    return {"utf-8-sig": "utf-8", "utf_8": "utf-8", "iso8859-1": "latin-1",
+            "utf-16-le": "utf-16"}.get(name.replace("_", "-"), name.replace("_", "-"))
+
+
+def _known_codec(encoding: str) -> bool:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}; set the source's 'encoding' "
+                         "(or --encoding) to e.g. utf-8, latin-1, cp1252, utf-16",
+                         fatal=True) from None
+    return True
+
+
+def open_text(path: Path, encoding: str) -> io.TextIOBase:
+    """A text stream over a plain or gzip file (by its magic bytes), BOM stripped."""
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    raw = gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")  # noqa: SIM115
+    codec = "utf-8-sig" if encoding == "utf-8" else encoding
+    return io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
+
+
+def read_header(path: Path, delimiter: str, encoding: str) -> list[str]:
+    """The header row; empty files and duplicate column names are clear errors."""
+    try:
+        with open_text(path, encoding) as handle:
+            header = next(csv.reader(handle, delimiter=delimiter), None)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"cannot read the file: it is truncated or not valid gzip ({exc})",
+                         path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid {encoding} near the start of the file; set the source's "
+                         "'encoding' (or --encoding), e.g. latin-1 or cp1252",
+                         path=str(path)) from exc
+    except csv.Error as exc:
+        raise InputError(f"cannot parse the header ({exc})", path=str(path), row=0) from exc
+    if not header or not any(cell.strip() for cell in header):
+        raise InputError("the file is empty (no header row)", path=str(path))
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            raise InputError(f"duplicate column name {name!r} in the header (columns "
+                             f"{seen[name]} and {position}); rename one", path=str(path), row=0)
+        seen[name] = position
+    return header
+
+
+def transcode_to_utf8(path: Path, encoding: str) -> Path:
+    """A UTF-8 copy of a file in an encoding DuckDB does not read natively (e.g. cp1252)."""
+    handle, name = tempfile.mkstemp(suffix=".csv", prefix=".procmine-", dir=path.parent
+                                    if os.access(path.parent, os.W_OK) else None)
+    target = Path(name)
+    try:
+        with open_text(path, encoding) as source, os.fdopen(handle, "w", encoding="utf-8",
+                                                           newline="") as sink:
+            shutil.copyfileobj(source, sink, 1 << 20)
+    except UnicodeDecodeError as exc:
+        target.unlink(missing_ok=True)
+        raise InputError(f"not valid {encoding} ({exc.reason}); set the source's 'encoding' "
+                         "(or --encoding)", path=str(path)) from exc
+    return target
+
+
+def csv_read_error(exc: duckdb.Error, path: Path, encoding: str) -> InputError:
+    """DuckDB's CSV error as one actionable line with the row where DuckDB names it."""
+    text = str(exc)
+    line = _CSV_ERROR_LINE.search(text)
+    row = int(line.group(1)) - 1 if line else None
+    if "GZIP" in text.upper() or "gzip" in text:
+        return InputError("the file is truncated or not valid gzip", path=str(path))
+    if "unicode" in text.lower() or "encod" in text.lower():
+        return InputError(f"not valid {encoding}; set the source's 'encoding' (or --encoding), "
+                          "e.g. latin-1 or cp1252", path=str(path), row=row)
+    if "Expected Number of Columns" in text or "columns" in text.lower():
+        return InputError("a row has a different number of fields than the header (wrong "
+                          "delimiter, or an unclosed quote?)", path=str(path), row=row)
+    return InputError(f"cannot read as CSV ({_first_line(exc)})", path=str(path), row=row)
 
 
 def _append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str], path: Path,
