@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from procmine import store
+from procmine.query import run_query
+from procmine.readonly import ReadOnlyViolation
 from tests.conftest import run_cli
 
 
@@ -51,11 +54,18 @@ REFUSED = {
 def test_refused_statement(published_db: Path, name: str) -> None:
     query, what = REFUSED[name]
     before = published_db.read_bytes()
-    proc = run_cli("sql", query, "--db", published_db, check=False)
-    assert proc.returncode == 1
-    assert "procmine sql is read-only" in proc.stderr and what in proc.stderr
-    assert "Traceback" not in proc.stderr
+    with pytest.raises(ReadOnlyViolation, match="procmine sql is read-only") as refused:
+        run_query(published_db, query, "csv", Console())
+    assert what in str(refused.value)
     assert published_db.read_bytes() == before
+    assert not Path("/tmp/leak.csv").exists()
+
+
+def test_cli_refusal_is_one_line_and_non_zero(published_db: Path) -> None:
+    proc = run_cli("sql", "DROP TABLE core.events", "--db", published_db, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith("error: procmine sql is read-only: DDL (DROP)")
+    assert "Traceback" not in proc.stderr
 
 
 def test_select_on_every_mart_works(published_db: Path) -> None:
