@@ -10,18 +10,20 @@ FROM (
 ) AS s
 WHERE n = 1 AND NOT EXISTS (SELECT 1 FROM core.events AS c WHERE c.event_id = s.event_id);
 
--- Cases: the adapter's latest attributes for cases that have events in core.
+-- Cases: the adapter's latest attributes for the cases this run touched (by events or by
+-- attributes alone, e.g. a later export that only changed a priority) that have events in core.
 CREATE OR REPLACE TEMP TABLE _touched_cases AS
-SELECT DISTINCT case_id FROM staging.events WHERE run_id = $run_id;
+SELECT DISTINCT case_id FROM staging.events WHERE run_id = $run_id
+UNION
+SELECT DISTINCT case_id FROM staging.cases;
 
-DELETE FROM core.cases WHERE case_id IN (
-    SELECT case_id FROM staging.cases WHERE case_id IN (SELECT case_id FROM _touched_cases)
+DELETE FROM core.cases AS c WHERE EXISTS (
+    SELECT 1 FROM staging.cases AS s WHERE s.case_id = c.case_id AND s.source = c.source
 );
 INSERT INTO core.cases BY NAME
 SELECT * EXCLUDE (n) FROM (
-    SELECT *, row_number() OVER (PARTITION BY case_id ORDER BY opened_at NULLS LAST) AS n
+    SELECT *, row_number() OVER (PARTITION BY source, case_id ORDER BY opened_at NULLS LAST) AS n
     FROM staging.cases
-    WHERE case_id IN (SELECT case_id FROM _touched_cases)
 ) WHERE n = 1 AND case_id IN (SELECT case_id FROM core.events);
 
 -- Cases an adapter gave no attributes for: derived from their events.
