@@ -65,11 +65,20 @@ def duration_unit(seconds: float | None) -> tuple[str, float]:
     return "hours", 3600.0
 
 
-def duration(seconds: float | None) -> str:
+SHORT_UNITS = {"days": "d", "hours": "h", "minutes": "min"}
+
+
+def typical(values: list[float | None]) -> float | None:
+    """The median of the known values (to pick one unit for a whole axis)."""
+    known = sorted(v for v in values if v is not None)
+    return known[len(known) // 2] if known else None
+
+
+def duration(seconds: float | None, *, short: bool = False) -> str:
     if seconds is None:
         return "–"
     unit, per = duration_unit(seconds)
-    return f"{seconds / per:,.1f} {unit}"
+    return f"{seconds / per:,.1f} {SHORT_UNITS[unit] if short else unit}"
 
 
 def hours(value: float | None) -> str:

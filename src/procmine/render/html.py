@@ -38,7 +38,7 @@ overflow-x:auto}}
 .tiles-caption{{font-size:13px;font-weight:600;color:{INK};margin:0 0 6px}}
 .tile{{background:#fff;border:1px solid {GRID};border-radius:8px;padding:12px 14px}}
 .tile .label{{font-size:13px;color:{MUTED}}}
-.tile .value{{font-size:24px;font-weight:650;margin:2px 0;white-space:nowrap}}
+.tile .value{{font-size:22px;font-weight:650;margin:2px 0;white-space:nowrap}}
 .tile .delta{{font-size:13px}}
 .tile .foot{{font-size:12px;color:{MUTED};margin-top:2px}}
 .delta.good{{color:{GOOD}}} .delta.bad{{color:{BAD}}} .delta.flat{{color:{NEUTRAL}}}

@@ -52,6 +52,7 @@ WASTE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "evidence": ("VARCHAR", ("evidence",)),
     "sourcing": ("VARCHAR", ("sourcing",)),
     "org_group": ("VARCHAR", ("org_group", "group")),
+    "detail": ("VARCHAR", ("detail",)),   # e.g. 'vendor' for waiting in a vendor state
 }
 # Columns of the waste view taken from the case when the waste row lacks them.
 WASTE_FROM_CASE = ("sourcing",)

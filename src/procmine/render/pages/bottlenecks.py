@@ -76,7 +76,7 @@ def _transition_map(rows: list[dict[str, Any]]) -> Chart:
         y=alt.Y("from_activity:N", title="From activity …", sort=activities,
                 axis=alt.Axis(labelLimit=200)),
         color=alt.Color("median_wait_h:Q", title="Median wait (hours)",
-                        scale=alt.Scale(scheme=WAIT_SCHEME, zero=True)),
+                        scale=alt.Scale(scheme=WAIT_SCHEME, type="sqrt", zero=True)),
         opacity=alt.condition("datum.count >= min_count", alt.value(1), alt.value(0.08)),
         tooltip=[alt.Tooltip("from_activity:N", title="From"),
                  alt.Tooltip("to_activity:N", title="To"),
@@ -101,7 +101,10 @@ def _transition_map(rows: list[dict[str, Any]]) -> Chart:
 
 def _key_stage_map(dimension: str, rows: list[dict[str, Any]]) -> Chart:
     label = dimension_label(dimension)
-    stages = fmt.ordered([r["d2c_stage"] for r in rows], [*fmt.D2C_STAGES, "(all stages)"])
+    for row in rows:
+        row["stage"] = row["d2c_stage"].capitalize()
+    stages = fmt.ordered([r["stage"] for r in rows],
+                         [s.capitalize() for s in [*fmt.D2C_STAGES, "(all stages)"]])
     keys = [r["key"] for r in sorted(rows, key=lambda r: (r["key_rank"], r["key"]))]
     keys = list(dict.fromkeys(keys))
     worst = max(rows, key=lambda r: (r["total_delay_h"] or 0, r["key"]))
@@ -109,22 +112,22 @@ def _key_stage_map(dimension: str, rows: list[dict[str, Any]]) -> Chart:
     slug, name = f"bottlenecks-{safe.replace('_', '-')}", f"bottleneck_{safe}"
     base = alt.Chart(named(name)).transform_joinaggregate(
         max_wait="max(median_wait_h)").encode(
-        x=alt.X("d2c_stage:N", title="Detect-to-Correct stage", sort=stages,
+        x=alt.X("stage:N", title="Detect-to-Correct stage", sort=stages,
                 axis=alt.Axis(orient="top", labelAngle=0)),
         y=alt.Y("key:N", title=label, sort=keys, axis=alt.Axis(labelLimit=220)),
     )
-    tooltip = [alt.Tooltip("key:N", title=label), alt.Tooltip("d2c_stage:N", title="Stage"),
+    tooltip = [alt.Tooltip("key:N", title=label), alt.Tooltip("stage:N", title="Stage"),
                alt.Tooltip("median_wait_h:Q", title="Median wait (h)", format=",.2f"),
                alt.Tooltip("cases:Q", title="Cases", format=",.0f"),
                alt.Tooltip("total_delay_h:Q", title="Total delay (h)", format=",.0f"),
                alt.Tooltip("rank:Q", title="Rank")]
     rects = base.mark_rect().encode(
         color=alt.Color("median_wait_h:Q", title="Median wait (hours)",
-                        scale=alt.Scale(scheme=WAIT_SCHEME, zero=True)),
+                        scale=alt.Scale(scheme=WAIT_SCHEME, type="sqrt", zero=True)),
         tooltip=tooltip)
-    text = base.mark_text(fontSize=10).encode(
+    text = base.transform_filter("datum.median_wait_h >= 0.5").mark_text(fontSize=10).encode(
         text=alt.Text("median_wait_h:Q", format=",.0f"),
-        color=alt.condition("datum.median_wait_h > 0.55 * datum.max_wait", alt.value("#ffffff"),
+        color=alt.condition("datum.median_wait_h > 0.3 * datum.max_wait", alt.value("#ffffff"),
                             alt.value("#1f2933")), tooltip=tooltip)
     chart = (rects + text).properties(
         width=min(CHART_WIDTH, 80 * len(stages)), height={"step": 22},

@@ -59,7 +59,11 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
 
 
 def _matrix(rows: list[dict[str, Any]], kind: str, label: str, ctx: Context) -> Chart:
-    keys = sorted({r["from_key"] for r in rows} | {r["to_key"] for r in rows})
+    volume: dict[str, int] = {}
+    for r in rows:
+        for key in (r["from_key"], r["to_key"]):
+            volume[key] = volume.get(key, 0) + (r["handoffs"] or 0)
+    keys = sorted(volume, key=lambda k: (-volume[k], k))  # busiest first
     top = max(rows, key=lambda r: (r["handoffs"] or 0, r["from_key"], r["to_key"]))
     total = sum(r["handoffs"] or 0 for r in rows)
     name = f"handoffs_{re.sub(r'[^a-z0-9]+', '_', kind)}"
@@ -98,38 +102,53 @@ def _matrix(rows: list[dict[str, Any]], kind: str, label: str, ctx: Context) -> 
             f"{label} hand-offs: {top['from_key']} → {top['to_key']} is the busiest "
             f"({fmt.number(top['handoffs'])} of {fmt.number(total)})",
             subtitle=f"Hand-offs of a ticket from one {label.lower()} to another (cell numbers"
-                     f"{'' if small else ' in the tooltip'}); darker = more. Switch to added "
-                     "wait (hours) below."))
+                     f"{'' if small else ' in the tooltip'}), busiest first; darker = more. "
+                     "Switch to added wait (hours) below."))
     return Chart(f"operating-model-{kind}-handoffs", chart, {name: rows},
                  caption=f"From marts.handoff_matrix ({label.lower()} × {label.lower()})")
 
 
+VENDOR_STATE = "In a vendor waiting state"
+
+
 def _waiting(rows: list[dict[str, Any]], ctx: Context) -> Chart:
     for row in rows:
-        row["kind"] = "Vendor" if is_vendor(row["sourcing"]) else "Internal"
+        row["kind"] = ("At a vendor team" if is_vendor(row["sourcing"]) else
+                       "Internal, awaiting a vendor" if row["reason"] == VENDOR_STATE
+                       else "Internal, other waiting")
     total = sum(r["hours"] or 0 for r in rows)
-    vendor = sum(r["hours"] or 0 for r in rows if r["kind"] == "Vendor")
-    vendors = [r for r in rows if r["kind"] == "Vendor"]
-    title = (f"Vendors hold {fmt.percent(vendor / total if total else 0, 0)} of all waiting: "
-             f"{fmt.hours(vendor)}" + (f", most at {vendors[0]['sourcing']}" if vendors else ""))
+    on_vendors = sum(r["hours"] or 0 for r in rows if r["kind"] != "Internal, other waiting")
+    per_sourcing: dict[str, float] = {}
+    for row in rows:
+        if is_vendor(row["sourcing"]):
+            per_sourcing[row["sourcing"]] = per_sourcing.get(row["sourcing"], 0) + (row["hours"] or 0)
+    worst = max(sorted(per_sourcing), key=lambda k: per_sourcing[k]) if per_sourcing else None
+    title = (f"{fmt.percent(on_vendors / total if total else 0, 0)} of all waiting is on "
+             f"vendors: {fmt.hours(on_vendors)}" + (f", most at {worst}" if worst else ""))
+    kinds = ["At a vendor team", "Internal, awaiting a vendor",
+             "Internal, other waiting"]
     chart = alt.Chart(named("waiting_by_sourcing")).mark_bar().encode(
         y=alt.Y("sourcing:N", title="Sourcing", sort="-x"),
-        x=alt.X("hours:Q", title="Waiting (hours)"),
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(
-            domain=["Vendor", "Internal"], range=[CATEGORICAL[5], NEUTRAL])),
+        x=alt.X("sum(hours):Q", title="Waiting (hours)"),
+        color=alt.Color("kind:N", title=None, sort=kinds, legend=alt.Legend(labelLimit=260),
+                        scale=alt.Scale(
+            domain=kinds, range=[CATEGORICAL[5], CATEGORICAL[1], NEUTRAL])),
+        order=alt.Order("kind:N", sort="ascending"),
         tooltip=[alt.Tooltip("sourcing:N", title="Sourcing"),
-                 alt.Tooltip("hours:Q", title="Waiting (hours)", format=",.1f"),
-                 alt.Tooltip("cost:Q", title=f"Cost ({ctx.currency})", format=",.0f"),
-                 alt.Tooltip("cases:Q", title="Cases", format=",.0f")],
-    ).properties(width=CHART_WIDTH - 120, height={"step": 26}, title=alt.Title(
+                 alt.Tooltip("reason:N", title="Waiting"),
+                 alt.Tooltip("sum(hours):Q", title="Waiting (hours)", format=",.1f"),
+                 alt.Tooltip("sum(cost):Q", title=f"Cost ({ctx.currency})", format=",.0f"),
+                 alt.Tooltip("sum(cases):Q", title="Cases", format=",.0f")],
+    ).properties(width=CHART_WIDTH - 200, height={"step": 26}, title=alt.Title(
         title, subtitle="Waiting waste (hours a ticket sat idle) by the sourcing holding it, "
-                        "whole log"))
+                        "whole log; awaiting a vendor = a vendor waiting state such as "
+                        "Awaiting Vendor"))
     return Chart("operating-model-vendor-waiting", chart, {"waiting_by_sourcing": rows},
                  caption="From marts.waste (waste_type = waiting)")
 
 
 def _kpi_chart(rows: list[dict[str, Any]], ctx: Context) -> Chart:
-    unit, per = fmt.duration_unit(rows[0]["median_resolution_s"])
+    unit, per = fmt.duration_unit(fmt.typical([r["median_resolution_s"] for r in rows]))
     for row in rows:
         value = row["median_resolution_s"]
         row["median_resolution"] = round(value / per, 3) if value is not None else None
@@ -153,6 +172,7 @@ def _kpi_chart(rows: list[dict[str, Any]], ctx: Context) -> Chart:
         ("sla_rate", "Within SLA (%)", ".0%"), ("reassignment_rate", "Reassigned (%)", ".0%"),
         ("waste_cost_per_case", f"Waste cost per case ({ctx.currency})", ",.0f"),
     ]
+    panels = [p for p in panels if any(r.get(p[0]) is not None for r in rows)]
     charts = [base.mark_bar().encode(
         x=alt.X(f"{field}:Q", title=title, axis=alt.Axis(format=form, tickCount=3)),
         y=alt.Y("sourcing:N", title="Sourcing" if i == 0 else None, sort=order,
@@ -174,9 +194,11 @@ def _kpi_table(rows: list[dict[str, Any]], ctx: Context) -> Html:
               "reassign": fmt.percent(r["reassignment_rate"]),
               "waste": fmt.number(r["waste_hours_per_case"], 1),
               "cost": fmt.number(r["waste_cost_per_case"], 0)} for r in rows]
-    return card("KPIs per sourcing", table(
-        [("sourcing", "Sourcing", False), ("cases", "Cases", True),
-         ("resolution", "Median resolution", True), ("sla", "Within SLA", True),
-         ("reopen", "Reopened", True), ("reassign", "Reassigned", True),
-         ("waste", "Waste hours per case", True),
-         ("cost", f"Waste cost per case ({ctx.currency})", True)], cells))
+    columns = [("sourcing", "Sourcing", False), ("cases", "Cases", True),
+               ("resolution", "Median resolution", True), ("sla", "Within SLA", True),
+               ("reopen", "Reopened", True), ("reassign", "Reassigned", True),
+               ("waste", "Waste hours per case", True),
+               ("cost", f"Waste cost per case ({ctx.currency})", True)]
+    if all(r["sla_rate"] is None for r in rows):
+        columns = [c for c in columns if c[0] != "sla"]
+    return card("KPIs per sourcing", table(columns, cells))

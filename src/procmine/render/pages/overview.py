@@ -14,6 +14,8 @@ from procmine.render.scope import Scope, with_period_labels
 from procmine.render.theme import BAD, CATEGORICAL, CHART_WIDTH, GOOD
 
 ALL = "All"
+TREND_WORDS = {"cases": "volume", "sla_rate": "SLA", "reopen_rate": "reopens",
+               "reassignment_rate": "reassignments", "waste_hours": "waste"}
 
 
 def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
@@ -26,15 +28,16 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     cur, prev, total = (fmt.first(windows, "name", n) for n in ("current", "previous", "all"))
     page.heading = _heading(scope, cur, total, ctx)
     page.lede = (
-        f"Headline figures for the {scope.window_label} of data (to {scope.last_day}), each "
-        f"against the {scope.window_days} days before; the small line is the whole log. "
-        "Cases, reopen, reassignment and waste count by the day a case opened; resolution time "
-        "and SLA by the day it was resolved."
+        "Cases, reopens, reassignments and waste count by the day a case opened; resolution "
+        "time and SLA by the day it was resolved. Blue = better than the period before, "
+        "orange = worse."
         if scope.has_dates else "The log has no dates, so there is no trend; all-time values.")
     page.blocks.append(_tiles(cur, prev, total, scope, ctx))
-    page.summary = (f"{fmt.number(total.get('cases'))} cases · SLA met "
-                    f"{fmt.percent(total.get('sla_rate'))} · waste "
-                    f"{fmt.hours(total.get('waste_hours'))}")
+    page.summary = " · ".join(
+        [f"{fmt.number(total.get('cases'))} cases"]
+        + ([f"SLA met {fmt.percent(total['sla_rate'])}"] if total.get("sla_rate") is not None
+           else [])
+        + [f"waste {fmt.hours(total.get('waste_hours'))}"])
     if scope.case_dates:
         cube = with_period_labels(reader.query("kpi_cube", scope.params()), scope)
         if cube:
@@ -78,7 +81,8 @@ def _tiles(cur: dict[str, Any], prev: dict[str, Any], total: dict[str, Any], sco
            ctx: Context) -> Html:
     specs = [
         ("cases", "Cases opened", fmt.number, None, False),
-        ("median_resolution_s", "Median resolution", fmt.duration, True, False),
+        ("median_resolution_s", "Median resolution", lambda v: fmt.duration(v, short=True),
+         True, False),
         ("sla_rate", "Within SLA", fmt.percent, False, True),
         ("reopen_rate", "Reopened", fmt.percent, True, True),
         ("reassignment_rate", "Reassigned", fmt.percent, True, True),
@@ -87,6 +91,8 @@ def _tiles(cur: dict[str, Any], prev: dict[str, Any], total: dict[str, Any], sco
     ]
     items = []
     for key, label, show, lower_better, rate in specs:
+        if total.get(key) is None and cur.get(key) is None:
+            continue  # e.g. no SLA targets for these cases: no tile rather than a dash
         if scope.has_dates and cur.get(key) is not None:
             text, tone = fmt.delta(cur.get(key), prev.get(key), lower_is_better=lower_better,
                                    rate=rate)
@@ -138,6 +144,8 @@ def _explorer(cube: list[dict[str, Any]], scope: Scope, ctx: Context) -> Chart:
         ("reassignment_rate", "Reassigned (%)", ".0%", CATEGORICAL[1], "line"),
         ("waste_hours", "Waste (hours)", ",.0f", CATEGORICAL[5], "bar"),
     ]
+    if not any(r["sla_known"] for r in cube):
+        rows = [r for r in rows if r[0] != "sla_rate"]  # no SLA targets: no empty panel
     charts = []
     for i, (field, title, form, colour, kind) in enumerate(rows):
         mark = (base.mark_bar(color=colour) if kind == "bar"
@@ -151,7 +159,8 @@ def _explorer(cube: list[dict[str, Any]], scope: Scope, ctx: Context) -> Chart:
             tooltip=tooltip,
         ).properties(width=CHART_WIDTH, height=80))
     chart = alt.vconcat(*charts, spacing=6).add_params(*params).properties(title=alt.Title(
-        f"Per {scope.grain}: volume, SLA, reopens, reassignments and waste",
+        f"Per {scope.grain}: " + ", ".join(TREND_WORDS[r[0]] for r in rows[:-1])
+        + f" and {TREND_WORDS[rows[-1][0]]}",
         subtitle=["Filter by priority, source or sourcing with the menus below the chart; "
                   "hover a point for its numbers.",
                   f"Cases by the {scope.grain} they opened (from {scope.chart_start}); "
@@ -161,8 +170,7 @@ def _explorer(cube: list[dict[str, Any]], scope: Scope, ctx: Context) -> Chart:
 
 
 def _flow(flow: list[dict[str, Any]], scope: Scope) -> Chart:
-    durations = [r["median_resolution_s"] for r in flow if r.get("median_resolution_s")]
-    unit, per = fmt.duration_unit(sorted(durations)[len(durations) // 2] if durations else None)
+    unit, per = fmt.duration_unit(fmt.typical([r.get("median_resolution_s") for r in flow]))
     for row in flow:
         value = row.get("median_resolution_s")
         row["median_resolution"] = round(value / per, 3) if value is not None else None

@@ -47,7 +47,7 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
         page.blocks.append(note("No variants mined yet (marts.variants is empty)."))
         page.summary = "No variants mined yet."
         return page
-    unit, per = fmt.duration_unit(rows[0]["median_duration_s"])
+    unit, per = fmt.duration_unit(fmt.typical([r["median_duration_s"] for r in rows]))
     for row in rows:
         row["label"] = f"#{row['rank']}"
         row["sequence"] = sequence_text(row, LABEL_CHARS)
@@ -72,8 +72,9 @@ def _pareto(rows: list[dict[str, Any]], unit: str) -> Chart:
     hover = alt.selection_point(name="hover", fields=["label"], on="pointerover", empty=False,
                                 clear="pointerout")
     base = alt.Chart(named("variants")).encode(
-        y=alt.Y("label:N", title="Variant (most frequent first)", sort=labels,
-                axis=alt.Axis(labelFontWeight=600)))
+        y=alt.Y("label:N", title=None, sort=labels, axis=None))
+    labelled = alt.Y("label:N", title="Variant (most frequent first)", sort=labels,
+                     axis=alt.Axis(labelFontWeight=600))
     tooltip = [alt.Tooltip("label:N", title="Variant"), alt.Tooltip("sequence:N", title="Path"),
                alt.Tooltip("steps:Q", title="Steps"),
                alt.Tooltip("case_count:Q", title="Cases", format=",.0f"),
@@ -81,10 +82,11 @@ def _pareto(rows: list[dict[str, Any]], unit: str) -> Chart:
                alt.Tooltip("cumulative_share:Q", title="Cumulative", format=".1%"),
                alt.Tooltip("median_duration:Q", title=f"Median duration ({unit})",
                            format=",.1f")]
-    steps = base.mark_text(align="left", baseline="middle", fontSize=11, color=INK).encode(
-        x=alt.value(0), text="sequence:N", tooltip=tooltip,
+    steps = base.mark_text(align="left", baseline="middle", fontSize=11, color=INK,
+                           limit=465).encode(
+        x=alt.value(0), y=labelled, text="sequence:N", tooltip=tooltip,
         opacity=alt.condition(hover, alt.value(1), alt.value(0.85)),
-    ).properties(width=560, height={"step": 24}, title="Path (activities in order)")
+    ).properties(width=470, height={"step": 24}, title="Path (activities in order)")
     bars = base.mark_bar(color=CATEGORICAL[0]).encode(
         x=alt.X("case_count:Q", title="Cases", axis=alt.Axis(orient="bottom")),
         opacity=alt.condition(hover, alt.value(1), alt.value(0.8)), tooltip=tooltip)
@@ -94,11 +96,11 @@ def _pareto(rows: list[dict[str, Any]], unit: str) -> Chart:
                 scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", orient="top")),
         tooltip=tooltip)
     pareto = alt.layer(bars, line).resolve_scale(x="independent").properties(
-        width=230, height={"step": 24}, title="Cases (bars) and running share (line)")
+        width=210, height={"step": 24}, title="Cases and running share")
     duration = base.mark_bar(color=CATEGORICAL[5]).encode(
         x=alt.X("median_duration:Q", title=f"Median duration ({unit})"),
         opacity=alt.condition(hover, alt.value(1), alt.value(0.8)), tooltip=tooltip,
-    ).add_params(hover).properties(width=170, height={"step": 24}, title="Median duration")
+    ).add_params(hover).properties(width=150, height={"step": 24}, title="Median duration")
     first = rows[0]
     chart = alt.hconcat(steps, pareto, duration, spacing=12).resolve_scale(y="shared").properties(
         title=alt.Title(

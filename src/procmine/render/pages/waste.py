@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import altair as alt
@@ -14,6 +15,8 @@ from procmine.render.scope import Scope, with_period_labels
 from procmine.render.theme import CATEGORICAL, CHART_WIDTH, WASTE_SCHEME
 
 MEASURES = ["Hours", "Cost"]
+INVENTORY = "backlog"   # open cases per stage (Lean inventory): not additive with the others
+FLOW_ONLY = f"datum.waste_type != '{INVENTORY}'"
 
 
 def waste_colours(types: list[str]) -> alt.Scale:
@@ -36,9 +39,13 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     for cell in cells:
         cell["stage"] = (cell["d2c_stage"] or fmt.NO_STAGE).capitalize()
         cell["waste"] = fmt.waste_label(cell["waste_type"])
-    total_h = sum(c["hours"] or 0 for c in cells)
-    total_cost = sum(c["cost"] or 0 for c in cells)
-    top = max(cells, key=lambda c: (c["hours"] or 0, c["cost"] or 0))
+    flow = [c for c in cells if c["waste_type"] != INVENTORY]
+    if not flow:
+        page.blocks.append(note("Only backlog (inventory) was mined; no waste instances."))
+        return page
+    total_h = sum(c["hours"] or 0 for c in flow)
+    total_cost = sum(c["cost"] or 0 for c in flow)
+    top = max(flow, key=lambda c: (c["hours"] or 0, c["cost"] or 0, c["stage"], c["waste"]))
     share = (top["hours"] or 0) / total_h if total_h else 0
     page.heading = (f"{fmt.hours(total_h)} of waste costing {fmt.money(total_cost, ctx.currency)}; "
                     f"the biggest: {top['waste'].lower()} in {top['stage']} "
@@ -46,28 +53,34 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     page.lede = (
         "Each cell is one kind of Lean waste in one Detect-to-Correct stage, over the whole "
         "log. Darker = more. Switch between hours and cost below the map; hover a cell for the "
-        "cases affected and the most frequent evidence.")
+        "cases affected and the most frequent evidence. Backlog (open cases, Lean inventory) "
+        "is shown on its own: it overlaps the other kinds.")
     page.summary = (f"{fmt.hours(total_h)} · {fmt.money(total_cost, ctx.currency)} · top: "
                     f"{top['waste'].lower()} in {top['stage']}")
-    page.blocks.append(_heatmap(cells, top, share, ctx))
-    page.blocks.append(_totals(cells, ctx))
+    page.blocks.append(_heatmap(cells, flow, top, share, ctx))
+    page.blocks.append(_totals(cells, flow, ctx))
     cube = with_period_labels(reader.query("waste_cube", scope.params()), scope)
     if cube:
         page.blocks.append(_over_time(cube, scope, ctx))
-    page.blocks.append(_evidence_table(cells))
+    if reader.has_table("marts", "backlog") and scope.has_dates:
+        backlog = with_period_labels(reader.query("backlog_trend", scope.params()), scope)
+        if backlog:
+            page.blocks.append(_inventory(backlog, scope))
+    page.blocks.append(_evidence_table(flow))
     return page
 
 
-def _heatmap(cells: list[dict[str, Any]], top: dict[str, Any], share: float,
-             ctx: Context) -> Chart:
-    stages = fmt.ordered([c["stage"] for c in cells],
+def _heatmap(cells: list[dict[str, Any]], flow: list[dict[str, Any]], top: dict[str, Any],
+             share: float, ctx: Context) -> Chart:
+    stages = fmt.ordered([c["stage"] for c in flow],
                          [s.capitalize() for s in [*fmt.D2C_STAGES, fmt.NO_STAGE]])
-    types = fmt.ordered([c["waste_type"] for c in cells], fmt.WASTE_TYPES)
+    types = fmt.ordered([c["waste_type"] for c in flow], fmt.WASTE_TYPES)
     measure = alt.param(name="measure", value="Hours",
                         bind=alt.binding_radio(options=MEASURES, name="Colour by "))
     base = (
         alt.Chart(named("waste_heatmap"))
         .add_params(measure)
+        .transform_filter(FLOW_ONLY)
         .transform_calculate(value="measure == 'Cost' ? datum.cost : datum.hours")
         .transform_joinaggregate(max_value="max(value)")
         .transform_calculate(
@@ -112,10 +125,10 @@ def _heatmap(cells: list[dict[str, Any]], top: dict[str, Any], share: float,
                  caption="From marts.waste_heatmap; evidence from marts.waste")
 
 
-def _totals(cells: list[dict[str, Any]], ctx: Context) -> Chart:
-    types = fmt.ordered([c["waste_type"] for c in cells], fmt.WASTE_TYPES)
+def _totals(cells: list[dict[str, Any]], flow: list[dict[str, Any]], ctx: Context) -> Chart:
+    types = fmt.ordered([c["waste_type"] for c in flow], fmt.WASTE_TYPES)
     colour = alt.Color("waste:N", title="Waste", scale=waste_colours(types), legend=None)
-    base = alt.Chart(named("waste_heatmap")).transform_aggregate(
+    base = alt.Chart(named("waste_heatmap")).transform_filter(FLOW_ONLY).transform_aggregate(
         hours="sum(hours)", cost="sum(cost)", cases="sum(cases)", groupby=["waste"])
     y = alt.Y("waste:N", title=None, sort="-x")
     tip = [alt.Tooltip("waste:N", title="Waste"),
@@ -130,7 +143,7 @@ def _totals(cells: list[dict[str, Any]], ctx: Context) -> Chart:
         y=y, color=colour, tooltip=tip,
     ).properties(width=340, height=26 * len(types), title=f"Cost ({ctx.currency})")
     by_type: dict[str, float] = {}
-    for c in cells:
+    for c in flow:
         by_type[c["waste"]] = by_type.get(c["waste"], 0) + (c["cost"] or 0)
     costliest = max(sorted(by_type), key=lambda k: by_type[k])
     chart = alt.hconcat(hours, cost, spacing=40).properties(title=alt.Title(
@@ -181,6 +194,33 @@ def _over_time(cube: list[dict[str, Any]], scope: Scope, ctx: Context) -> Chart:
                       f"Waste is counted in the {scope.grain} its case opened."]))
     return Chart("waste-trend", chart, {"waste_cube": cube},
                  caption="From marts.waste by the case's opening period")
+
+
+def _inventory(rows: list[dict[str, Any]], scope: Scope) -> Chart:
+    for row in rows:
+        row["stage"] = row["d2c_stage"].capitalize()
+    stages = fmt.ordered([r["stage"] for r in rows],
+                         [s.capitalize() for s in [*fmt.D2C_STAGES, fmt.NO_STAGE]])
+    per_stage: dict[str, float] = {}
+    for row in rows:
+        per_stage[row["stage"]] = per_stage.get(row["stage"], 0) + (row["open_cases"] or 0)
+    biggest = max(sorted(per_stage), key=lambda k: per_stage[k])
+    colours = [CATEGORICAL[i % len(CATEGORICAL)] for i in range(len(stages))]
+    chart = alt.Chart(named("backlog")).mark_area().encode(
+        x=alt.X("period:O", title=scope.period_title, axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("open_cases:Q", title="Open cases (mean per day)", stack="zero"),
+        color=alt.Color("stage:N", title="Stage", sort=stages,
+                        scale=alt.Scale(domain=stages, range=colours)),
+        order=alt.Order("stage_order:Q"),
+        tooltip=[alt.Tooltip("period:O", title=scope.period_title),
+                 alt.Tooltip("stage:N", title="Stage"),
+                 alt.Tooltip("open_cases:Q", title="Open cases (mean)", format=",.1f")],
+    ).transform_calculate(
+        stage_order=f"indexof({json.dumps(stages)}, datum.stage)",
+    ).properties(width=CHART_WIDTH - 120, height=200, title=alt.Title(
+        f"Inventory: most open tickets sit in {biggest.lower()}",
+        subtitle=f"Backlog (Lean inventory): mean open cases per stage per {scope.grain}"))
+    return Chart("waste-inventory", chart, {"backlog": rows}, caption="From marts.backlog")
 
 
 def _evidence_table(cells: list[dict[str, Any]]) -> Any:

@@ -1,7 +1,7 @@
--- The data window of the dashboards: first and last day with opened cases, and where the
--- trend charts start (the day by which 2% of cases were opened, so a thin tail of old
--- tickets does not stretch every chart). Case dates come from marts.case_kpis when it has
--- them, else from marts.kpi_daily.
+-- The data window of the dashboards: first and last day of the data (a case opened or
+-- resolved), and where the trend charts start (the day by which 2% of cases were opened, so
+-- a thin tail of old tickets does not stretch every chart). Case dates come from
+-- marts.case_kpis when it has them, else from marts.kpi_daily.
 WITH case_days AS (
     SELECT CAST(opened_at AS DATE) AS day, count(*) AS n
     FROM pm_render_case WHERE opened_at IS NOT NULL GROUP BY ALL
@@ -13,8 +13,15 @@ daily_days AS (
 days AS (SELECT * FROM case_days UNION ALL SELECT * FROM daily_days),
 running AS (
     SELECT day, n, sum(n) OVER (ORDER BY day) AS cum, sum(n) OVER () AS total FROM days
+),
+last_resolution AS (
+    SELECT max(CAST(coalesce(resolved_at, opened_at + to_seconds(resolution_s)) AS DATE)) AS day
+    FROM pm_render_case
+    UNION ALL
+    SELECT max(day) FROM marts.kpi_daily WHERE resolved > 0
 )
-SELECT min(day) AS first_day, max(day) AS last_day,
+SELECT min(day) AS first_day,
+       greatest(max(day), (SELECT max(day) FROM last_resolution)) AS last_day,
        min(day) FILTER (WHERE cum >= 0.02 * total) AS chart_start,
        coalesce(max(total), 0) AS dated_cases,
        (SELECT count(*) FROM pm_render_case) AS cases,
