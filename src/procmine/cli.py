@@ -141,7 +141,27 @@ def validate(db: DbOption = None) -> None:
 @app.command()
 def mine(db: DbOption = None) -> None:
     """Recompute the marts (variants, transitions, waste, bottlenecks, KPIs) from core."""
-    raise NotBuiltYet("`procmine mine` is not built yet (issue #5)")
+    from procmine import store
+    from procmine.mine import mine as run_mine
+
+    config = _config()
+    db_path = config.db_path(db)
+    if not db_path.exists():
+        raise ProcmineError(f"no database at {db_path} yet; load data first "
+                            "(procmine ingest PATH --source ...)")
+    with console.status("mining") as status, store.writing(
+            db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
+        report = run_mine(conn, config, progress=lambda step: status.update(f"mining: {step}"))
+    waste = ", ".join(f"{k} {v:,}" for k, v in report.waste_instances.items() if v)
+    console.print(
+        f"mined {report.events:,} events of {report.cases:,} cases: {report.variants:,} "
+        f"variants, {report.transitions:,} transitions; waste: {waste or 'none'} "
+        f"({report.waste_hours:,.0f} h, {report.waste_cost:,.0f} {report.currency}); "
+        f"{sum(report.timings.values()):.1f} s → {db_path}")
+    if report.model is not None:
+        drawn = report.model.svg or report.model.note
+        console.print(f"discovered model ({report.model.variants} variants, "
+                      f"{report.model.coverage:.0%} of cases): {report.model.bpmn}; {drawn}")
 
 
 @app.command()

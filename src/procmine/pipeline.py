@@ -119,7 +119,12 @@ def reset_loaded_data(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_marts(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult) -> None:
-    """Mine step: recompute the marts from core (issue #5 fills this in)."""
+    """Mine step: recompute the marts from core (procmine.mine); the discovered model goes
+    into the run's staged dashboards folder, published with the pages."""
+    from procmine.mine import mine
+
+    staged = config.dashboards_dir.with_name(f".{config.dashboards_dir.name}.{result.run_id}")
+    mine(conn, config, model_dir=staged / "model")
 
 
 def render_dashboards(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult,

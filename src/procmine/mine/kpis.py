@@ -1,0 +1,121 @@
+"""Per-case figures and the daily backlog (inventory) from the event arrays.
+
+The tables built here feed the SQL models case_kpis.sql, backlog.sql, kpi_daily.sql and
+kpis.sql, which join them with core.cases and the configuration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from procmine.mine.events import EventArrays
+from procmine.mine.settings import DETAILS, WASTE_TYPES, MiningSettings
+from procmine.mine.variants import Variants
+from procmine.mine.waste import GroupRuns, Instances, Resolution
+
+DAY_US = 86_400_000_000
+INVENTORY_EXCLUDED = frozenset({"close"})   # a closed case is no longer inventory
+
+
+def case_table(events: EventArrays, ids: pa.Array, variants: Variants, runs: GroupRuns,
+               resolution: Resolution, waste: Instances, cost: np.ndarray,
+               settings: MiningSettings) -> pa.Table:
+    """One row per case (array order): times in epoch microseconds (-1 = none), counts."""
+    n = events.cases
+    starts, ends = events.starts, events.ends
+    vocab = events.vocab
+    response = vocab.stage_codes(settings.response_stages)[events.st]
+    never = np.iinfo(np.int64).max
+    response_us = events.case_reduce_min(np.where(response, events.t, never))
+    response_us[response_us == never] = -1
+    final = resolution.final_resolution(events)
+    resolved_us = np.where(final >= 0, events.t[np.maximum(final, 0)], -1)
+    first_holder = np.zeros(n, np.int32)
+    first_holder[runs.case[runs.first]] = runs.holder[runs.first]
+
+    def count(wtype: str, detail: str | None = None) -> np.ndarray:
+        mask = waste.wtype == WASTE_TYPES.index(wtype)
+        if detail is not None:
+            mask &= waste.detail == DETAILS.index(detail)
+        return np.bincount(waste.ci[mask], minlength=n)
+
+    def total(weights: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        if mask is None:
+            return np.bincount(waste.ci, weights=weights, minlength=n)
+        return np.bincount(waste.ci[mask], weights=weights[mask], minlength=n)
+
+    waiting = waste.wtype == WASTE_TYPES.index("waiting")
+    vendor = waiting & (waste.detail == DETAILS.index("vendor"))
+    return pa.table({
+        "ci": pa.array(np.arange(n, dtype=np.int32)),
+        "case_id": ids,
+        "vi": pa.array(variants.case_variant),
+        "event_count": pa.array((ends - starts).astype(np.int64)),
+        "first_us": pa.array(events.t[starts] if n else np.zeros(0, np.int64)),
+        "last_us": pa.array(events.t[ends - 1] if n else np.zeros(0, np.int64)),
+        "response_us": pa.array(response_us.astype(np.int64)),
+        "resolved_us": pa.array(resolved_us.astype(np.int64)),
+        "first_x": pa.array(events.x[starts] if n else np.zeros(0, np.int32)),
+        "first_holder": pa.array(first_holder),
+        "last_holder": pa.array(events.holder[ends - 1] if n else np.zeros(0, np.int32)),
+        "handoffs": pa.array(count("handoff")),
+        "ping_pong": pa.array(count("ping_pong")),
+        "pp_direct": pa.array(count("ping_pong", "direct")),
+        "pp_indirect": pa.array(count("ping_pong", "indirect")),
+        "reopens": pa.array(count("reopen")),
+        "rework": pa.array(count("rework")),
+        "bounces": pa.array(count("escalation_bounce")),
+        "deviations": pa.array(count("deviation")),
+        "waiting_s": pa.array(total(waste.hours * 3600, waiting)),
+        "vendor_waiting_s": pa.array(total(waste.hours * 3600, vendor)),
+        "waste_hours": pa.array(total(waste.hours)),
+        "waste_cost": pa.array(total(cost)),
+    })
+
+
+def backlog_tables(events: EventArrays, resolution: Resolution
+                   ) -> tuple[pa.Table, pa.Table]:
+    """(open cases per stage at each day's end, case-hours per stage).
+
+    A case is in the stage of its latest event from that event until its next one (until the
+    end of the log after its last event); at the end of day d it counts in the stage it is in
+    then. A reassignment or reclassification of a resolved case leaves it resolved; closed
+    cases are not inventory.
+    """
+    empty = (pa.table({"day": pa.array([], pa.int64()), "st": pa.array([], pa.int32()),
+                       "open_cases": pa.array([], pa.int64())}),
+             pa.table({"st": pa.array([], pa.int32()), "hours": pa.array([], pa.float64())}))
+    if events.n == 0:
+        return empty
+    vocab = events.vocab
+    stage = np.where(resolution.neutral_after_resolution,
+                     events.st[np.maximum(resolution.last_resolved, 0)], events.st)
+    inventory = ~vocab.stage_codes(INVENTORY_EXCLUDED)[stage]
+    idx = np.flatnonzero(inventory)
+    first_day = int(events.t.min() // DAY_US)
+    last_day = int(events.t.max() // DAY_US)
+    span = last_day - first_day + 2
+    stages = len(vocab.stages)
+    day_in = events.t[idx] // DAY_US - first_day
+    has_next = events.has_next[idx]
+    day_out = np.where(has_next, events.t[np.minimum(idx + 1, events.n - 1)] // DAY_US - first_day,
+                       span - 1)
+    keep = day_out > day_in
+    st = stage[idx][keep]
+    size = stages * span
+    delta = (np.bincount(st * span + day_in[keep], minlength=size)
+             - np.bincount(st * span + day_out[keep], minlength=size))
+    open_cases = np.cumsum(delta.reshape(stages, span), axis=1)[:, :span - 1]
+    present = np.unique(stage[idx])
+    days = np.arange(first_day, last_day + 1, dtype=np.int64)
+    backlog = pa.table({
+        "day": pa.array(np.tile(days, len(present))),
+        "st": pa.array(np.repeat(present, len(days)).astype(np.int32)),
+        "open_cases": pa.array(open_cases[present].reshape(-1)),
+    })
+    hours = np.bincount(stage[idx], weights=events.dwell_us[idx] / 3.6e9,
+                        minlength=stages)
+    stage_hours = pa.table({"st": pa.array(present.astype(np.int32)),
+                            "hours": pa.array(hours[present])})
+    return backlog, stage_hours

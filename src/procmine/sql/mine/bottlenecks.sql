@@ -1,0 +1,45 @@
+-- marts.bottlenecks: where cases wait longest in total (median wait × cases), per d2c stage:
+-- dimension 'transition' (key 'A → B'), 'group' and 'sourcing' (the holder of the case while
+-- it waits). The wait of a step is the time from an event to the case's next event, in the
+-- stage of the earlier event. rank: within (dimension, d2c_stage); overall_rank: within the
+-- dimension. Input _mine_steps (ci, from_a, to_a, from_st, from_holder, wait_s).
+CREATE OR REPLACE TABLE marts.bottlenecks AS
+WITH s AS (
+    SELECT s.*, h.org_group, h.sourcing
+    FROM _mine_steps AS s LEFT JOIN _mine_holder_key AS h ON h.code = s.from_holder
+),
+findings AS (
+    SELECT 'transition' AS dimension, f.name || ' → ' || t.name AS key, x.from_st AS st,
+           x.median_wait_s, x.mean_wait_s, x.cases, x.steps
+    FROM (
+        SELECT from_a, to_a, from_st, median(wait_s) AS median_wait_s,
+               avg(wait_s) AS mean_wait_s, count(DISTINCT ci) AS cases, count(*) AS steps
+        FROM s GROUP BY ALL
+    ) AS x
+    JOIN _mine_activity AS f ON f.code = x.from_a
+    JOIN _mine_activity AS t ON t.code = x.to_a
+    UNION ALL
+    SELECT 'group', org_group, from_st, median(wait_s), avg(wait_s), count(DISTINCT ci),
+           count(*)
+    FROM s WHERE org_group IS NOT NULL GROUP BY ALL
+    UNION ALL
+    SELECT 'sourcing', sourcing, from_st, median(wait_s), avg(wait_s), count(DISTINCT ci),
+           count(*)
+    FROM s WHERE sourcing IS NOT NULL GROUP BY ALL
+)
+SELECT f.dimension,
+       f.key,
+       st.name AS d2c_stage,
+       f.median_wait_s,
+       f.cases::BIGINT AS cases,
+       row_number() OVER (PARTITION BY f.dimension, st.name
+                          ORDER BY f.median_wait_s * f.cases DESC, f.key)::INTEGER AS rank,
+       f.median_wait_s * f.cases AS total_delay_s,
+       f.mean_wait_s,
+       f.steps::BIGINT AS steps,
+       row_number() OVER (PARTITION BY f.dimension
+                          ORDER BY f.median_wait_s * f.cases DESC, f.key, st.name)::INTEGER
+           AS overall_rank
+FROM findings AS f
+LEFT JOIN _mine_stage AS st ON st.code = f.st
+ORDER BY f.dimension, overall_rank;
