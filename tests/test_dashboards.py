@@ -554,13 +554,16 @@ def test_cli_dashboards_then_serve(fixture_db: Path, tmp_path: Path) -> None:
         server.wait(timeout=10)
 
 
-def test_cli_dashboards_without_database_is_one_clear_line(tmp_path: Path) -> None:
-    proc = run_cli("dashboards", "--db", tmp_path / "none.duckdb", cwd=tmp_path, check=False)
-    assert proc.returncode == 1
-    assert "no database at" in proc.stderr and "Traceback" not in proc.stderr
+def test_dashboards_without_database_is_one_clear_error(tmp_path: Path) -> None:
+    from procmine.errors import ProcmineError
+    from procmine.render import rebuild
+
+    with pytest.raises(ProcmineError, match="no database at"):
+        rebuild(isolated_config(tmp_path), tmp_path / "none.duckdb")
+    assert not (tmp_path / "dashboards").exists()
 
 
-def test_validation_docs_are_linked_when_present(fixture_db: Path, tmp_path: Path) -> None:
+def test_validation_docs_and_model_are_linked_when_present(fixture_db: Path, tmp_path: Path) -> None:
     config = isolated_config(tmp_path)
     docs = config.dashboards_dir / "validation" / "index.html"
     out = tmp_path / "staged"
@@ -570,8 +573,12 @@ def test_validation_docs_are_linked_when_present(fixture_db: Path, tmp_path: Pat
         assert 'href="validation/index.html"' not in (out / "index.html").read_text("utf-8")
         docs.parent.mkdir(parents=True)
         docs.write_text("<html>docs</html>")
+        model = config.dashboards_dir / "model" / "discovered_model.svg"
+        model.parent.mkdir(parents=True)
+        model.write_text("<svg/>")
         render_all(conn, config, out, png=False)
     finally:
         conn.close()
     assert 'href="validation/index.html"' in (out / "index.html").read_text("utf-8")
     assert 'href="validation/index.html"' in (out / "data_quality.html").read_text("utf-8")
+    assert 'href="model/discovered_model.svg"' in (out / "variants.html").read_text("utf-8")

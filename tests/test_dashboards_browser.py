@@ -165,7 +165,7 @@ def test_pages_over_localhost_request_nothing_else(server: str, browser: object)
             visit.page.close()
     nav = Visit(browser, f"{server}/index.html")
     try:
-        nav.page.click("text=D2C waste")
+        nav.page.click("nav >> text=Waste heat map")
         nav.page.wait_for_function("document.body.getAttribute('data-charts') === 'ready'")
         assert nav.page.url == f"{server}/waste.html"
     finally:

@@ -178,7 +178,8 @@ def dashboards(
         written = rebuild(config, config.db_path(db), out_dir)
     index = next(p for p in written if p.name == "index.html")
     console.print(f"{sum(p.suffix == '.html' for p in written)} pages, "
-                  f"{sum(p.suffix == '.png' for p in written)} PNGs → {index.resolve()}")
+                  f"{sum(p.suffix == '.png' for p in written)} PNGs → {index.resolve()}",
+                  soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -249,7 +250,8 @@ def serve(
     """Serve the dashboards on http://127.0.0.1:PORT/ (Ctrl-C to stop)."""
     from procmine.render.serve import serve_forever
 
-    serve_forever(directory or _config().dashboards_dir, port, announce=console.print)
+    serve_forever(directory or _config().dashboards_dir, port,
+                  announce=lambda line: console.print(line, soft_wrap=True, highlight=False))
 
 
 @quarantine_app.command("list")

@@ -34,6 +34,7 @@ PageBuilder = Callable[[MartReader, Scope, Context], Page]
 PAGE_BUILDERS: list[PageBuilder] = [overview.build, waste.build, bottlenecks.build,
                                     variants.build, operating_model.build, data_quality.build]
 VALIDATION_DOCS = Path("validation") / "index.html"
+MODEL_FILES = (Path("model") / "discovered_model.svg", Path("model") / "discovered_model.bpmn")
 PNG_WORKERS = 4   # vl-convert renders concurrently
 
 
@@ -46,10 +47,14 @@ def build_pages(conn: duckdb.DuckDBPyConnection, ctx: Context) -> tuple[Scope, l
 
 def context_for(config: Config, out_dir: Path,
                 current_run: dict[str, Any] | None = None) -> Context:
-    docs = any((folder / VALIDATION_DOCS).is_file() for folder in (out_dir, config.dashboards_dir))
+    folders = (out_dir, config.dashboards_dir)
+    docs = any((folder / VALIDATION_DOCS).is_file() for folder in folders)
+    models = tuple(f.as_posix() for f in MODEL_FILES
+                   if any((folder / f).is_file() for folder in folders))
     return Context(currency=str(config.section("cost").get("currency", "EUR")),
                    validation_docs=VALIDATION_DOCS.as_posix() if docs else None,
-                   current_run=jsonable_run(current_run) if current_run else None)
+                   current_run=jsonable_run(current_run) if current_run else None,
+                   model_files=models)
 
 
 def jsonable_run(run: dict[str, Any]) -> dict[str, Any]:

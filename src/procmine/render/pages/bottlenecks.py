@@ -32,13 +32,6 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     page.lede = ("Waiting time between steps, at groups and in stages, and when work arrives "
                  "against when it is finished. Total delay = median wait × cases: the fix that "
                  "frees the most time is at the top.")
-    transitions = reader.query("transitions", {"max_activities": MAX_ACTIVITIES})
-    if transitions:
-        page.blocks.append(_transition_map(transitions))
-    matrix = reader.query("bottleneck_matrix", {"max_keys": MAX_KEYS})
-    for dimension in sorted({r["dimension"] for r in matrix})[:3]:
-        rows = [r for r in matrix if r["dimension"] == dimension]
-        page.blocks.append(_key_stage_map(dimension, rows))
     ranked = reader.query("bottleneck_table", {"limit": TABLE_ROWS})
     if ranked:
         top = ranked[0]
@@ -48,6 +41,13 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
                           f"{fmt.number(top['cases'])} cases")
         page.summary = page.heading
         page.blocks.append(_table(ranked))
+    transitions = reader.query("transitions", {"max_activities": MAX_ACTIVITIES})
+    if transitions:
+        page.blocks.append(_transition_map(transitions))
+    matrix = reader.query("bottleneck_matrix", {"max_keys": MAX_KEYS})
+    for dimension in sorted({r["dimension"] for r in matrix})[:3]:
+        rows = [r for r in matrix if r["dimension"] == dimension]
+        page.blocks.append(_key_stage_map(dimension, rows))
     weekly = reader.query("weekday_hour")
     if weekly:
         page.blocks.append(_weekday_hour(weekly))

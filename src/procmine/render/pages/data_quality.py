@@ -41,8 +41,10 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
         last = runs[0]
         failed = sum(1 for r in runs if r["status"] not in ("success",))
         page.heading = (f"Last run {STATUS_WORDS.get(last['status'], last['status'])} on "
-                        f"{_when(last['started_at'])}; {failed} of the last {len(runs)} runs "
-                        "did not fully succeed")
+                        f"{_when(last['started_at'])}")
+        if len(runs) > 1:
+            page.heading += (f"; all {len(runs)} recent runs succeeded" if not failed else
+                             f"; {failed} of the last {len(runs)} runs did not fully succeed")
     page.summary = (f"{fmt.number(quarantined)} rows in quarantine · "
                     f"{len(runs)} recent runs" if runs else "No runs recorded yet.")
     if rules:

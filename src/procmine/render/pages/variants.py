@@ -7,7 +7,7 @@ from typing import Any
 import altair as alt
 
 from procmine.render import fmt
-from procmine.render.html import card, note, table
+from procmine.render.html import card, esc, note, table
 from procmine.render.marts import MartReader
 from procmine.render.page import Chart, Context, Html, Page, named
 from procmine.render.scope import Scope
@@ -61,6 +61,13 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     page.lede = ("A variant is the exact sequence of activities a ticket went through. Few "
                  "dominant paths = a standard process; a long tail = rework, bounces and "
                  "exceptions worth a look. Repeats of one step are shown as ×n.")
+    if ctx.model_files:
+        links = " and ".join(f'<a href="{esc(f)}">{esc(f.rsplit(".", 1)[-1].upper())}</a>'
+                             for f in ctx.model_files)
+        page.lede = esc(page.lede) + (" The process model discovered from the most common "
+                                      f"variants: {links}.")
+    else:
+        page.lede = esc(page.lede)
     page.summary = page.heading
     page.blocks.append(_pareto(rows, unit))
     page.blocks.append(_table(rows, unit))

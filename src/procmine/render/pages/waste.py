@@ -30,7 +30,7 @@ def waste_colours(types: list[str]) -> alt.Scale:
 
 
 def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
-    page = Page("waste", "D2C waste", "Where Detect-to-Correct loses time and money")
+    page = Page("waste", "Waste heat map", "Where Detect-to-Correct loses time and money")
     cells = reader.query("waste_heatmap")
     if not cells:
         page.blocks.append(note("No waste mined yet (marts.waste_heatmap is empty)."))
