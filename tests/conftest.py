@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.prefect_server import prefect_server, prefect_settings  # noqa: F401 (fixtures)
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = ROOT.parent / "shared" / "data" / "itsm"
 SERVICENOW_LOG = REAL_DATA / "servicenow_incident_event_log.csv.gz"

@@ -182,20 +182,44 @@ def dashboards(
                   soft_wrap=True, highlight=False)
 
 
+class PrefectMode(StrEnum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 @app.command()
 def run(
     config_path: ConfigOption = None,
     db: DbOption = None,
     full: Annotated[bool, typer.Option("--full", help="Rebuild from every landing file.")] = False,
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", help="Only this source (repeatable; default: every configured one).")] = None,
+    prefect: Annotated[PrefectMode | None, typer.Option(
+        "--prefect", help="Run as the Prefect flow: auto = when PREFECT_API_URL is configured "
+                          "(default, [run] prefect), always, never.")] = None,
+    wait: Annotated[float | None, typer.Option(
+        "--wait", min=0, help="Seconds to wait for another run's lock (default [run] "
+                              "lock_wait_s).")] = None,
 ) -> None:
     """Run the whole pipeline over the landing folders (data/landing/<source>/)."""
+    import dataclasses
+
     from procmine.pipeline import run_pipeline
 
     config = _config(config_path)
-    result = run_pipeline(config, config.db_path(db), full=full, console=console)
+    if wait is not None:
+        data = {**config.data, "run": {**config.section("run"), "lock_wait_s": wait}}
+        config = dataclasses.replace(config, data=data)
+    result = run_pipeline(config, config.db_path(db), full=full, console=console,
+                          sources=source or None, prefect=prefect.value if prefect else None)
+    for failed in result.failed_files:
+        console.print(f"[red]failed[/red] {failed.message}", highlight=False)
+    skipped = sum(1 for f in result.files if f.status == "skipped")
     console.print(
-        f"run {result.run_id}: {result.status}; {result.files_loaded} file(s), "
-        f"+{result.events_loaded:,} events, {result.events_quarantined:,} quarantined"
+        f"run {result.run_id}: {result.status}; {result.files_loaded} file(s) loaded, "
+        f"{skipped} already loaded, +{result.events_loaded:,} events, "
+        f"{result.events_quarantined:,} quarantined"
     )
     if result.status not in ("success",):
         raise typer.Exit(1)
@@ -236,9 +260,32 @@ def export(
 
 
 @app.command()
-def schedule() -> None:
-    """Create the nightly Prefect deployment."""
-    raise NotBuiltYet("`procmine schedule` is not built yet (issue #7)")
+def schedule(
+    config_path: ConfigOption = None,
+    db: DbOption = None,
+    cron: Annotated[str | None, typer.Option(
+        "--cron", help='Cron expression (default [schedule] cron, "0 2 * * *").')] = None,
+    timezone: Annotated[str | None, typer.Option(
+        "--timezone", help="IANA time zone of the cron (default [schedule] timezone).")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="Deployment name (default [schedule] deployment, nightly).")] = None,
+    full: Annotated[bool | None, typer.Option(
+        "--full/--incremental", help="Every scheduled run rebuilds from all files.")] = None,
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", help="Only this source (repeatable).")] = None,
+) -> None:
+    """Create the nightly Prefect deployment (cron schedule) and serve its runs until stopped."""
+    from procmine.orchestration.schedule import require_api, schedule_settings, serve
+
+    config = _config(config_path)
+    api = require_api()
+    settings = schedule_settings(config, config.db_path(db), cron=cron, timezone=timezone,
+                                 name=name, full=full, sources=source or None)
+    console.print(
+        f"deployment procmine-nightly/{settings.name}: cron \"{settings.cron}\" "
+        f"({settings.timezone}) on {api}; database {settings.parameters['db']}. "
+        "Serving its runs until stopped (Ctrl-C pauses the schedule).", highlight=False)
+    serve(settings)
 
 
 @app.command()
@@ -288,7 +335,10 @@ def _fail(exc: BaseException, *, code: int, unexpected: bool = False) -> None:
     label = "internal error" if unexpected else "error"
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     hint = "" if _state["debug"] or not unexpected else " (run with --debug for the traceback)"
-    console.print(f"[red]{label}:[/red] {message}{hint}", highlight=False, soft_wrap=True)
+    from rich.markup import escape  # messages name config tables like [paths]
+
+    console.print(f"[red]{label}:[/red] {escape(message)}{hint}", highlight=False,
+                  soft_wrap=True)
     sys.exit(code)
 
 

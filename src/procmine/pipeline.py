@@ -15,8 +15,8 @@ import duckdb
 
 from procmine import store
 from procmine.config import Config
-from procmine.errors import ProcmineError
 from procmine.ingest import FileResult, StageReport, register_files, stage_files
+from procmine.sources.base import quote_ident
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport, validate_staged
 
@@ -76,7 +76,9 @@ def load_and_publish_core(
 
 def record_run(conn: duckdb.DuckDBPyConnection, result: RunResult) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO marts.run_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO marts.run_log (run_id, started_at, finished_at, status, "
+        "files_loaded, events_loaded, events_quarantined, command, message) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [result.run_id, result.started_at, datetime.now(UTC), result.status, result.files_loaded,
          result.events_loaded, result.events_quarantined, result.command, result.message],
     )
@@ -114,8 +116,13 @@ def landing_batches(config: Config) -> list[tuple[str, list[Path], dict[str, Any
 
 
 def reset_loaded_data(conn: duckdb.DuckDBPyConnection) -> None:
-    """--full: forget every loaded file and its events, so all landing files are read again."""
+    """--full: forget every loaded file, its raw rows and its events, so all landing files are
+    read again (and each row is in raw once)."""
     run_sql(conn, load_sql("pipeline/reset.sql"))
+    for (table,) in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' "
+            "AND table_type = 'BASE TABLE'").fetchall():
+        conn.execute(f"DELETE FROM raw.{quote_ident(table)}")
 
 
 def build_marts(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult) -> None:
@@ -159,33 +166,16 @@ def publish_dashboards(staged: Path, final: Path) -> None:
     shutil.rmtree(staged, ignore_errors=True)
 
 
-def run_pipeline(config: Config, db_path: Path, *, full: bool = False,
-                 console: Any = None) -> RunResult:
-    """`procmine run`: the landing folders through every step, published atomically.
+def run_pipeline(config: Config, db_path: Path, *, full: bool = False, console: Any = None,
+                 sources: list[str] | None = None, prefect: str | None = None) -> RunResult:
+    """`procmine run`: pull → extract → load → validate → mine → render → publish, once.
 
-    The database is published by store.writing on success; dashboards rendered into a staging
-    folder are moved into place only after that, so a failed run changes neither.
+    The step sequence lives in procmine.orchestration.run and is the same with and without
+    Prefect: the `procmine-nightly` flow when a Prefect API is configured (or prefect="always"),
+    in-process otherwise ([run] prefect = auto | always | never). The whole run works on one
+    private copy of the database, published atomically at the end; dashboards rendered into a
+    staging folder are moved into place only after that, so a failed run changes neither.
     """
-    result = RunResult(run_id=store.new_run_id(), command="run --full" if full else "run")
-    batches = landing_batches(config)
-    if not batches:
-        raise ProcmineError(
-            f"no landing folders under {config.landing_dir} (expected e.g. "
-            f"{config.landing_dir / 'servicenow'}); generate one with `procmine sample` or set "
-            "[paths] landing in procmine.toml"
-        )
-    staged_pages = config.dashboards_dir.with_name(f".{config.dashboards_dir.name}.{result.run_id}")
-    try:
-        with store.writing(db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
-            if full:
-                reset_loaded_data(conn)
-            load_and_publish_core(conn, config, result, batches)
-            build_marts(conn, config, result)
-            render_dashboards(conn, config, result, staged_pages)
-            result.status = "success" if not result.failed_files else "partial"
-            result.message = "; ".join(f.message for f in result.failed_files)[:2000]
-            record_run(conn, result)
-        publish_dashboards(staged_pages, config.dashboards_dir)
-    finally:
-        shutil.rmtree(staged_pages, ignore_errors=True)
-    return result
+    from procmine.orchestration.run import run
+
+    return run(config, db_path, full=full, sources=sources, mode=prefect, console=console)

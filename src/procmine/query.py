@@ -16,11 +16,7 @@ from rich.table import Table
 from procmine import store
 from procmine.readonly import connect_readonly, execute_readonly
 
-STATUS_SQL = """
-SELECT run_id, command, status, started_at, finished_at, files_loaded, events_loaded,
-       events_quarantined, message
-FROM marts.run_log ORDER BY started_at DESC LIMIT ?
-"""
+STATUS_SQL = "SELECT * FROM marts.run_log ORDER BY started_at DESC, run_id DESC LIMIT ?"
 
 
 def _jsonable(value: Any) -> Any:
@@ -59,20 +55,52 @@ def run_query(db_path: Path, query: str, output: str, console: Console) -> int:
     return len(rows)
 
 
+def _table_exists(conn: Any, schema: str, name: str) -> bool:
+    return conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+        "AND table_name = ?", [schema, name]).fetchone()[0] > 0
+
+
+def _marts_cell(run: dict[str, Any]) -> str:
+    if run.get("mined") is None or run["status"] not in ("success", "partial"):
+        return ""
+    return "recomputed" if run["mined"] else "[dim]unchanged[/dim]"
+
+
 def show_status(db_path: Path, limit: int, console: Console) -> None:
+    """The last runs (files, events, quarantine, marts, failures) and the pull watermarks."""
     conn = store.reading(db_path)
     try:
-        rows = conn.execute(STATUS_SQL, [limit]).fetchall()
+        cursor = conn.execute(STATUS_SQL, [limit])
+        columns = [d[0] for d in cursor.description]
+        runs = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         events = conn.execute("SELECT count(*), count(DISTINCT case_id) FROM core.events").fetchone()
+        marks = conn.execute(
+            "SELECT source, table_name, field, watermark FROM core.pull_watermarks ORDER BY 1, 2"
+        ).fetchall() if _table_exists(conn, "core", "pull_watermarks") else []
     finally:
         conn.close()
     console.print(f"{db_path}: {events[0]:,} events, {events[1]:,} cases in core")
     table = Table("run", "command", "status", "started", "s", "files", "events", "quarantined",
-                  "message")
-    for run_id, command, status, started, finished, files, loaded, quarantined, message in rows:
+                  "marts", "message")
+    for run in runs:
+        finished, started = run["finished_at"], run["started_at"]
         seconds = f"{(finished - started).total_seconds():.1f}" if finished else ""
-        style = "green" if status == "success" else "red"
-        table.add_row(run_id, command or "", f"[{style}]{status}[/{style}]",
-                      started.strftime("%Y-%m-%d %H:%M:%S"), seconds, str(files), f"{loaded:,}",
-                      f"{quarantined:,}", (message or "")[:80])
+        style = "green" if run["status"] == "success" else "red"
+        files = f"{run['files_loaded']} new"
+        if run.get("files_skipped"):
+            files += f", {run['files_skipped']} known"
+        if run.get("files_failed"):
+            files += f", [red]{run['files_failed']} failed[/red]"
+        table.add_row(run["run_id"], run["command"] or "", f"[{style}]{run['status']}[/{style}]",
+                      started.strftime("%Y-%m-%d %H:%M:%S"), seconds, files,
+                      f"{run['events_loaded']:,}", f"{run['events_quarantined']:,}",
+                      _marts_cell(run), (run["message"] or "")[:80])
     console.print(table)
+    failed = next((r for r in runs if r["status"] not in ("success",)), None)
+    if failed and failed.get("message"):
+        console.print(f"last problem, run {failed['run_id']} ({failed['status']}): "
+                      f"{failed['message']}", highlight=False)
+    for source, table_name, field, watermark in marks:
+        console.print(f"{source} pull: {table_name} records with {field} > {watermark} "
+                      "are fetched next", highlight=False)

@@ -37,6 +37,22 @@ WHERE case_id IN (SELECT case_id FROM _touched_cases)
   AND case_id NOT IN (SELECT case_id FROM core.cases)
 GROUP BY case_id;
 
+-- Derived cases this run touched (no adapter attributes this run): their times again from all
+-- their events, so that a later export closing a case updates it (incremental = full rebuild).
+UPDATE core.cases AS c
+SET opened_at = d.opened_at, resolved_at = d.resolved_at, closed_at = d.closed_at
+FROM (
+    SELECT source, case_id, min(ts) AS opened_at,
+           max(ts) FILTER (WHERE d2c_stage = 'resolve') AS resolved_at,
+           max(ts) FILTER (WHERE d2c_stage = 'close') AS closed_at
+    FROM core.events
+    WHERE case_id IN (SELECT case_id FROM _touched_cases)
+    GROUP BY source, case_id
+) AS d
+WHERE c.case_id = d.case_id AND c.source = d.source
+  AND NOT EXISTS (SELECT 1 FROM staging.cases AS s WHERE s.case_id = c.case_id
+                                                      AND s.source = c.source);
+
 -- A case's sourcing: that of the last group that held it.
 UPDATE core.cases AS c
 SET sourcing = last.sourcing

@@ -1,0 +1,10 @@
+-- The run_log columns added by migration 005 (pipeline.record_run writes the others).
+UPDATE marts.run_log
+SET files_skipped = $files_skipped,
+    files_failed = $files_failed,
+    mined = $mined,
+    inputs_fingerprint = $fingerprint,
+    records_pulled = $records_pulled,
+    prefect_flow_run_id = $flow_run_id,
+    summary_md = $summary_md
+WHERE run_id = $run_id;

@@ -1,0 +1,149 @@
+"""The procmine-nightly Prefect flow against a real Prefect server (one per test session):
+tasks, retries of I/O tasks, the run's Markdown artefact, marts.run_log, and `procmine run`
+going through Prefect when an API is configured."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from procmine import store
+from procmine.config import load_config
+from tests.conftest import run_cli
+from tests.landing_data import write_daily_exports, write_project
+from tests.servicenow_replay import ReplayServer, day1_instance
+
+STEP_TASKS = {"open", "pull", "extract", "load", "mine", "render", "finish", "publish",
+              "publish-dashboards"}
+
+
+def flow_run_details(flow_run_id: str) -> tuple[str, dict[str, list[int]], str]:
+    """(state type, {task name: [run counts]}, artefact markdown) from the Prefect API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+
+    async def fetch():
+        async with get_client() as client:
+            flow_run = await client.read_flow_run(flow_run_id)
+            task_runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(
+                    any_=[flow_run.id])))
+            return flow_run, task_runs, artifacts
+
+    flow_run, task_runs, artifacts = asyncio.run(fetch())
+    tasks: dict[str, list[int]] = {}
+    for task_run in task_runs:
+        tasks.setdefault(task_run.name.rsplit("-", 1)[0], []).append(task_run.run_count)
+    markdown = next((a.data for a in artifacts if a.key == "procmine-run-summary"), "")
+    return flow_run.state.type.value, tasks, markdown
+
+
+def run_log(db: Path) -> list[dict]:
+    with store.reading(db) as conn:
+        cursor = conn.execute("SELECT * FROM marts.run_log ORDER BY started_at")
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def test_flow_run_has_every_step_as_a_task_an_artefact_and_a_run_log_row(tmp_path,
+                                                                         prefect_settings):
+    from procmine.orchestration.flow import nightly
+
+    config = write_project(tmp_path)
+    written = write_daily_exports(tmp_path / "data" / "landing" / "csv", days=2, only=[0])
+    db = tmp_path / "data" / "procmine.duckdb"
+
+    result = nightly(config_path=str(config), db=str(db))
+
+    assert result.status == "success" and result.events_loaded == written[0]
+    (row,) = run_log(db)
+    assert row["run_id"] == result.run_id and row["status"] == "success"
+    assert row["mined"] and row["files_loaded"] == 1 and row["prefect_flow_run_id"]
+    state, tasks, markdown = flow_run_details(row["prefect_flow_run_id"])
+    assert state == "COMPLETED"
+    assert set(tasks) == STEP_TASKS
+    assert f"procmine run `{result.run_id}`: **success**" in markdown
+    assert f"+{written[0]:,} →" in markdown and "day_00.csv" in markdown
+    assert markdown == row["summary_md"]
+
+    second = nightly(config_path=str(config), db=str(db))  # nothing new
+    assert second.events_loaded == 0
+    _, _, markdown = flow_run_details(run_log(db)[-1]["prefect_flow_run_id"])
+    assert "unchanged: no new events" in markdown
+
+
+def test_failed_file_fails_the_flow_run_but_publishes_the_rest(tmp_path, prefect_settings):
+    from procmine.orchestration.flow import run_flow
+
+    config_path = write_project(tmp_path)
+    landing = tmp_path / "data" / "landing" / "csv"
+    written = write_daily_exports(landing, days=2, only=[0])
+    (landing / "broken.csv").write_text("case_id,activity\nX1,Open\n", encoding="utf-8")
+    config = load_config(config_path)
+    db = config.db_path()
+
+    result = run_flow(config, db)
+
+    assert result.status == "partial" and result.events_loaded == written[0]
+    (row,) = run_log(db)
+    assert row["status"] == "partial" and row["files_failed"] == 1
+    state, _, markdown = flow_run_details(row["prefect_flow_run_id"])
+    assert state == "FAILED"  # the operator is alerted; the good file is published
+    assert "| broken.csv | csv | failed |" in markdown
+
+
+def test_pull_task_is_retried_by_prefect_with_credentials_from_a_secret_block(
+        tmp_path, prefect_settings, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    from procmine.orchestration.flow import nightly
+
+    for name in ("PROCMINE_SNOW_USER", "PROCMINE_SNOW_PASSWORD", "PROCMINE_SNOW_TOKEN",
+                 "PROCMINE_SNOW_INSTANCE"):
+        monkeypatch.delenv(name, raising=False)
+    Secret(value={"user": "procmine", "password": "s3cret"}).save("snow-test", overwrite=True)
+    instance = day1_instance()
+    instance.fail_next("incident", (503, {}), (503, {}))  # the first task attempt gives up
+    with ReplayServer(instance) as server:
+        config = write_project(tmp_path, extra_toml=f"""
+            [sources.servicenow.pull]
+            enabled = true
+            instance = "{server.url}"
+            secret_block = "snow-test"
+            max_attempts = 2
+            backoff_s = 0.01
+            """)
+        db = tmp_path / "data" / "procmine.duckdb"
+        result = nightly(config_path=str(config), db=str(db))
+
+    assert result.status == "success" and result.files_loaded == 1
+    (row,) = run_log(db)
+    assert row["records_pulled"] == 22
+    state, tasks, markdown = flow_run_details(row["prefect_flow_run_id"])
+    assert state == "COMPLETED"
+    assert tasks["pull"] == [2]  # failed once (503 twice), retried by Prefect, then pulled
+    assert "servicenow pull | 3 incident, 19 sys_audit record(s)" in markdown
+
+
+def test_procmine_run_goes_through_prefect_when_an_api_is_configured(tmp_path, prefect_server):
+    config = write_project(tmp_path)
+    write_daily_exports(tmp_path / "data" / "landing" / "csv", days=2, only=[0])
+    db = tmp_path / "data" / "procmine.duckdb"
+
+    proc = run_cli("run", "--config", config, "--prefect", "auto", cwd=tmp_path,
+                   env=prefect_server.env)
+
+    assert "Flow run" in proc.stderr + proc.stdout  # Prefect's run log on the console
+    (row,) = run_log(db)
+    assert row["status"] == "success" and row["prefect_flow_run_id"]
+    status = json.loads(run_cli("sql", "select prefect_flow_run_id from marts.run_log",
+                                "--db", db, "--format", "json").stdout)
+    assert status == [{"prefect_flow_run_id": row["prefect_flow_run_id"]}]
