@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from procmine.config import Config, load_config
-from procmine.errors import NotBuiltYet, ProcmineError
+from procmine.errors import ProcmineError
 
 app = typer.Typer(
     name="procmine",
@@ -133,9 +133,23 @@ def ingest(
 
 
 @app.command()
-def validate(db: DbOption = None) -> None:
+def validate(
+    db: DbOption = None,
+    publish: Annotated[bool, typer.Option(
+        "--publish", help="Move the staged rows that pass into core.")] = False,
+) -> None:
     """Validate what is staged (Great Expectations suites in expectations/)."""
-    raise NotBuiltYet("`procmine validate` is not built yet (issue #4); `ingest` validates as it loads")
+    from procmine.validation.commands import validate_database
+
+    config = _config()
+    report = validate_database(config, config.db_path(db), publish=publish)
+    if not report.run_id:
+        console.print("nothing staged: `ingest` and `run` validate as they load")
+        return
+    rules = ", ".join(f"{rule} {count:,}" for rule, count in report.quarantined_by_rule.items())
+    console.print(f"validated {report.staged:,} staged rows: {report.quarantined:,} quarantined"
+                  + (f" ({rules})" if rules else "")
+                  + f"; data docs in {config.dashboards_dir / 'validation'}")
 
 
 @app.command()
@@ -301,10 +315,60 @@ def serve(
                   announce=lambda line: console.print(line, soft_wrap=True, highlight=False))
 
 
+QuarantineSource = Annotated[str | None, typer.Option("--source", help="Only this source.")]
+
+
 @quarantine_app.command("list")
-def quarantine_list(db: DbOption = None) -> None:
-    """Quarantined rows by rule."""
-    raise NotBuiltYet("`procmine quarantine` is not built yet (issue #4)")
+def quarantine_list(db: DbOption = None, source: QuarantineSource = None) -> None:
+    """Quarantined rows by rule and source."""
+    from rich.table import Table
+
+    from procmine.validation.commands import quarantine_counts
+
+    rows = quarantine_counts(_config().db_path(db), source)
+    table = Table("rule", "source", "rows", "runs", "last quarantined")
+    for rule, name, count, runs, last in rows:
+        table.add_row(rule, name or "", f"{count:,}", str(runs), f"{last:%Y-%m-%d %H:%M:%S}")
+    out.print(table)
+    out.print(f"{sum(r[2] for r in rows):,} quarantined row(s) by {len(rows)} rule/source pair(s)")
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    rule: Annotated[str, typer.Argument(help="Rule (expectation name), see `quarantine list`.")],
+    db: DbOption = None, source: QuarantineSource = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 50,
+) -> None:
+    """Rows quarantined by one rule: file, row, offending value, reason."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from procmine.validation.commands import quarantine_rows
+
+    columns, rows = quarantine_rows(_config().db_path(db), rule, source, limit)
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
+    out.print(table)
+    out.print(f"{len(rows)} row(s) shown")
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    db: DbOption = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="Only rows of this rule.")] = None,
+    source: QuarantineSource = None,
+    run_id: Annotated[str | None, typer.Option("--run", help="Only rows of this run.")] = None,
+) -> None:
+    """Re-validate quarantined rows with the current config (e.g. after adding an activity to
+    the vocabulary): those that pass go to core, the others stay quarantined."""
+    from procmine.validation.commands import release
+
+    config = _config()
+    result = release(config, config.db_path(db), rule=rule, source=source, run=run_id)
+    still = ", ".join(f"{k} {v:,}" for k, v in result.by_rule.items())
+    console.print(f"released {result.released:,} row(s): {result.admitted:,} into core, "
+                  f"{result.requarantined:,} still quarantined" + (f" ({still})" if still else ""))
 
 
 def main() -> None:

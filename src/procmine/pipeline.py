@@ -15,10 +15,11 @@ import duckdb
 
 from procmine import store
 from procmine.config import Config
+from procmine.errors import ValidationFailed
 from procmine.ingest import FileResult, StageReport, register_files, stage_files
 from procmine.sources.base import quote_ident
 from procmine.sql import load_sql, run_sql
-from procmine.validate import ValidationReport, validate_staged
+from procmine.validate import ValidationReport, store_results, validate_staged
 
 
 @dataclass
@@ -34,6 +35,7 @@ class RunResult:
     quarantined_by_rule: dict[str, int] = field(default_factory=dict)
     message: str = ""
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    validation: ValidationReport | None = None
 
     @property
     def files_loaded(self) -> int:
@@ -59,7 +61,14 @@ def load_and_publish_core(
         report = stage_files(conn, config, source, paths, result.run_id, overrides, progress)
         reports.append(report)
         result.files.extend(report.files)
-    validation = validate_staged(conn, config, result.run_id)
+    loaded = [(f.source, str(f.path)) for report in reports for f in report.loaded]
+    try:
+        validation = validate_staged(conn, config, result.run_id, files=loaded)
+    except ValidationFailed as exc:  # the caller rolls back; record_run keeps the results
+        result.validation = getattr(exc, "report", None)
+        result.events_quarantined = result.validation.quarantined if result.validation else 0
+        raise
+    result.validation = validation
     counts = {
         row[0]: (row[1], row[2]) for row in conn.execute(
             load_sql("pipeline/counts_by_file.sql"), {"run_id": result.run_id}).fetchall()
@@ -82,6 +91,8 @@ def record_run(conn: duckdb.DuckDBPyConnection, result: RunResult) -> None:
         [result.run_id, result.started_at, datetime.now(UTC), result.status, result.files_loaded,
          result.events_loaded, result.events_quarantined, result.command, result.message],
     )
+    if result.status == "failed_validation" and result.validation is not None:
+        store_results(conn, result.validation)  # (a successful run stored them as it validated)
 
 
 def record_failed_run(db_path: Path, result: RunResult) -> None:
@@ -97,12 +108,28 @@ def ingest(
 ) -> RunResult:
     """`procmine ingest`: files all the way to core.events / quarantine.events."""
     result = RunResult(run_id=store.new_run_id(), command=f"ingest --source {source}")
-    with store.writing(db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
-        load_and_publish_core(conn, config, result, [(source, paths, overrides or {})], progress)
-        result.status = "success" if not result.failed_files else "partial"
-        result.message = "; ".join(f.message for f in result.failed_files)[:2000]
-        record_run(conn, result)
+    try:
+        with store.writing(db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
+            load_and_publish_core(conn, config, result, [(source, paths, overrides or {})], progress)
+            result.status = "success" if not result.failed_files else "partial"
+            result.message = "; ".join(f.message for f in result.failed_files)[:2000]
+            record_run(conn, result)
+    except ValidationFailed as exc:
+        result.status, result.message = "failed_validation", str(exc)[:2000]
+        record_failed_run(db_path, result)
+        raise
+    write_validation_docs(result, config.dashboards_dir)  # after publishing: the run's docs
     return result
+
+
+def write_validation_docs(result: RunResult, out_dir: Path, history: Path | None = None) -> None:
+    """GX Data Docs of the run's validation into out_dir/validation/ (`history`: the published
+    dashboards folder when out_dir is a staging copy, for the index of earlier runs)."""
+    if result.validation is not None and result.validation.outcomes:
+        from procmine.validation.docs import write_data_docs
+
+        write_data_docs(result.validation, out_dir / "validation",
+                        history_dir=history / "validation" if history else None)
 
 
 def landing_batches(config: Config) -> list[tuple[str, list[Path], dict[str, Any]]]:
@@ -142,6 +169,7 @@ def render_dashboards(conn: duckdb.DuckDBPyConnection, config: Config, result: R
     """
     from procmine.render import render_all
 
+    write_validation_docs(result, out_dir, config.dashboards_dir)  # first: the index links it
     current = {
         "run_id": result.run_id, "started_at": result.started_at, "finished_at": None,
         "status": "success" if not result.failed_files else "partial",

@@ -1,76 +1,294 @@
-"""Validation of staged events: row- and case-level rules quarantine rows with the reason.
+"""Validation of staged events with the Great Expectations suites in expectations/.
 
-(The Great Expectations suites of issue #4 replace these built-in checks.)
+``validate_staged`` is the pipeline step between staging and core:
+
+1. row level (``staging_events``): GX's pandas data source checks staging.events of the run,
+   source by source, in frames of [validation].batch_rows rows streamed from DuckDB in scan
+   order, so memory stays flat as the load grows; ``event_id_unique`` needs the whole load and
+   runs in DuckDB;
+2. case level (``staging_cases``): DuckDB derives one row per case, GX checks them;
+3. the unexpected rows (every event of an unexpected case) move to quarantine.events with the
+   rule, column, offending value and run id; the other rows stay staged for core;
+4. batch level (``load_sources``, ``load_files``): DuckDB summarises the load, GX checks it; a
+   failure raises :class:`ValidationFailed` before anything is published.
+
+Every expectation's outcome is kept in marts.validation_results.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 
 from procmine.config import Config
+from procmine.errors import ConfigError, ValidationFailed
+from procmine.sources.base import STAGING_EVENT_COLUMNS, quote_ident
 from procmine.sql import load_sql, run_sql
+from procmine.validation.gx_engine import GxEngine, Outcome
+from procmine.validation.suites import Parameters, Rule, Suite, load_suites
 
-ROW_RULES: dict[str, tuple[str, str, str]] = {
-    # rule: (predicate over staging.events s, column, reason)
-    "case_id_not_null": ("s.case_id IS NULL", "case_id", "case id is empty"),
-    "activity_not_null": ("s.activity IS NULL", "activity", "activity is empty"),
-    "ts_not_null": ("s.ts IS NULL", "ts", "timestamp is empty or not parseable"),
-    "ts_in_range": ("s.ts < $min_ts OR s.ts > now() + INTERVAL 1 DAY", "ts",
-                    "timestamp before the minimum or more than a day in the future"),
-    "activity_in_vocabulary": (
-        "s.activity IS NOT NULL AND s.source IN (SELECT source FROM _vocab) AND NOT EXISTS "
-        "(SELECT 1 FROM _vocab v WHERE v.source = s.source AND v.activity = s.activity)",
-        "activity", "activity not in the source's configured vocabulary"),
-    "resource_present": ("s.resource IS NULL AND list_contains($require_resource, s.source)",
-                         "resource", "resource is required by this source"),
-}
+CASE_FACT_COLUMNS = ("case_id", "source", "opened_at", "resolved_at", "closed_at",
+                     "has_opening_event")
+INDEX = "_row"
 
 
 @dataclass
 class ValidationReport:
+    """What validation found in one run: per-rule quarantine counts and every outcome."""
+
     run_id: str
     staged: int = 0
     quarantined_by_rule: dict[str, int] = field(default_factory=dict)
+    quarantined_rows: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def quarantined(self) -> int:
-        return sum(self.quarantined_by_rule.values())
+        """Distinct rows quarantined (a row failing two rules counts once)."""
+        return self.quarantined_rows
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+    def summary(self) -> str:
+        return (f"validation failed ({len(self.failures)} batch-level expectation(s)): "
+                + "; ".join(self.failures))
 
 
-def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str) -> ValidationReport:
-    """Quarantine this run's staged rows that break a rule; the rest stay staged for core."""
+def _batches(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any],
+             rows: int) -> Iterator[pd.DataFrame]:
+    """Frames of at most `rows` rows, streamed in scan order, indexed by the row key."""
+    conn.complete()  # a relation needs the connection free of unfinished execute() results
+    reader = conn.sql(sql, params=params).to_arrow_reader(rows)
+    try:
+        for record_batch in reader:
+            if record_batch.num_rows:
+                yield record_batch.to_pandas().set_index(INDEX)
+    finally:
+        reader.close()
+
+
+def _checked_columns(columns: Iterable[str], allowed: Iterable[str], suite: Suite) -> list[str]:
+    allowed = set(allowed)
+    for column in columns:
+        if column not in allowed:
+            raise ConfigError(f"{suite.path}: unknown column {column!r} "
+                              f"(available: {', '.join(sorted(allowed))})")
+    return list(dict.fromkeys(columns))
+
+
+def _new_outcomes(rules: list[Rule], source: str | None) -> dict[str, Outcome]:
+    return {rule.name: Outcome(rule, source) for rule in rules}
+
+
+def _insert_gx_failures(conn: duckdb.DuckDBPyConnection, outcomes: dict[str, Outcome],
+                        script: str, allowed: Iterable[str], suite: Suite,
+                        params: dict[str, Any]) -> None:
+    """The unexpected row keys GX reported → _failed, with each rule's offending value."""
+    failing = [o for o in outcomes.values() if o.unexpected_count]
+    if not failing:
+        return
+    table = pa.table({
+        "row_key": pa.concat_arrays([pa.array(o.indices, pa.int64()) for o in failing]),
+        "rule": pa.concat_arrays([pa.array([o.rule.name] * len(o.indices), pa.string())
+                                  for o in failing]),
+    })
+    conn.register("_gx_rows_view", table)
+    try:
+        conn.execute("CREATE OR REPLACE TEMP TABLE _gx_rows AS SELECT * FROM _gx_rows_view")
+    finally:
+        conn.unregister("_gx_rows_view")
+    for outcome in failing:
+        value = _checked_columns([outcome.rule.value_column or ""], allowed, suite)[0]
+        run_sql(conn, script.format(value=quote_ident(value)), {
+            **params, "rule": outcome.rule.name, "column": outcome.rule.column,
+            "reason": outcome.rule.reason,
+        })
+
+
+def _validate_rows(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suite: Suite,
+                   source: str, params: dict[str, Any], run_id: str, batch_rows: int,
+                   report: ValidationReport) -> None:
+    gx_rules = suite.gx_rules(params)
+    outcomes = _new_outcomes(gx_rules, source)
+    columns = _checked_columns([c for r in gx_rules for c in r.columns], STAGING_EVENT_COLUMNS,
+                               suite)
+    if gx_rules:
+        select = ", ".join(quote_ident(c) for c in columns)
+        sql = (f"SELECT rowid AS {INDEX}, {select} FROM staging.events "
+               "WHERE run_id = $run_id AND source = $source")
+        for frame in _batches(conn, sql, {"run_id": run_id, "source": source}, batch_rows):
+            engine.validate(suite.name, gx_rules, frame, params, outcomes)
+        _insert_gx_failures(conn, outcomes, load_sql("validation/insert_failed_rows.sql"),
+                            STAGING_EVENT_COLUMNS, suite, {})
+    staged = conn.execute("SELECT count(*) FROM staging.events WHERE run_id = ? AND source = ?",
+                          [run_id, source]).fetchall()[0][0]
+    for rule in suite.sql_rules(params):
+        outcomes[rule.name] = _run_sql_rule(conn, rule, source, run_id, staged)
+    report.outcomes.extend(outcomes.values())
+
+
+def _run_sql_rule(conn: duckdb.DuckDBPyConnection, rule: Rule, source: str, run_id: str,
+                  element_count: int) -> Outcome:
+    """A row-level expectation DuckDB evaluates (meta.sql) over the whole load of a source."""
+    script = str(rule.meta.get("sql", ""))
+    if not script.startswith("validation/") or ".." in script:
+        raise ConfigError(f"expectation {rule.name}: meta.sql must name a file under "
+                          "procmine/sql/validation/")
+    before = conn.execute("SELECT count(*) FROM _failed").fetchall()[0][0]
+    run_sql(conn, load_sql(script), {"run_id": run_id, "source": source, "rule": rule.name,
+                                     "column": rule.column, "reason": rule.reason})
+    outcome = Outcome(rule, source, element_count=element_count)
+    outcome.unexpected_count = conn.execute("SELECT count(*) FROM _failed").fetchall()[0][0] - before
+    outcome.add_partial([r[0] for r in conn.execute(
+        "SELECT bad_value FROM _failed WHERE rule = ? AND source = ? LIMIT 20",
+        [rule.name, source]).fetchall()])
+    outcome.gx_kwargs = rule.kwargs
+    return outcome
+
+
+def _validate_cases(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suite: Suite,
+                    sources: list[str], parameters: Parameters, run_id: str,
+                    report: ValidationReport) -> None:
+    opening = [(s, a) for s in sources for a in parameters.for_source(s)["opening_activities"]]
+    conn.execute("DELETE FROM _opening")
+    if opening:
+        conn.executemany("INSERT INTO _opening VALUES (?, ?)", opening)
+    run_sql(conn, load_sql("validation/case_facts.sql"), {"run_id": run_id})
+    for source in sources:
+        params = parameters.for_source(source)
+        rules = suite.gx_rules(params)
+        outcomes = _new_outcomes(rules, source)
+        columns = _checked_columns([c for r in rules for c in r.columns], CASE_FACT_COLUMNS,
+                                   suite)
+        if rules:
+            select = ", ".join(quote_ident(c) for c in columns)
+            sql = (f"SELECT case_no AS {INDEX}, {select} FROM _case_facts "
+                   "WHERE source = $source")
+            for frame in _batches(conn, sql, {"source": source}, parameters.batch_rows):
+                engine.validate(suite.name, rules, frame, params, outcomes)
+            _insert_gx_failures(conn, outcomes, load_sql("validation/insert_failed_cases.sql"),
+                                CASE_FACT_COLUMNS, suite, {"run_id": run_id})
+        report.outcomes.extend(outcomes.values())
+
+
+def _validate_load(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suites: dict[str, Suite],
+                   parameters: Parameters, run_id: str, files: list[tuple[str, str]] | None,
+                   report: ValidationReport) -> None:
+    """Batch level: summaries of the load by DuckDB, judged by GX; failures become reasons."""
+    if files is None:
+        files = [tuple(r) for r in conn.execute(
+            "SELECT DISTINCT source, source_file FROM staging.events WHERE run_id = ?",
+            [run_id]).fetchall()]
+    conn.execute("DELETE FROM _loaded_files")
+    if files:
+        conn.executemany("INSERT INTO _loaded_files VALUES (?, ?, ?)", [
+            (source, path, parameters.for_source(source)["allow_empty_files"])
+            for source, path in files])
+    params = parameters.for_load()
+    summaries = {
+        "load_sources": ("validation/load_sources.sql", "_load_sources"),
+        "load_files": ("validation/load_files.sql", "_load_files"),
+    }
+    for name, (script, table) in summaries.items():
+        suite = suites[name]
+        run_sql(conn, load_sql(script), {"run_id": run_id, "min_rows": parameters.batch_min_rows})
+        frame = conn.execute(f"SELECT * FROM {table} ORDER BY row_no").df()
+        rules = suite.gx_rules(params)
+        outcomes = _new_outcomes(rules, None)
+        if not frame.empty:
+            engine.validate(name, rules, frame.set_index("row_no").rename_axis(INDEX), params,
+                            outcomes)
+        for outcome in outcomes.values():
+            if not outcome.success:
+                rows = frame[frame["row_no"].isin(outcome.indices)]
+                outcome.details = "; ".join(_describe(outcome.rule, row, params)
+                                            for row in rows.to_dict("records"))
+                report.failures.append(f"{outcome.rule.name}: {outcome.details}")
+        report.outcomes.extend(outcomes.values())
+
+
+def _describe(rule: Rule, row: dict[str, Any], params: dict[str, Any]) -> str:
+    """One line on why a batch-level expectation failed for one source or file."""
+    if rule.column == "quarantined_share":
+        return (f"{row['source']}: {row['quarantined_rows']:,} of {row['staged_rows']:,} rows "
+                f"quarantined ({row['quarantined_share']:.1%} > "
+                f"{params['max_quarantine_share']:.1%})")
+    if rule.column == "row_count_ratio":
+        return (f"{row['source']}: {row['staged_rows']:,} rows vs {int(row['previous_rows']):,} "
+                f"in run {row['previous_run']} (allowed {params['min_row_count_ratio']:.0%}–"
+                f"{params['max_row_count_ratio']:.0%})")
+    if rule.column == "passed_rows":
+        return (f"{row['source_file']} contributed {row['passed_rows']} valid rows "
+                f"({row['staged_rows']} staged)")
+    return f"{rule.reason}: {row}"
+
+
+def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str, *,
+                    files: list[tuple[str, str]] | None = None,
+                    batch_checks: bool = True) -> ValidationReport:
+    """Quarantine this run's staged rows that break a row or case expectation; the rest stay
+    staged for core. `files` are the (source, path) pairs loaded in the run (default: those
+    with staged rows). Raises ValidationFailed (carrying the report as ``.report``) when a
+    batch-level expectation fails; results are then not stored (the caller records them)."""
+    suites = load_suites(config)
+    parameters = Parameters(config)
     report = ValidationReport(run_id)
-    report.staged = conn.execute(
-        "SELECT count(*) FROM staging.events WHERE run_id = ?", [run_id]).fetchone()[0]
-    conn.execute("CREATE OR REPLACE TEMP TABLE _vocab (source VARCHAR, activity VARCHAR)")
-    vocab = [(n, a) for n in config.source_names for a in config.source(n).stages]
-    if vocab:
-        conn.executemany("INSERT INTO _vocab VALUES (?, ?)", vocab)
-    require_resource = [n for n in config.source_names if config.source(n).get("require_resource")]
-    params = {"run_id": run_id, "min_ts": config.section("validation").get("min_ts", "1990-01-01"),
-              "require_resource": require_resource}
-    conn.execute("CREATE OR REPLACE TEMP TABLE _failed (row_key UBIGINT, rule VARCHAR, "
-                 "column_name VARCHAR, bad_value VARCHAR, reason VARCHAR)")
-    for rule, (predicate, column, reason) in ROW_RULES.items():
-        value = "s.ts_raw" if column == "ts" else f"CAST(s.{column} AS VARCHAR)"
-        used = {k: v for k, v in params.items() if f"${k}" in predicate}
-        conn.execute(
-            f"INSERT INTO _failed SELECT hash(s.source_file, s.source_row, s.seq, s.event_id), "
-            f"$rule, $column, {value}, $reason FROM staging.events s "
-            f"WHERE s.run_id = $run_id AND ({predicate})",
-            {**used, "run_id": run_id, "rule": rule, "column": column, "reason": reason},
-        )
-    # duplicates within one source file: the second and later copies
-    conn.execute(
-        "INSERT INTO _failed SELECT hash(source_file, source_row, seq, event_id), "
-        "'event_id_unique', 'event_id', event_id, 'duplicate event in the same file' FROM ("
-        "SELECT *, row_number() OVER (PARTITION BY event_id, source_file "
-        "ORDER BY source_row, seq) AS n FROM staging.events WHERE run_id = $run_id) WHERE n > 1",
-        {"run_id": run_id},
-    )
-    for rule, count in conn.execute("SELECT rule, count(*) FROM _failed GROUP BY rule").fetchall():
-        report.quarantined_by_rule[rule] = count
-    run_sql(conn, load_sql("pipeline/quarantine_rows.sql"), {"run_id": run_id})
+    run_sql(conn, load_sql("validation/setup.sql"))
+    sources = [r[0] for r in conn.execute(
+        "SELECT DISTINCT source FROM staging.events WHERE run_id = ? ORDER BY 1",
+        [run_id]).fetchall()]
+    report.staged = conn.execute("SELECT count(*) FROM staging.events WHERE run_id = ?",
+                                 [run_id]).fetchall()[0][0]
+    engine = GxEngine()
+    for source in sources:
+        _validate_rows(conn, engine, suites["staging_events"], source,
+                       parameters.for_source(source), run_id, parameters.batch_rows, report)
+    _validate_cases(conn, engine, suites["staging_cases"], sources, parameters, run_id, report)
+    report.quarantined_by_rule = dict(conn.execute(
+        "SELECT rule, count(*) FROM _failed GROUP BY rule ORDER BY rule").fetchall())
+    report.quarantined_rows = conn.execute(
+        "SELECT count(DISTINCT row_key) FROM _failed").fetchall()[0][0]
+    if batch_checks:
+        _validate_load(conn, engine, suites, parameters, run_id, files, report)
+    if report.failed:
+        error = ValidationFailed(report.summary())
+        error.report = report  # type: ignore[attr-defined]
+        raise error
+    run_sql(conn, load_sql("validation/quarantine_rows.sql"), {"run_id": run_id})
+    store_results(conn, report)
     return report
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def store_results(conn: duckdb.DuckDBPyConnection, report: ValidationReport) -> None:
+    """One marts.validation_results row per outcome."""
+    rows = [(
+        report.run_id, o.rule.suite, o.rule.name, o.rule.type, o.rule.level, o.source,
+        o.rule.column, o.rule.engine, o.success, o.element_count, o.unexpected_count,
+        o.unexpected_percent, json.dumps(_jsonable(o.partial_unexpected)), o.details or None,
+        report.validated_at,
+    ) for o in report.outcomes]
+    if rows:
+        conn.executemany(
+            "INSERT INTO marts.validation_results VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

@@ -1,0 +1,9 @@
+-- Working tables of one validation pass (temp: never published). _failed holds one row per
+-- (staged row, failed rule); row_key is the staged row's rowid in staging.events.
+CREATE OR REPLACE TEMP TABLE _failed (
+    row_key BIGINT, rule VARCHAR, column_name VARCHAR, bad_value VARCHAR, reason VARCHAR,
+    source VARCHAR
+);
+CREATE OR REPLACE TEMP TABLE _opening (source VARCHAR, activity VARCHAR);
+CREATE OR REPLACE TEMP TABLE _loaded_files (source VARCHAR, source_file VARCHAR,
+                                            allow_empty BOOLEAN);
