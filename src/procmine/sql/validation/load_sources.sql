@@ -1,6 +1,8 @@
 -- One row per source staged in this run, for the load_sources suite. The previous run of a
 -- source is its latest run in core.load_registry (rows = staged rows: events + quarantined).
--- Loads (and previous loads) under $min_rows rows get no share / ratio (not judged).
+-- Loads (and previous loads) under $min_rows rows get no share / ratio (not judged). A source's
+-- first load is its backfill (history, typically far bigger than a nightly export), so it is
+-- never the baseline: the row-count check starts with the second nightly load.
 CREATE OR REPLACE TEMP TABLE _load_sources AS
 WITH staged AS (
     SELECT source, count(*) AS staged_rows
@@ -10,7 +12,8 @@ quarantined AS (
     SELECT source, count(DISTINCT row_key) AS quarantined_rows FROM _failed GROUP BY source
 ),
 runs AS (
-    SELECT source, run_id, max(loaded_at) AS loaded_at, sum(events + quarantined) AS run_rows
+    SELECT source, run_id, max(loaded_at) AS loaded_at, sum(events + quarantined) AS run_rows,
+           row_number() OVER (PARTITION BY source ORDER BY max(loaded_at)) AS load_no
     FROM core.load_registry
     WHERE run_id IS DISTINCT FROM $run_id
     GROUP BY source, run_id
@@ -18,7 +21,7 @@ runs AS (
 previous AS (
     SELECT source, arg_max(run_id, loaded_at) AS previous_run,
            arg_max(run_rows, loaded_at) AS previous_rows
-    FROM runs GROUP BY source
+    FROM runs WHERE load_no > 1 GROUP BY source
 )
 SELECT
     (row_number() OVER (ORDER BY s.source) - 1)::BIGINT AS row_no,
