@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from procmine import store
 from procmine.config import Config
 from procmine.errors import ProcmineError
+from procmine.faults import crash_point
 from procmine.orchestration import steps
 from procmine.orchestration.prefect_env import use_prefect
 from procmine.orchestration.steps import RunState
@@ -100,6 +101,7 @@ def execute_run(state: RunState, call: StepCaller) -> RunResult:
     try:
         for name in DATABASE_STEPS:
             call(name, state)
+            crash_point(name)  # tests: a SIGKILL right after this step's work
     except BaseException as exc:
         steps.abandon(state, exc)
         if isinstance(exc, Exception):

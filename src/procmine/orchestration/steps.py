@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import httpx
 from procmine import pipeline, store
 from procmine.config import Config
 from procmine.errors import ConfigError, InputError, ProcmineError
+from procmine.faults import crash_point
 from procmine.ingest import FileResult, already_loaded, expand_paths, file_checksum
 from procmine.pipeline import RunResult
 from procmine.sql import load_sql, run_sql
@@ -259,10 +261,8 @@ def mine(state: RunState) -> dict[str, Any]:
 
 def render(state: RunState) -> dict[str, Any]:
     """Render the dashboards into a staging folder (moved into place after publishing)."""
-    pages_exist = state.config.dashboards_dir.is_dir() and any(
-        state.config.dashboards_dir.iterdir())
-    if not state.mined and pages_exist:
-        log.info("render: skipped (marts unchanged, dashboards present)")
+    if not state.mined and rendered_fingerprint(state.config.dashboards_dir) == state.fingerprint:
+        log.info("render: skipped (marts unchanged, dashboards rendered from them)")
         return {"rendered": False}
     pipeline.render_dashboards(state.db, state.config, state.result, state.staged_pages)
     state.rendered = True
@@ -293,11 +293,25 @@ def publish(state: RunState) -> dict[str, Any]:
     return {"published": str(state.db_path)}
 
 
+RENDERED_MARKER = ".procmine-rendered"
+
+
+def rendered_fingerprint(dashboards_dir: Path) -> str | None:
+    """The inputs fingerprint the published dashboards were rendered from (None: unknown)."""
+    marker = dashboards_dir / RENDERED_MARKER
+    return marker.read_text().strip() if marker.is_file() else None
+
+
 def publish_dashboards(state: RunState) -> dict[str, Any]:
     """Move freshly rendered pages over the published ones."""
     if not state.rendered:
         return {"published": False}
     pipeline.publish_dashboards(state.staged_pages, state.config.dashboards_dir)
+    crash_point("publish-dashboards")
+    # last: a run killed before this line re-renders next time, even with no new files
+    marker = state.config.dashboards_dir / RENDERED_MARKER
+    marker.with_suffix(".tmp").write_text(state.fingerprint)
+    os.replace(marker.with_suffix(".tmp"), marker)
     return {"published": True, "dashboards": str(state.config.dashboards_dir)}
 
 
