@@ -1,16 +1,13 @@
 """The procmine-nightly Prefect flow against a real Prefect server (one per test session):
-tasks, retries of I/O tasks, the run's Markdown artefact, marts.run_log, and `procmine run`
-going through Prefect when an API is configured."""
+tasks, retries of I/O tasks, the run's Markdown artefact and marts.run_log."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 from procmine import store
 from procmine.config import load_config
-from tests.conftest import run_cli
 from tests.landing_data import write_daily_exports, write_project
 from tests.servicenow_replay import ReplayServer, day1_instance
 
@@ -133,17 +130,4 @@ def test_pull_task_is_retried_by_prefect_with_credentials_from_a_secret_block(
     assert "servicenow pull | 3 incident, 19 sys_audit record(s)" in markdown
 
 
-def test_procmine_run_goes_through_prefect_when_an_api_is_configured(tmp_path, prefect_server):
-    config = write_project(tmp_path)
-    write_daily_exports(tmp_path / "data" / "landing" / "csv", days=2, only=[0])
-    db = tmp_path / "data" / "procmine.duckdb"
-
-    proc = run_cli("run", "--config", config, "--prefect", "auto", cwd=tmp_path,
-                   env=prefect_server.env)
-
-    assert "Flow run" in proc.stderr + proc.stdout  # Prefect's run log on the console
-    (row,) = run_log(db)
-    assert row["status"] == "success" and row["prefect_flow_run_id"]
-    status = json.loads(run_cli("sql", "select prefect_flow_run_id from marts.run_log",
-                                "--db", db, "--format", "json").stdout)
-    assert status == [{"prefect_flow_run_id": row["prefect_flow_run_id"]}]
+# `procmine run` with an API configured running this flow: tests/test_sql_concurrency.py

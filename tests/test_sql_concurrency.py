@@ -10,6 +10,7 @@ every read.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -57,7 +58,10 @@ def read_in_process(db_path: Path) -> dict[str, int]:
         conn.close()
 
 
-def test_sql_in_a_loop_during_a_run_never_errors_nor_sees_a_half_published_state(tmp_path):
+def test_sql_in_a_loop_during_a_run_never_errors_nor_sees_a_half_published_state(
+        tmp_path, prefect_server):
+    """The writer is a nightly run as `procmine run` starts it with a Prefect API configured:
+    the procmine-nightly flow (so this also shows that `procmine run` is that flow)."""
     config = write_project(tmp_path)
     landing = tmp_path / "data" / "landing" / "csv"
     db = tmp_path / "data" / "procmine.duckdb"
@@ -68,19 +72,25 @@ def test_sql_in_a_loop_during_a_run_never_errors_nor_sees_a_half_published_state
     check(initial, mining)
 
     write_daily_exports(landing, days=4, cases_per_day=60, only=[1, 2])
-    writer = subprocess.Popen([str(PROCMINE), "run", "--config", str(config)], cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCMINE_")}
+    writer = subprocess.Popen(
+        [str(PROCMINE), "run", "--config", str(config), "--prefect", "auto"], cwd=tmp_path,
+        env=env | prefect_server.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
     tight_reads: list[dict[str, int]] = []
     errors: list[BaseException] = []
 
     def tight_loop() -> None:
-        while writer.poll() is None:
+        stop_after: float | None = None  # keep reading for a moment after the run ended
+        while stop_after is None or time.monotonic() < stop_after:
+            if stop_after is None and writer.poll() is not None:
+                stop_after = time.monotonic() + 1
             try:
                 tight_reads.append(read_in_process(db))
             except BaseException as exc:  # collected and asserted on below
                 errors.append(exc)
                 return
-            time.sleep(0.005)  # leave the two CPUs to the writer, mostly
+            time.sleep(0.05)  # leave most of the two CPUs to the writer
 
     reader = threading.Thread(target=tight_loop)
     reader.start()
@@ -89,10 +99,11 @@ def test_sql_in_a_loop_during_a_run_never_errors_nor_sees_a_half_published_state
         proc = run_cli("sql", INVARIANTS_SQL, "--db", db, "--format", "json", check=False)
         assert proc.returncode == 0, proc.stderr  # never an error, not even a lock conflict
         cli_reads += json.loads(proc.stdout)
-        time.sleep(1.5)  # a user re-running a query, not a fork bomb on two CPUs
+        time.sleep(2)  # a user re-running a query, not a fork bomb on two CPUs
     reader.join()
-    _, err = writer.communicate()
-    assert writer.returncode == 0, err
+    output, _ = writer.communicate()
+    assert writer.returncode == 0, output
+    assert "Finished in state Completed()" in output  # Prefect's log of the flow run
     final = read_in_process(db)
     cli_reads += json.loads(run_cli("sql", INVARIANTS_SQL, "--db", db, "--format",
                                     "json").stdout)
@@ -107,6 +118,10 @@ def test_sql_in_a_loop_during_a_run_never_errors_nor_sees_a_half_published_state
     assert final["events"] > initial["events"]
     assert {r["events"] for r in tight_reads} == {initial["events"], final["events"]}
     assert cli_reads[-1]["events"] == final["events"]
+    with store.reading(db) as conn:
+        flow_run_ids = [r[0] for r in conn.execute(
+            "SELECT prefect_flow_run_id FROM marts.run_log ORDER BY started_at").fetchall()]
+    assert flow_run_ids[0] is None and flow_run_ids[1]  # in-process first, then the flow
 
 
 def test_open_reader_keeps_its_snapshot_and_does_not_block_the_writer(tmp_path):

@@ -120,7 +120,7 @@ def is_transient(exc: BaseException) -> bool:
 
     if isinstance(exc, PullError):
         return exc.transient
-    return isinstance(exc, OSError | httpx.TransportError | httpx.HTTPStatusError)
+    return isinstance(exc, OSError | httpx.TransportError)
 
 
 def select_sources(config: Config, sources: list[str] | None) -> list[str]:
@@ -143,9 +143,13 @@ def check_inputs(state: RunState) -> None:
         return
     if any(pull_enabled(state.config, source) for source in state.sources):
         return
-    raise ProcmineError(
+    raise _no_landing(state)
+
+
+def _no_landing(state: RunState) -> ProcmineError:
+    return ProcmineError(
         f"no landing folders under {state.config.landing_dir} for "
-        f"{', '.join(sorted(selected))} (expected e.g. "
+        f"{', '.join(sorted(state.sources))} (expected e.g. "
         f"{state.config.landing_dir / 'servicenow'}); generate one with `procmine sample` "
         "or set [paths] landing in procmine.toml")
 
@@ -184,11 +188,7 @@ def extract(state: RunState) -> dict[str, Any]:
     selected = set(state.sources)
     batches = [b for b in pipeline.landing_batches(state.config) if b[0] in selected]
     if not batches:
-        raise ProcmineError(
-            f"no landing folders under {state.config.landing_dir} for "
-            f"{', '.join(sorted(selected))} (expected e.g. "
-            f"{state.config.landing_dir / 'servicenow'}); generate one with `procmine sample` "
-            "or set [paths] landing in procmine.toml")
+        raise _no_landing(state)
     loaded_paths = {row[0] for row in state.db.execute(
         "SELECT DISTINCT path FROM core.load_registry").fetchall()}
     plan = ExtractPlan()
