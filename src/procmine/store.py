@@ -61,12 +61,13 @@ def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
 
 
 def migrate(conn: duckdb.DuckDBPyConnection, target: int | None = None) -> list[int]:
-    """Apply pending migrations (each in its own transaction); returns the versions applied."""
+    """Apply every shipped migration not yet applied (each in its own transaction, in version
+    order), also one numbered below the newest applied; returns the versions applied."""
     conn.execute(SCHEMA_VERSION_DDL)
-    current = schema_version(conn)
+    done = {row[0] for row in conn.execute("SELECT version FROM main.schema_migrations").fetchall()}
     applied = []
     for migration in available_migrations():
-        if migration.version <= current or (target is not None and migration.version > target):
+        if migration.version in done or (target is not None and migration.version > target):
             continue
         conn.execute("BEGIN TRANSACTION")
         try:
@@ -131,8 +132,15 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+MEMORY_LIMIT_ENV = "PROCMINE_DUCKDB_MEMORY_LIMIT"
+# DuckDB's own default is 80% of RAM: a 10M-event load then holds ~10 GB resident; with a
+# limit it spills sorts, joins and temp tables to <db>.tmp/ instead (measured in BENCHMARKS.md)
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect(str(path), read_only=read_only)
+    limit = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+    conn = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit})
     conn.execute("SET TimeZone = 'UTC'")
     return conn
 
