@@ -12,10 +12,18 @@ import pytest
 from tests.prefect_server import prefect_server, prefect_settings  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL_DATA = ROOT.parent / "shared" / "data" / "itsm"
+REAL_DATA = Path(os.environ.get("PROCMINE_REAL_DATA", ROOT.parent / "shared" / "data" / "itsm"))
 SERVICENOW_LOG = REAL_DATA / "servicenow_incident_event_log.csv.gz"
 VOLVO_LOG = REAL_DATA / "bpic2013_volvo_incidents.csv.gz"
 PROCMINE = Path(sys.executable).with_name("procmine")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The real logs are part of the suite: without them it fails loudly instead of skipping."""
+    missing = [p for p in (SERVICENOW_LOG, VOLVO_LOG) if not p.is_file()]
+    if missing:
+        pytest.exit(f"real data sets not found: {', '.join(map(str, missing))}; clone procmine "
+                    "beside ../shared or set PROCMINE_REAL_DATA", returncode=4)
 
 
 @pytest.fixture
