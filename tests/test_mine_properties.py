@@ -135,3 +135,21 @@ def test_invariants_hold_on_a_big_random_log(conn: duckdb.DuckDBPyConnection,
     kpis = {r["case_id"]: (r["handoffs"], r["ping_pong"]) for r in rows(
         conn, "SELECT case_id, handoffs, ping_pong FROM marts.case_kpis")}
     assert kpis == {case: _group_counts(events) for case, events in sequences.items()}
+
+
+def test_ties_ordered_by_file_row_and_seq_also_beyond_packed_keys(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    """Events at the same time are ordered by source_file, source_row, seq — also when the
+    row numbers are too large to pack the tie-break into one integer."""
+    for base in (1, 2**40):
+        log = Log()
+        # inserted in reverse; all at minute 0: the order must come from (file, row, seq)
+        steps = [("b.csv", base + 1, 0, "Closed"), ("a.csv", base + 9, 1, "Resolved"),
+                 ("a.csv", base + 9, 0, "Active"), ("a.csv", base + 2, 0, "Open")]
+        for source_file, row, seq, activity in steps:
+            log.add("T", activity, 0, "Hub Service Desk L1", row=row, seq=seq)
+            log.events[-1]["source_file"] = source_file
+        log.write(conn)
+        mine(conn, log.config, discover=False)
+        variants = rows(conn, "SELECT activities FROM marts.variants")
+        assert variants == [{"activities": ["Open", "Active", "Resolved", "Closed"]}], base

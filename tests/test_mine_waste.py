@@ -29,15 +29,17 @@ def test_waiting_hours_vendor_flag_and_still_waiting(tmp_path: Path) -> None:
                    ("Active", 140, DESK), ("Reassign", 150, ACME), ("Awaiting Vendor", 160, ACME),
                    ("Active", 460, ACME), ("Resolved", 470, ACME)])
     log.flow("B", [("Open", 0, DESK), ("Awaiting User Info", 30, DESK)])
+    log.flow("V", [("Open", 0, DESK), ("Awaiting Vendor", 30, DESK), ("Active", 90, DESK)])
+    log.case("V", vendor="Globex")
     conn = mine_log(log, tmp_path / "db.duckdb")
     found = waste(conn, "waiting")
-    assert [(w["case_id"], w["activity"], w["detail"], w["hours"]) for w in found] == [
-        ("A", "Awaiting User Info", "other", 2.0),
-        ("A", "Awaiting Vendor", "vendor", 5.0),
-        ("B", "Awaiting User Info", "still_waiting", 0.0),
-    ]
+    assert [(w["case_id"], w["detail"], w["hours"]) for w in found] == [
+        ("A", "other", 2.0), ("A", "vendor", 5.0), ("B", "still_waiting", 0.0),
+        ("V", "vendor", 1.0)]
+    assert [w["evidence"] for w in found] == [
+        "Awaiting User Info", f"Awaiting Vendor at {ACME}", "Awaiting User Info (no later event yet)",
+        "Awaiting Vendor (vendor Globex)"]
     vendor = found[1]
-    assert vendor["evidence"] == "Awaiting Vendor for 5.0 h at vendor acme"
     assert vendor["sourcing"] == "vendor:acme" and vendor["d2c_stage"] == "wait"
     # 5 h × (L3 90/h × vendor 1.4) × waiting factor 0.1
     assert vendor["cost"] == pytest.approx(5 * 90 * 1.4 * 0.1)
@@ -104,7 +106,7 @@ def test_rework_across_a_reopen_is_configurable(tmp_path: Path) -> None:
     steps = [("Reclassify", 0, DESK), ("Active", 10, DESK), ("Resolved", 20, DESK),
              ("Active", 80, DESK), ("Reclassify", 90, DESK), ("Resolved", 100, DESK)]
     conn = mine_log(Log().flow("X", steps), tmp_path / "a.duckdb")
-    assert [w["activity"] for w in waste(conn, "rework")] == ["Reclassify"]
+    assert [w["evidence"] for w in waste(conn, "rework")] == ["Reclassify repeated after Active"]
     assert len(waste(conn, "reopen")) == 1  # the reopening Active itself is no rework
     strict = Log(config_with({"rework": {"count_after_reopen": False}})).flow("X", steps)
     conn = mine_log(strict, tmp_path / "b.duckdb")

@@ -346,4 +346,5 @@ def deviation_instances(events: EventArrays, variants: Variants, conformance: Co
     cases = by_variant[np.repeat(first[dev_variant], counts) + offsets]
     ev = events.starts[cases] + np.repeat(dev_pos, counts)
     previous = np.where(events.pos[ev] > 0, events.a[np.maximum(ev - 1, 0)], 0)
-    return Instances.make(events, ev, "deviation", events.dwell_us[ev] / 3.6e9, e1=previous)
+    return Instances.make(events, ev, "deviation", events.dwell_us[ev] / 3.6e9, e1=previous,
+                          e2=events.a[ev])

@@ -12,7 +12,6 @@ from functools import cached_property
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from procmine.errors import ProcmineError
 from procmine.sql import load_sql, run_sql
@@ -101,8 +100,8 @@ class Vocabulary:
         return np.array([a in names for a in self.activities], dtype=bool)
 
 
-TIEBREAK_PACKED = "(f.code::BIGINT << 44) | (e.source_row::BIGINT << 12) | e.seq::BIGINT"
-TIEBREAK_WIDE = "f.code, e.source_row, e.seq"
+TIEBREAK_PACKED = "(f.code::BIGINT << 44) | (e.source_row::BIGINT << 12) | e.seq::BIGINT AS k"
+TIEBREAK_WIDE = "f.code AS f, e.source_row AS r, e.seq AS s"
 
 
 @dataclass
@@ -124,11 +123,16 @@ class EventArrays:
     def load(cls, conn: duckdb.DuckDBPyConnection, vocab: Vocabulary, salt: int = 0
              ) -> EventArrays:
         tiebreak = TIEBREAK_PACKED if vocab.packable else TIEBREAK_WIDE
-        table = conn.sql(load_sql("mine/events.sql").format(tiebreak=tiebreak),
-                         params={"salt": salt}).to_arrow_table()
-        columns = {name: _numpy(table.column(name)) for name in ("h", "t", "x", "y")}
-        return cls(vocab, columns["h"], columns["t"].astype(np.int64, copy=False),
-                   columns["x"].astype(np.int32), columns["y"].astype(np.int32), salt)
+        columns = {name: _numpy(column) for name, column in conn.sql(
+            load_sql("mine/events.sql").format(tiebreak=tiebreak),
+            params={"salt": salt}).fetchnumpy().items()}
+        h, t = columns["h"], columns["t"].astype(np.int64, copy=False)
+        x, y = columns["x"].astype(np.int32), columns["y"].astype(np.int32)
+        keys = [columns["k"]] if vocab.packable else [columns["f"], columns["r"], columns["s"]]
+        order = _tie_order(h, t, keys)
+        if order is not None:
+            x, y = x[order], y[order]
+        return cls(vocab, h, t, x, y, salt)
 
     @property
     def n(self) -> int:
@@ -156,14 +160,23 @@ class EventArrays:
         return len(self.starts)
 
     @cached_property
+    def lengths(self) -> np.ndarray:
+        return self.ends - self.starts
+
+    @cached_property
     def ci(self) -> np.ndarray:
         """Case index of each event."""
-        return (np.cumsum(self.new_case) - 1).astype(np.int32)
+        return np.repeat(np.arange(self.cases, dtype=np.int32), self.lengths)
+
+    @cached_property
+    def case_start(self) -> np.ndarray:
+        """Index of the first event of each event's case."""
+        return np.repeat(self.starts, self.lengths)
 
     @cached_property
     def pos(self) -> np.ndarray:
         """0-based position of each event in its case."""
-        return (np.arange(self.n, dtype=np.int64) - self.starts[self.ci]).astype(np.int32)
+        return (np.arange(self.n, dtype=np.int64) - self.case_start).astype(np.int32)
 
     @cached_property
     def has_next(self) -> np.ndarray:
@@ -175,8 +188,8 @@ class EventArrays:
         """Microseconds from each event to the next one of its case (0 for the last)."""
         dwell = np.zeros(self.n, np.int64)
         if self.n > 1:
-            dwell[:-1] = self.t[1:] - self.t[:-1]
-        dwell[~self.has_next] = 0
+            np.subtract(self.t[1:], self.t[:-1], out=dwell[:-1])
+        dwell[self.ends - 1] = 0
         return dwell
 
     @cached_property
@@ -196,69 +209,128 @@ class EventArrays:
         """Holder code of the last event with a group up to each event (its own if it has
         one); the event's own holder code when the case has no group yet."""
         has_group = self.g > 0
-        last = np.maximum.accumulate(np.where(has_group, np.arange(self.n), -1))
-        valid = last >= self.starts[self.ci]
-        return np.where(valid, self.y[np.maximum(last, 0)], self.y)
+        if has_group.all():
+            return self.y
+        grouped = np.flatnonzero(has_group)
+        missing = np.flatnonzero(~has_group)
+        last = self.last_before_at(grouped, missing)
+        out = self.y.copy()
+        found = last >= 0
+        out[missing[found]] = self.y[last[found]]
+        return out
 
-    def case_reduce_min(self, values: np.ndarray) -> np.ndarray:
-        return np.minimum.reduceat(values, self.starts) if self.n else values[:0]
+    def flagged(self, lookup: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Indices of the events whose code (activity, stage ...) is flagged in `lookup`."""
+        return np.flatnonzero(lookup[codes])
 
-    def case_reduce_max(self, values: np.ndarray) -> np.ndarray:
-        return np.maximum.reduceat(values, self.starts) if self.n else values[:0]
+    def last_before_at(self, flagged: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """For the events `at`, the last of the sorted event indices `flagged` strictly before
+        each in its case, else -1."""
+        k = np.searchsorted(flagged, at) - 1
+        last = np.where(k >= 0, flagged[np.maximum(k, 0)] if len(flagged) else -1, -1)
+        last[last < self.case_start[at]] = -1
+        return last
 
-    def last_before(self, flag: np.ndarray) -> np.ndarray:
-        """Index of the last flagged event strictly before each event in its case, else -1."""
-        last = np.maximum.accumulate(np.where(flag, np.arange(self.n), -1))
-        before = np.full(self.n, -1, np.int64)
-        if self.n > 1:
-            before[1:] = last[:-1]
-        before[before < self.starts[self.ci]] = -1
-        return before
+    def first_from_at(self, flagged: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """For the events `at`, the first of the sorted event indices `flagged` at or after
+        each in its case, else -1."""
+        k = np.searchsorted(flagged, at)
+        inside = k < len(flagged)
+        first = np.where(inside, flagged[np.minimum(k, max(len(flagged) - 1, 0))]
+                         if len(flagged) else -1, -1)
+        first[~inside | (first >= self.ends[self.ci[at]])] = -1
+        return first
 
-    def next_from(self, flag: np.ndarray) -> np.ndarray:
-        """Index of the first flagged event at or after each event in its case, else -1."""
-        idx = np.where(flag, np.arange(self.n), self.n)
-        nxt = np.minimum.accumulate(idx[::-1])[::-1]
-        nxt[nxt >= self.ends[self.ci]] = -1
-        return nxt
+    def first_per_case(self, flagged: np.ndarray, after: np.ndarray | None = None
+                       ) -> np.ndarray:
+        """Per case, the first of the sorted event indices `flagged` at or after `after` (the
+        case's start by default), else -1."""
+        start = self.starts if after is None else after
+        k = np.searchsorted(flagged, start)
+        inside = k < len(flagged)
+        first = np.where(inside, flagged[np.minimum(k, max(len(flagged) - 1, 0))]
+                         if len(flagged) else -1, -1)
+        first[~inside | (first >= self.ends)] = -1
+        return first
+
+    def last_per_case(self, flagged: np.ndarray) -> np.ndarray:
+        """Per case, the last of the sorted event indices `flagged`, else -1."""
+        k = np.searchsorted(flagged, self.ends) - 1
+        last = np.where(k >= 0, flagged[np.maximum(k, 0)] if len(flagged) else -1, -1)
+        last[last < self.starts] = -1
+        return last
 
 
-def _numpy(column: pa.ChunkedArray) -> np.ndarray:
-    if column.null_count:
+def _tie_order(h: np.ndarray, t: np.ndarray, keys: list[np.ndarray]) -> np.ndarray | None:
+    """The permutation that puts events with equal (case, ts) in tie-break order (keys:
+    most significant first), or None when they already are. Only the runs of equal
+    (case, ts) that are out of order are re-sorted."""
+    if len(h) < 2:
+        return None
+    tie = (h[1:] == h[:-1]) & (t[1:] == t[:-1])
+    if not tie.any():
+        return None
+    pairs = np.flatnonzero(tie)
+    # out of order: a pair whose tie-break tuple decreases
+    later = [k[pairs + 1] for k in keys]
+    earlier = [k[pairs] for k in keys]
+    decreasing = np.zeros(len(pairs), dtype=bool)
+    equal_so_far = np.ones(len(pairs), dtype=bool)
+    for lo, hi in zip(later, earlier, strict=True):
+        decreasing |= equal_so_far & (lo < hi)
+        equal_so_far &= lo == hi
+    if not decreasing.any():
+        return None
+    # runs of ties: members are the pair positions and their successors
+    member = np.zeros(len(h), dtype=bool)
+    member[pairs] = True
+    member[pairs + 1] = True
+    starts = member & ~np.concatenate([[False], tie])
+    run = np.cumsum(starts) - 1
+    bad_runs = np.unique(run[pairs[decreasing]])
+    members = np.flatnonzero(member & np.isin(run, bad_runs))
+    within = np.lexsort([k[members] for k in reversed(keys)] + [run[members]])
+    order = np.arange(len(h))
+    order[members] = members[within]
+    return order
+
+
+def _numpy(column: np.ndarray) -> np.ndarray:
+    if np.ma.isMaskedArray(column) and column.mask.any():
         raise ProcmineError("core.events holds NULL case ids or timestamps; validate first")
-    return column.to_numpy()
+    return np.asarray(column)
 
 
-def load_events(conn: duckdb.DuckDBPyConnection) -> tuple[EventArrays, pa.Array]:
-    """The sorted event arrays and the case ids (one per case, in array order).
+def load_events(conn: duckdb.DuckDBPyConnection, salt: int = 0,
+                vocab: Vocabulary | None = None) -> EventArrays:
+    """The sorted event arrays (case ids: see `resolve_case_ids`)."""
+    return EventArrays.load(conn, vocab or Vocabulary.load(conn), salt)
 
-    Case ids come from core.cases (one row per case), else from core.events; if two case ids
-    share a hash, the events are encoded again with another salt.
-    """
-    vocab = Vocabulary.load(conn)
-    for salt in range(MAX_SALT):
-        events = EventArrays.load(conn, vocab, salt)
-        status, ids = _case_ids(conn, events, "mine/case_ids.sql")
+
+def resolve_case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> str:
+    """Build the temp table _mine_case_id (ci, case_id): each case's id, from core.cases,
+    else core.events. "ok", or "collision" when two case ids share the hash (then load the
+    events again with another salt)."""
+    conn.register("_mine_case_hash", {"ci": np.arange(events.cases, dtype=np.int32),
+                                      "h": events.h[events.starts]})
+    try:
+        status = _case_ids(conn, events.salt, "core.cases", events.cases)
         if status == "missing":
-            status, ids = _case_ids(conn, events, "mine/case_ids_from_events.sql")
-        if status == "ok" and ids is not None:
-            return events, ids
-    raise ProcmineError("cannot tell case ids apart by their hash; please report this")
+            status = _case_ids(conn, events.salt, "core.events", events.cases)
+    finally:
+        conn.unregister("_mine_case_hash")
+    if status == "missing":
+        raise ProcmineError("some cases of core.events have no id (internal error)")
+    return status
 
 
-def _case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays, sql_name: str
-              ) -> tuple[str, pa.Array | None]:
-    """("ok", ids of the cases in array order), ("missing", None) or ("collision", None)."""
-    table = conn.sql(load_sql(sql_name), params={"salt": events.salt}).to_arrow_table()
-    if not events.cases:
-        return "ok", pa.array([], pa.string())
-    hashes = table.column("h").to_numpy()
-    if not len(hashes):
-        return "missing", None
-    case_hash = events.h[events.starts]
-    found = np.minimum(np.searchsorted(hashes, case_hash), len(hashes) - 1)
-    if not np.array_equal(hashes[found], case_hash):
-        return "missing", None
-    if table.column("ids_per_hash").to_numpy()[found].max() > 1:
-        return "collision", None
-    return "ok", table.column("case_id").combine_chunks().take(pa.array(found))
+def _case_ids(conn: duckdb.DuckDBPyConnection, salt: int, table: str, cases: int) -> str:
+    """Build _mine_case_id from `table`: "ok", "missing" (cases without an id there) or
+    "collision" (two ids with one hash)."""
+    run_sql(conn, load_sql("mine/case_ids.sql").format(table=table), {"salt": salt})
+    found, distinct, colliding = conn.execute(
+        "SELECT count(DISTINCT ci), count(*), count(*) - count(DISTINCT ci) FROM _mine_case_id"
+    ).fetchall()[0]
+    if colliding:
+        return "collision"
+    return "ok" if found == cases and distinct == cases else "missing"

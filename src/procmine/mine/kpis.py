@@ -7,28 +7,26 @@ kpis.sql, which join them with core.cases and the configuration.
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 
 from procmine.mine.events import EventArrays
 from procmine.mine.settings import DETAILS, WASTE_TYPES, MiningSettings
-from procmine.mine.variants import Variants
+from procmine.mine.variants import Table, Variants
 from procmine.mine.waste import GroupRuns, Instances, Resolution
 
 DAY_US = 86_400_000_000
 INVENTORY_EXCLUDED = frozenset({"close"})   # a closed case is no longer inventory
 
 
-def case_table(events: EventArrays, ids: pa.Array, variants: Variants, runs: GroupRuns,
+def case_table(events: EventArrays, variants: Variants, runs: GroupRuns,
                resolution: Resolution, waste: Instances, cost: np.ndarray,
-               settings: MiningSettings) -> pa.Table:
+               settings: MiningSettings) -> Table:
     """One row per case (array order): times in epoch microseconds (-1 = none), counts."""
     n = events.cases
     starts, ends = events.starts, events.ends
     vocab = events.vocab
-    response = vocab.stage_codes(settings.response_stages)[events.st]
-    never = np.iinfo(np.int64).max
-    response_us = events.case_reduce_min(np.where(response, events.t, never))
-    response_us[response_us == never] = -1
+    response = events.first_per_case(
+        events.flagged(vocab.stage_codes(settings.response_stages), events.st))
+    response_us = np.where(response >= 0, events.t[np.maximum(response, 0)], -1)
     final = resolution.final_resolution(events)
     resolved_us = np.where(final >= 0, events.t[np.maximum(final, 0)], -1)
     first_holder = np.zeros(n, np.int32)
@@ -47,35 +45,35 @@ def case_table(events: EventArrays, ids: pa.Array, variants: Variants, runs: Gro
 
     waiting = waste.wtype == WASTE_TYPES.index("waiting")
     vendor = waiting & (waste.detail == DETAILS.index("vendor"))
-    return pa.table({
-        "ci": pa.array(np.arange(n, dtype=np.int32)),
-        "case_id": ids,
-        "vi": pa.array(variants.case_variant),
-        "event_count": pa.array((ends - starts).astype(np.int64)),
-        "first_us": pa.array(events.t[starts] if n else np.zeros(0, np.int64)),
-        "last_us": pa.array(events.t[ends - 1] if n else np.zeros(0, np.int64)),
-        "response_us": pa.array(response_us.astype(np.int64)),
-        "resolved_us": pa.array(resolved_us.astype(np.int64)),
-        "first_x": pa.array(events.x[starts] if n else np.zeros(0, np.int32)),
-        "first_holder": pa.array(first_holder),
-        "last_holder": pa.array(events.holder[ends - 1] if n else np.zeros(0, np.int32)),
-        "handoffs": pa.array(count("handoff")),
-        "ping_pong": pa.array(count("ping_pong")),
-        "pp_direct": pa.array(count("ping_pong", "direct")),
-        "pp_indirect": pa.array(count("ping_pong", "indirect")),
-        "reopens": pa.array(count("reopen")),
-        "rework": pa.array(count("rework")),
-        "bounces": pa.array(count("escalation_bounce")),
-        "deviations": pa.array(count("deviation")),
-        "waiting_s": pa.array(total(waste.hours * 3600, waiting)),
-        "vendor_waiting_s": pa.array(total(waste.hours * 3600, vendor)),
-        "waste_hours": pa.array(total(waste.hours)),
-        "waste_cost": pa.array(total(cost)),
-    })
+    return {
+        "ci": np.arange(n, dtype=np.int32),
+        "h": events.h[starts],
+        "vi": variants.case_variant,
+        "event_count": (ends - starts).astype(np.int64),
+        "first_us": events.t[starts] if n else np.zeros(0, np.int64),
+        "last_us": events.t[ends - 1] if n else np.zeros(0, np.int64),
+        "response_us": response_us.astype(np.int64),
+        "resolved_us": resolved_us.astype(np.int64),
+        "first_x": events.x[starts] if n else np.zeros(0, np.int32),
+        "first_holder": first_holder,
+        "last_holder": events.holder[ends - 1] if n else np.zeros(0, np.int32),
+        "handoffs": count("handoff"),
+        "ping_pong": count("ping_pong"),
+        "pp_direct": count("ping_pong", "direct"),
+        "pp_indirect": count("ping_pong", "indirect"),
+        "reopens": count("reopen"),
+        "rework": count("rework"),
+        "bounces": count("escalation_bounce"),
+        "deviations": count("deviation"),
+        "waiting_s": total(waste.hours * 3600, waiting),
+        "vendor_waiting_s": total(waste.hours * 3600, vendor),
+        "waste_hours": total(waste.hours),
+        "waste_cost": total(cost),
+    }
 
 
 def backlog_tables(events: EventArrays, resolution: Resolution
-                   ) -> tuple[pa.Table, pa.Table]:
+                   ) -> tuple[Table, Table]:
     """(open cases per stage at each day's end, case-hours per stage).
 
     A case is in the stage of its latest event from that event until its next one (until the
@@ -83,14 +81,14 @@ def backlog_tables(events: EventArrays, resolution: Resolution
     then. A reassignment or reclassification of a resolved case leaves it resolved; closed
     cases are not inventory.
     """
-    empty = (pa.table({"day": pa.array([], pa.int64()), "st": pa.array([], pa.int32()),
-                       "open_cases": pa.array([], pa.int64())}),
-             pa.table({"st": pa.array([], pa.int32()), "hours": pa.array([], pa.float64())}))
+    empty = ({"day": np.zeros(0, np.int64), "st": np.zeros(0, np.int32),
+              "open_cases": np.zeros(0, np.int64)},
+             {"st": np.zeros(0, np.int32), "hours": np.zeros(0)})
     if events.n == 0:
         return empty
     vocab = events.vocab
-    stage = np.where(resolution.neutral_after_resolution,
-                     events.st[np.maximum(resolution.last_resolved, 0)], events.st)
+    stage = events.st.copy()
+    stage[resolution.neutral] = events.st[resolution.neutral_after]
     inventory = ~vocab.stage_codes(INVENTORY_EXCLUDED)[stage]
     idx = np.flatnonzero(inventory)
     first_day = int(events.t.min() // DAY_US)
@@ -109,13 +107,12 @@ def backlog_tables(events: EventArrays, resolution: Resolution
     open_cases = np.cumsum(delta.reshape(stages, span), axis=1)[:, :span - 1]
     present = np.unique(stage[idx])
     days = np.arange(first_day, last_day + 1, dtype=np.int64)
-    backlog = pa.table({
-        "day": pa.array(np.tile(days, len(present))),
-        "st": pa.array(np.repeat(present, len(days)).astype(np.int32)),
-        "open_cases": pa.array(open_cases[present].reshape(-1)),
-    })
+    backlog = {
+        "day": np.tile(days, len(present)),
+        "st": np.repeat(present, len(days)).astype(np.int32),
+        "open_cases": open_cases[present].reshape(-1),
+    }
     hours = np.bincount(stage[idx], weights=events.dwell_us[idx] / 3.6e9,
                         minlength=stages)
-    stage_hours = pa.table({"st": pa.array(present.astype(np.int32)),
-                            "hours": pa.array(hours[present])})
+    stage_hours = {"st": present.astype(np.int32), "hours": hours[present]}
     return backlog, stage_hours

@@ -11,8 +11,6 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
-import pyarrow as pa
 
 from procmine.mine.events import EventArrays
 
@@ -55,18 +53,33 @@ class Variants:
         return len(self.ids)
 
 
+MAX_TABLE = 1 << 22
+
+
+def _fingerprints(events: EventArrays) -> np.ndarray:
+    """One 64-bit number per case from its (position, activity) pairs: a sum of random
+    64-bit values, one per pair (a table when it is small, else a mix of the pair)."""
+    width = len(events.vocab.activities)
+    longest = int(events.lengths.max())
+    if longest * width <= MAX_TABLE:
+        table = np.random.default_rng(0x5EED).integers(
+            0, np.iinfo(np.uint64).max, size=longest * width, dtype=np.uint64, endpoint=True)
+        cell = events.pos.astype(np.int64) * width + events.a
+        per_event = table[cell]
+    else:
+        per_event = mix64(events.a.astype(np.uint64) * _K1
+                          + events.pos.astype(np.uint64) * _K2 + _K3)
+    keys = np.add.reduceat(per_event, events.starts)
+    keys ^= mix64(events.lengths.astype(np.uint64) * _K3 + _K1)
+    return keys
+
+
 def compute_variants(events: EventArrays) -> Variants:
     if events.cases == 0:
         empty = np.zeros(0, np.int64)
         return Variants(np.zeros(0, np.int32), [], [], empty, empty, empty)
-    a = events.a.astype(np.uint64)
-    pos = events.pos.astype(np.uint64)
-    fingerprint = mix64(a * _K1 + pos * _K2 + _K3)
-    case_key = np.add.reduceat(fingerprint, events.starts)
-    lengths = (events.ends - events.starts).astype(np.uint64)
-    case_key ^= mix64(lengths * _K3 + _K1)
-    _, first, inverse, counts = np.unique(case_key, return_index=True, return_inverse=True,
-                                          return_counts=True)
+    _, first, inverse, counts = np.unique(_fingerprints(events), return_index=True,
+                                          return_inverse=True, return_counts=True)
     names = events.vocab.activities
     activities = []
     for case in first:
@@ -95,39 +108,68 @@ def case_durations_s(events: EventArrays) -> np.ndarray:
     return (events.t[events.ends - 1] - events.t[events.starts]) / 1e6
 
 
-def variant_table(variants: Variants, durations_s: np.ndarray) -> pa.Table:
+Table = dict[str, np.ndarray]   # columns DuckDB scans in place (conn.register)
+
+
+def variant_table(variants: Variants) -> Table:
     """One row per variant, most frequent first (the input of sql/mine/variants.sql)."""
     cases = max(int(variants.counts.sum()), 1)
-    stats = (pl.DataFrame({"v": variants.case_variant, "d": durations_s})
-             .group_by("v").agg(pl.col("d").median().alias("median"),
-                                pl.col("d").mean().alias("mean"))
-             .sort("v"))
-    median = np.full(variants.size, np.nan)
-    mean = np.full(variants.size, np.nan)
-    median[stats["v"].to_numpy()] = stats["median"].to_numpy()
-    mean[stats["v"].to_numpy()] = stats["mean"].to_numpy()
-    return pa.table({
-        "vi": pa.array(np.arange(variants.size, dtype=np.int32)),
-        "variant_id": pa.array(variants.ids, pa.string()),
-        "activities": pa.array(variants.activities, pa.list_(pa.string())),
-        "case_count": pa.array(variants.counts),
-        "case_share": pa.array(variants.counts / cases),
-        "median_duration_s": pa.array(median),
-        "mean_duration_s": pa.array(mean),
-        "event_count": pa.array(variants.lengths),
-    })
+    return {
+        "vi": np.arange(variants.size, dtype=np.int32),
+        "variant_id": np.array(variants.ids, dtype=object),
+        "activities": object_array(variants.activities),
+        "case_count": variants.counts,
+        "case_share": variants.counts / cases,
+        "event_count": variants.lengths,
+    }
 
 
-def step_table(events: EventArrays) -> pa.Table:
-    """One row per directly-follows step (an event and its successor in the case): the input
-    of transitions.sql and bottlenecks.sql. Waits in seconds, from the earlier event."""
-    nxt = np.flatnonzero(events.has_next)
-    after = nxt + 1
-    return pa.table({
-        "ci": pa.array(events.ci[nxt]),
-        "from_a": pa.array(events.a[nxt]),
-        "to_a": pa.array(events.a[after]),
-        "from_st": pa.array(events.st[nxt]),
-        "from_holder": pa.array(events.holder[nxt]),
-        "wait_s": pa.array((events.t[after] - events.t[nxt]) / 1e6),
-    })
+def object_array(values: list) -> np.ndarray:
+    """A 1-d object array of `values` (lists stay lists: DuckDB reads them as LIST)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def step_table(events: EventArrays) -> Table:
+    """One row per event with its successor in the case (has_next): the directly-follows
+    steps for transitions.sql. Waits in seconds, from the earlier event, which also gives
+    the stage and holder the wait is spent in."""
+    to_a = np.zeros(events.n, np.int32)
+    to_a[:-1] = events.a[1:]
+    return {
+        "ci": events.ci,
+        "from_a": events.a,
+        "to_a": to_a,
+        "from_st": events.st,
+        "from_holder": events.holder,
+        "wait_s": events.dwell_us / 1e6,
+        "has_next": events.has_next,
+    }
+
+
+def step_flags(events: EventArrays, steps: Table) -> Table:
+    """The step table plus first_transition / first_group / first_sourcing: a step whose
+    (transition, stage) / (group, stage) / (sourcing, stage) occurs for the first time in its
+    case; their sums count distinct cases (bottlenecks.sql)."""
+    from procmine.mine.waste import first_in_case
+
+    vocab = events.vocab
+    index = np.flatnonzero(events.has_next)
+    stages = len(vocab.stages) + 1
+    cases = events.ci[index]
+    holder = steps["from_holder"]
+
+    def first(codes: np.ndarray) -> np.ndarray:
+        flags = np.zeros(events.n, dtype=bool)
+        flags[index] = first_in_case(codes[index].astype(np.int64) * stages + events.st[index],
+                                     cases)
+        return flags
+
+    return {
+        **steps,
+        "first_transition": first(events.a.astype(np.int64) * (len(vocab.activities) + 1)
+                                  + steps["to_a"]),
+        "first_group": first(vocab.holder_group[holder]),
+        "first_sourcing": first(vocab.holder_sourcing[holder]),
+    }

@@ -24,12 +24,14 @@ that make up its evidence. Definitions (DESIGN.md "Lean waste"; settings from pr
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from procmine.mine.events import EventArrays
 from procmine.mine.settings import DETAILS, RESOLVED_STAGES, WASTE_TYPES, MiningSettings
+from procmine.mine.variants import mix64
 
 US_PER_HOUR = 3_600_000_000
 FIELDS = ("ci", "ev", "wtype", "detail", "hours", "e1", "e2", "e3")
@@ -79,6 +81,38 @@ class Instances:
         return len(self.ev)
 
 
+def stable_argsort(codes: np.ndarray) -> np.ndarray:
+    """Stable argsort of non-negative integer codes: numpy's radix sort on 16-bit digits
+    (one or two passes), falling back to its merge sort for codes beyond 32 bits."""
+    top = int(codes.max()) if len(codes) else 0
+    if top < 2**16:
+        return np.argsort(codes.astype(np.uint16), kind="stable")
+    if top < 2**32:
+        low = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
+        return low[np.argsort((codes[low] >> 16).astype(np.uint16), kind="stable")]
+    return np.argsort(codes, kind="stable")
+
+
+def previous_same(codes: np.ndarray, cases: np.ndarray) -> np.ndarray:
+    """For each position, the previous position with the same code in the same case, else -1
+    (positions are in event order; a stable sort by code keeps that order within a code)."""
+    n = len(codes)
+    prev = np.full(n, -1, np.int64)
+    if n < 2:
+        return prev
+    order = stable_argsort(codes)
+    sorted_codes, sorted_cases = codes[order], cases[order]
+    same = (sorted_codes[1:] == sorted_codes[:-1]) & (sorted_cases[1:] == sorted_cases[:-1])
+    prev[order[1:][same]] = order[:-1][same]
+    return prev
+
+
+def first_in_case(codes: np.ndarray, cases: np.ndarray) -> np.ndarray:
+    """True where a code occurs for the first time in its case (distinct cases per code =
+    the number of these)."""
+    return previous_same(codes, cases) < 0
+
+
 @dataclass
 class GroupRuns:
     """Maximal runs of one org_group within a case (events without a group skipped)."""
@@ -92,32 +126,77 @@ class GroupRuns:
 
     @classmethod
     def of(cls, events: EventArrays) -> GroupRuns:
-        with_group = np.flatnonzero(events.g > 0)
-        case, group = events.ci[with_group], events.g[with_group]
-        change = np.ones(len(with_group), dtype=bool)
-        if len(with_group) > 1:
-            change[1:] = (case[1:] != case[:-1]) | (group[1:] != group[:-1])
-        starts = with_group[change]
+        g = events.g
+        if (g > 0).all():
+            change = events.new_case.copy()
+            change[1:] |= g[1:] != g[:-1]
+            starts = np.flatnonzero(change)
+        else:
+            with_group = np.flatnonzero(g > 0)
+            case, group = events.ci[with_group], g[with_group]
+            change = np.ones(len(with_group), dtype=bool)
+            if len(with_group) > 1:
+                change[1:] = (case[1:] != case[:-1]) | (group[1:] != group[:-1])
+            starts = with_group[change]
         run_case = events.ci[starts]
         first = np.ones(len(starts), dtype=bool)
         if len(starts) > 1:
             first[1:] = run_case[1:] != run_case[:-1]
         holder = events.y[starts]
         vocab = events.vocab
-        return cls(starts, run_case, events.g[starts], holder,
+        return cls(starts, run_case, g[starts], holder,
                    vocab.level_number[vocab.holder_level[holder]], first)
 
     def previous_same_group(self) -> np.ndarray:
         """Per run, the index of the case's previous run of the same group, else -1."""
-        n = len(self.event)
-        prev = np.full(n, -1, np.int64)
-        if n < 2:
-            return prev
-        key = self.case.astype(np.int64) * (int(self.group.max()) + 1) + self.group
-        order = np.argsort(key, kind="stable")
-        same = key[order][1:] == key[order][:-1]
-        prev[order[1:][same]] = order[:-1][same]
-        return prev
+        return previous_same(self.group, self.case)
+
+
+@dataclass
+class Resolution:
+    """Where each case stands between resolutions (sorted event indices).
+
+    resolved: the activity is in [reopen].resolved_activities; open: the event's stage is
+    neither resolve/close nor in [reopen].ignore_stages (a reassignment or reclassification of
+    a resolved ticket does not reopen it); reopen: an open event after a resolved one, with no
+    open event in between; neutral: an ignored-stage event while the case is resolved, with
+    the resolved event it follows.
+    """
+
+    resolved: np.ndarray
+    resolved_stage: np.ndarray
+    open: np.ndarray
+    reopen: np.ndarray
+    reopen_after: np.ndarray           # per reopen: the resolved event it follows
+    neutral: np.ndarray
+    neutral_after: np.ndarray
+
+    @classmethod
+    def of(cls, events: EventArrays, settings: MiningSettings) -> Resolution:
+        vocab = events.vocab
+        resolved = events.flagged(vocab.activity_codes(settings.resolved_activities), events.a)
+        resolved_stage_lookup = vocab.stage_codes(RESOLVED_STAGES)
+        ignored = vocab.stage_codes(settings.reopen_ignore_stages) & ~resolved_stage_lookup
+        resolved_stage = events.flagged(resolved_stage_lookup, events.st)
+        is_open = events.flagged(~resolved_stage_lookup & ~ignored, events.st)
+        neutral = events.flagged(ignored, events.st)
+        # an open event reopens when a resolved event came after the previous open one
+        before = events.last_before_at(resolved, is_open)
+        previous_open = np.concatenate([[-1], is_open[:-1]]) if len(is_open) else is_open
+        reopening = (before >= 0) & (before > previous_open)
+        # an ignored-stage event while resolved
+        neutral_before = events.last_before_at(resolved, neutral)
+        neutral_resolved = (neutral_before >= 0) & (
+            neutral_before > events.last_before_at(is_open, neutral))
+        return cls(resolved, resolved_stage, is_open, is_open[reopening], before[reopening],
+                   neutral[neutral_resolved], neutral_before[neutral_resolved])
+
+    def final_resolution(self, events: EventArrays) -> np.ndarray:
+        """Per case, the index of its final resolution (the first resolve/close event after
+        its last open event), else -1 (still open)."""
+        last_open = events.last_per_case(self.open)
+        return events.first_per_case(self.resolved_stage,
+                                     np.maximum(last_open + 1, events.starts))
 
 
 @dataclass
@@ -125,7 +204,7 @@ class WasteResult:
     instances: Instances
     runs: GroupRuns
     resolution: Resolution
-    path_instance: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    path_instance: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # path id
     path_step: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     path_holder: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
@@ -135,14 +214,17 @@ def _hours(us: np.ndarray) -> np.ndarray:
 
 
 def detect_waiting(events: EventArrays, settings: MiningSettings) -> Instances:
+    """e1 = the waiting activity, e2 = the holder when it is a vendor group (else 0)."""
     vocab = events.vocab
-    waiting = vocab.activity_codes(settings.waiting_states)[events.a]
-    vendor = vocab.activity_codes(settings.vendor_states)[events.a]
-    idx = np.flatnonzero(waiting)
-    detail = np.where(vendor[idx], _detail("vendor"), _detail("other"))
+    idx = events.flagged(vocab.activity_codes(settings.waiting_states), events.a)
+    vendor = vocab.activity_codes(settings.vendor_states)[events.a[idx]]
+    detail = np.where(vendor, _detail("vendor"), _detail("other"))
     detail = np.where(events.has_next[idx], detail, _detail("still_waiting"))
+    holder = events.holder[idx]
+    at_vendor = np.array([(s or "").startswith("vendor:") for s in vocab.sourcings])
+    vendor_holder = np.where(vendor & at_vendor[vocab.holder_sourcing[holder]], holder, 0)
     return Instances.make(events, idx, "waiting", _hours(events.dwell_us[idx]), detail,
-                          e1=vendor[idx].astype(np.int32))
+                          e1=events.a[idx], e2=vendor_holder)
 
 
 def detect_group_waste(events: EventArrays, runs: GroupRuns, settings: MiningSettings
@@ -164,15 +246,28 @@ def detect_group_waste(events: EventArrays, runs: GroupRuns, settings: MiningSet
         events, runs.event[returns], "ping_pong", _hours(away_us),
         np.where(direct, _detail("direct"), _detail("indirect")),
         e1=runs.holder[home], e2=runs.holder[home + 1], e3=runs.holder[returns])
-    # evidence paths of indirect returns: the runs from the earlier visit to the return
+    # evidence paths of indirect returns (the runs from the earlier visit to the return),
+    # numbered by distinct path: instance e3 = path id, the path's holders in path_holder
     indirect = np.flatnonzero(~direct)
     lengths = returns[indirect] - home[indirect] + 1
     total = int(lengths.sum())
-    path_instance = np.repeat(indirect, lengths).astype(np.int64)
     offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    path_runs = np.repeat(home[indirect], lengths) + offsets
-    path_step = offsets.astype(np.int32)
-    path_holder = runs.holder[path_runs] if total else np.zeros(0, np.int32)
+    holders = runs.holder[np.repeat(home[indirect], lengths) + offsets] if total else (
+        np.zeros(0, np.int32))
+    owner = np.repeat(np.arange(len(indirect)), lengths)
+    key = np.zeros(len(indirect), np.uint64)
+    if total:
+        mixed = mix64(holders.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+                      + offsets.astype(np.uint64))
+        key = np.add.reduceat(mixed, np.cumsum(lengths) - lengths) ^ mix64(
+            lengths.astype(np.uint64))
+    _, first, path_id = np.unique(key, return_index=True, return_inverse=True)
+    ping_pong.e3[indirect] = path_id.reshape(-1) + 1
+    keep = np.isin(owner, first)
+    path_instance = (path_id.reshape(-1)[owner[keep]] + 1).astype(np.int64) if total else (
+        np.zeros(0, np.int64))
+    path_step = offsets[keep].astype(np.int32) if total else np.zeros(0, np.int32)
+    path_holder = holders[keep] if total else np.zeros(0, np.int32)
 
     bounces = _bounces(events, runs)
     return [handoffs, ping_pong, bounces], path_instance, path_step, path_holder
@@ -204,96 +299,71 @@ def _bounces(events: EventArrays, runs: GroupRuns) -> Instances:
                           e3=runs.holder[hit])
 
 
-@dataclass
-class Resolution:
-    """Where each case stands between resolutions, per event.
-
-    resolved: the activity is in [reopen].resolved_activities; open: the event's stage is
-    neither resolve/close nor in [reopen].ignore_stages (a reassignment or reclassification of
-    a resolved ticket does not reopen it); reopen: an open event after a resolved one, with no
-    open event in between; neutral_after_resolution: an ignored-stage event while resolved.
-    """
-
-    resolved: np.ndarray
-    resolved_stage: np.ndarray
-    open: np.ndarray
-    reopen: np.ndarray
-    neutral_after_resolution: np.ndarray
-    last_resolved: np.ndarray          # index of the last resolved event before, else -1
-
-    @classmethod
-    def of(cls, events: EventArrays, settings: MiningSettings) -> Resolution:
-        vocab = events.vocab
-        resolved = vocab.activity_codes(settings.resolved_activities)[events.a]
-        resolved_stage = vocab.stage_codes(RESOLVED_STAGES)[events.st]
-        neutral = vocab.stage_codes(settings.reopen_ignore_stages)[events.st] & ~resolved_stage
-        is_open = ~resolved_stage & ~neutral
-        last_resolved = events.last_before(resolved)
-        since_resolution = (last_resolved >= 0) & (last_resolved > events.last_before(is_open))
-        return cls(resolved, resolved_stage, is_open, is_open & since_resolution,
-                   neutral & since_resolution, last_resolved)
-
-    def final_resolution(self, events: EventArrays) -> np.ndarray:
-        """Per case, the index of its final resolution (the first resolve/close event after
-        its last open event), else -1 (still open)."""
-        idx = np.arange(events.n)
-        last_open = events.case_reduce_max(np.where(self.open, idx, -1))
-        search = np.maximum(last_open + 1, events.starts)
-        found = np.full(events.cases, -1, np.int64)
-        inside = search < events.ends
-        found[inside] = events.next_from(self.resolved_stage)[search[inside]]
-        return found
-
-
 def detect_reopen(events: EventArrays, resolution: Resolution) -> Instances:
-    idx = np.flatnonzero(resolution.reopen)
-    previous = resolution.last_resolved[idx]
-    nxt = events.next_from(resolution.resolved)[idx]
-    until = np.where(nxt >= 0, events.t[np.maximum(nxt, 0)],
-                     events.t[events.ends[events.ci[idx]] - 1])
+    """e1 = the resolved activity reopened, e2 = the reopening activity."""
+    idx = resolution.reopen
+    nxt = events.first_from_at(resolution.resolved, idx)
+    until = np.where(nxt >= 0, events.t[np.maximum(nxt, 0)], events.t[events.ends[events.ci[idx]] - 1])
     return Instances.make(events, idx, "reopen", _hours(until - events.t[idx]),
-                          e1=events.a[previous])
+                          e1=events.a[resolution.reopen_after], e2=events.a[idx])
 
 
-def detect_rework(events: EventArrays, reopen: np.ndarray, settings: MiningSettings
+def detect_rework(events: EventArrays, resolution: Resolution, settings: MiningSettings
                   ) -> Instances:
-    """Repeats of work-stage activities (see the module docstring)."""
+    """Repeats of work-stage activities (see the module docstring); e1 = the other work
+    activity just before the repeat, e2 = the repeated activity."""
     vocab = events.vocab
-    work = vocab.stage_codes(settings.work_stages)[events.st]
-    widx = np.flatnonzero(work)
+    widx = events.flagged(vocab.stage_codes(settings.work_stages), events.st)
     if len(widx) < 2:
         return Instances.make(events, np.zeros(0, np.int64), "rework", np.zeros(0))
-    key = events.ci[widx].astype(np.int64) * (len(vocab.activities) + 1) + events.a[widx]
-    order = np.argsort(key, kind="stable")
-    same = key[order][1:] == key[order][:-1]
-    prev = np.full(len(widx), -1, np.int64)
-    prev[order[1:][same]] = widx[order[:-1][same]]
-    has_prev = prev >= 0
-    cur, before = widx[has_prev], prev[has_prev]
-    work_count = np.cumsum(work)
-    reopen_count = np.cumsum(reopen)
-    other_work_between = work_count[cur] - work_count[before] >= 2
+    prev = previous_same(events.a[widx], events.ci[widx])   # positions within widx
+    cur = np.flatnonzero(prev >= 0)
+    before = prev[cur]
+    other_work_between = cur - before >= 2
+    reopens = resolution.reopen
+    at, since = widx[cur], widx[before]
     if settings.rework_after_reopen:
-        allowed = ~reopen[cur]
+        reopened = np.zeros(events.n, dtype=bool)
+        reopened[reopens] = True
+        allowed = ~reopened[at]
     else:
-        allowed = reopen_count[cur] == reopen_count[before]
-    hit = cur[other_work_between & allowed]
-    last_work = events.last_before(work)[hit]
+        allowed = (np.searchsorted(reopens, at, side="right")
+                   == np.searchsorted(reopens, since, side="right"))
+    keep = cur[other_work_between & allowed]
+    hit = widx[keep]
     return Instances.make(events, hit, "rework", _hours(events.dwell_us[hit]),
-                          e1=events.a[last_work])
+                          e1=events.a[widx[keep - 1]], e2=events.a[hit])
 
 
 def detect(events: EventArrays, settings: MiningSettings) -> WasteResult:
-    """Every waste type but deviation (conformance.py adds it)."""
-    runs = GroupRuns.of(events)
-    waiting = detect_waiting(events, settings)
-    (handoffs, ping_pong, bounces), path_instance, path_step, path_holder = detect_group_waste(
-        events, runs, settings)
-    resolution = Resolution.of(events, settings)
-    batches = [waiting, handoffs, ping_pong, bounces,
-               detect_rework(events, resolution.reopen, settings),
-               detect_reopen(events, resolution)]
-    # path instances index the ping-pong batch; make them index the concatenated instances
-    path_instance = path_instance + len(waiting) + len(handoffs)
+    """Every waste type but deviation (conformance.py adds it). The group-run detectors run
+    in a second thread (numpy releases the GIL on large arrays): two cores, two chains."""
+    for name in ("ci", "case_start", "a", "st", "g", "holder", "has_next", "dwell_us"):
+        getattr(events, name)   # shared derived arrays, computed once before forking
+    group_chain: dict[str, object] = {}
+
+    def groups() -> None:
+        try:
+            runs = GroupRuns.of(events)
+            group_chain["runs"] = runs
+            group_chain["found"] = detect_group_waste(events, runs, settings)
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            group_chain["error"] = exc
+
+    thread = threading.Thread(target=groups, name="procmine-mine-groups")
+    thread.start()
+    try:
+        waiting = detect_waiting(events, settings)
+        resolution = Resolution.of(events, settings)
+        rework = detect_rework(events, resolution, settings)
+        reopen = detect_reopen(events, resolution)
+    finally:
+        thread.join()
+    if "error" in group_chain:
+        raise group_chain["error"]  # type: ignore[misc]
+    runs: GroupRuns = group_chain["runs"]  # type: ignore[assignment]
+    (handoffs, ping_pong, bounces), path_instance, path_step, path_holder = (
+        group_chain["found"])  # type: ignore[misc]
+    batches = [waiting, handoffs, ping_pong, bounces, rework, reopen]
     return WasteResult(Instances.concat(batches), runs, resolution, path_instance, path_step,
                        path_holder)

@@ -1,6 +1,7 @@
--- Case ids by the hash the event arrays use ($salt as in events.sql), from core.cases (one
--- row per case); ids_per_hash > 1 means two ids collide under this salt.
-SELECT hash(case_id, $salt) AS h, min(case_id) AS case_id, count(DISTINCT case_id) AS ids_per_hash
-FROM core.cases
-GROUP BY 1
-ORDER BY 1
+-- _mine_case_id: the id of each case of the event arrays (_mine_case_hash: ci, h), matched
+-- by the hash events.sql uses ($salt), from {table} (core.cases, else core.events). Two ids
+-- with one hash show as a ci with two rows (the caller retries with another salt).
+CREATE OR REPLACE TEMP TABLE _mine_case_id AS
+SELECT k.ci, ids.case_id
+FROM _mine_case_hash AS k
+JOIN (SELECT DISTINCT hash(case_id, $salt) AS h, case_id FROM {table}) AS ids USING (h);

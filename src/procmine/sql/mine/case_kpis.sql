@@ -1,11 +1,12 @@
 -- marts.case_kpis: one row per case: variant, duration, counts of each waste, times, SLA,
 -- the ITSM per-ticket figures (response, resolution, first-contact resolution, cost).
--- Inputs: _mine_case (mine/__init__.py; times in epoch microseconds, -1 = none),
+-- Inputs: _mine_case (kpis.py; times in epoch microseconds, -1 = none), _mine_case_id,
 -- _mine_variant, _mine_step_key, _mine_holder_key, _mine_holder_rate(code, rate),
 -- _mine_sla(priority, hours), _mine_security(category); core.cases.
 CREATE OR REPLACE TABLE marts.case_kpis AS
 WITH k AS (
     SELECT k.*,
+           id.case_id,
            make_timestamp(k.first_us)::TIMESTAMPTZ AS first_ts,
            make_timestamp(k.last_us)::TIMESTAMPTZ AS last_ts,
            CASE WHEN k.response_us >= 0 THEN make_timestamp(k.response_us)::TIMESTAMPTZ END
@@ -13,6 +14,7 @@ WITH k AS (
            CASE WHEN k.resolved_us >= 0 THEN make_timestamp(k.resolved_us)::TIMESTAMPTZ END
                AS event_resolved_ts
     FROM _mine_case AS k
+    JOIN _mine_case_id AS id USING (ci)
 ),
 c AS (
     SELECT k.*,

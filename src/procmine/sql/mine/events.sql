@@ -1,11 +1,13 @@
--- core.events as compact integer columns in the canonical order of events in a case:
--- case (by a hash of case_id), ts, then source_file, source_row, seq ({tiebreak}: one packed
--- BIGINT when the codes fit, else the three columns). x and y are codes of _mine_step_key
--- and _mine_holder_key (vocabulary.sql). $salt changes the case hash if two ids collide.
+-- core.events as compact integer columns, sorted by case (a hash of case_id) and ts; events
+-- with equal ts are put in source_file, source_row, seq order by events.py with the tie-break
+-- columns ({tiebreak}: one packed BIGINT k when the codes fit, else f, r, s). x and y are
+-- codes of _mine_step_key and _mine_holder_key (vocabulary.sql). $salt changes the case hash
+-- if two ids collide.
 SELECT hash(e.case_id, $salt) AS h,
        epoch_us(e.ts) AS t,
        s.code AS x,
-       k.code AS y
+       k.code AS y,
+       {tiebreak}
 FROM core.events AS e
 JOIN _mine_step_key AS s
   ON s.activity = e.activity AND s.source = e.source
@@ -15,4 +17,4 @@ JOIN _mine_holder_key AS k
  AND k.support_level IS NOT DISTINCT FROM e.support_level
  AND k.sourcing IS NOT DISTINCT FROM e.sourcing
 JOIN _mine_file_key AS f ON f.source_file = e.source_file
-ORDER BY h, t, {tiebreak}
+ORDER BY h, t

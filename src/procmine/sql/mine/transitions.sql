@@ -1,6 +1,6 @@
 -- marts.transitions: the directly-follows graph with frequencies and waits (seconds from an
 -- event to the next one of its case), as pm4py's discover_dfg / discover_performance_dfg.
--- Input _mine_steps (variants.py): ci, from_a, to_a, from_st, from_holder, wait_s.
+-- Input _mine_steps (variants.py): ci, from_a, to_a, from_st, from_holder, wait_s, has_next.
 CREATE OR REPLACE TABLE marts.transitions AS
 WITH agg AS (
     SELECT from_a, to_a,
@@ -10,6 +10,7 @@ WITH agg AS (
            quantile_cont(wait_s, 0.9) AS p90_wait_s,
            sum(wait_s) AS total_wait_s
     FROM _mine_steps
+    WHERE has_next
     GROUP BY from_a, to_a
 )
 SELECT f.name AS from_activity,

@@ -1,14 +1,20 @@
--- marts.variants: one row per distinct activity sequence, most frequent first.
--- Input _mine_variant (variants.py): vi, variant_id, activities, case_count, case_share,
--- median_duration_s, mean_duration_s, event_count.
+-- marts.variants: one row per distinct activity sequence, most frequent first, with the
+-- median and mean duration (first to last event) of its cases.
+-- Inputs: _mine_variant (variants.py: vi, variant_id, activities, case_count, case_share,
+-- event_count), _mine_variant_case (vi and duration_s of each case).
 CREATE OR REPLACE TABLE marts.variants AS
-SELECT variant_id,
-       activities,
-       case_count::BIGINT AS case_count,
-       case_share,
-       median_duration_s,
-       mean_duration_s,
-       event_count::BIGINT AS event_count,
-       (vi + 1)::INTEGER AS rank
-FROM _mine_variant
-ORDER BY vi;
+WITH durations AS (
+    SELECT vi, median(duration_s) AS median_duration_s, avg(duration_s) AS mean_duration_s
+    FROM _mine_variant_case GROUP BY vi
+)
+SELECT v.variant_id,
+       v.activities,
+       v.case_count::BIGINT AS case_count,
+       v.case_share,
+       d.median_duration_s,
+       d.mean_duration_s,
+       v.event_count::BIGINT AS event_count,
+       (v.vi + 1)::INTEGER AS rank
+FROM _mine_variant AS v
+JOIN durations AS d USING (vi)
+ORDER BY v.vi;

@@ -1,69 +1,80 @@
 -- marts.waste: one row per waste instance (waste.py, conformance.py), with hours, cost and
--- evidence a process owner can read. Inputs: _mine_waste (iid, ci, wtype, detail, hours,
--- cost, dwell_s, t_us, x, holder, e1, e2, e3), _mine_pp_path (iid, step, holder),
--- _mine_case (ci, case_id), code tables; $waste_types / $details name the codes.
+-- evidence a process owner can read. Inputs: _mine_waste (ci, wtype, stage, detail, hours,
+-- cost, dwell_s, t_us, holder,
+-- e1, e2, e3), _mine_pp_path (pid, step, holder), _mine_case_id (ci, case_id), _mine_vendor
+-- (code, name), code tables; $waste_types / $details name the codes. Evidence codes e1..e3
+-- per waste type: waiting (activity, vendor holder or 0, case vendor or 0), handoff (from, to holder),
+-- ping_pong (home, first away, return holder; indirect: e3 = path id), rework (other work
+-- activity, repeated activity), reopen (resolved activity, reopening activity),
+-- escalation_bounce (holders before, at and after the peak), deviation (previous activity
+-- or 0, activity). Evidence is built once per distinct code combination.
 CREATE OR REPLACE TEMP TABLE _mine_pp_evidence AS
-SELECT p.iid, string_agg(h.org_group, ' → ' ORDER BY p.step) AS path
+SELECT p.pid, string_agg(coalesce(h.org_group, '?'), ' → ' ORDER BY p.step) AS path
 FROM _mine_pp_path AS p JOIN _mine_holder_key AS h ON h.code = p.holder
-GROUP BY p.iid;
+GROUP BY p.pid;
 
-CREATE OR REPLACE TABLE marts.waste AS
-WITH w AS (
-    SELECT w.*,
-           list_extract($waste_types, w.wtype + 1) AS waste_type,
-           list_extract($details, w.detail + 1) AS detail_name
-    FROM _mine_waste AS w
+CREATE OR REPLACE TEMP TABLE _mine_evidence AS
+WITH keys AS (
+    SELECT DISTINCT wtype, detail, e1, e2, e3,
+           list_extract($waste_types, wtype + 1) AS waste_type,
+           list_extract($details, detail + 1) AS detail_name
+    FROM _mine_waste
 )
-SELECT k.case_id,
-       CASE WHEN w.waste_type = 'reopen' THEN 'reopen' ELSE s.d2c_stage END AS d2c_stage,
-       w.waste_type,
-       w.hours,
-       w.cost,
-       CASE w.waste_type
+SELECT k.wtype, k.detail, k.e1, k.e2, k.e3,
+       CASE k.waste_type
            WHEN 'waiting' THEN
-               s.activity || CASE WHEN w.detail_name = 'still_waiting'
-                                  THEN ' (still waiting at the case''s last event)'
-                                  ELSE ' for ' || printf('%.1f', w.hours) || ' h' END
-               || CASE WHEN w.e1 = 1 THEN coalesce(
-                       ' at vendor ' || coalesce(c.vendor, CASE WHEN h.sourcing LIKE 'vendor:%'
-                                                          THEN substr(h.sourcing, 8) END), '')
+               a1.name || CASE WHEN k.e2 > 0 THEN ' at ' || coalesce(h2.org_group, '?') ELSE '' END
+               || CASE WHEN k.e3 > 0 THEN ' (vendor ' || coalesce(v.name, '?') || ')' ELSE '' END
+               || CASE WHEN k.detail_name = 'still_waiting' THEN ' (no later event yet)'
                        ELSE '' END
-           WHEN 'handoff' THEN
-               coalesce(h1.org_group, '?') || ' → ' || coalesce(h2.org_group, '?')
+           WHEN 'handoff' THEN coalesce(h1.org_group, '?') || ' → ' || coalesce(h2.org_group, '?')
            WHEN 'ping_pong' THEN
-               CASE WHEN w.detail_name = 'direct'
+               CASE WHEN k.detail_name = 'direct'
                     THEN coalesce(h1.org_group, '?') || ' → ' || coalesce(h2.org_group, '?')
                          || ' → ' || coalesce(h3.org_group, '?')
                     ELSE coalesce(pp.path, '?') END
-           WHEN 'rework' THEN s.activity || ' repeated after ' || coalesce(a1.name, '?')
-           WHEN 'reopen' THEN coalesce(a1.name, '?') || ' → ' || s.activity
+           WHEN 'rework' THEN a2.name || ' repeated after ' || coalesce(a1.name, '?')
+           WHEN 'reopen' THEN coalesce(a1.name, '?') || ' → ' || a2.name
            WHEN 'escalation_bounce' THEN
                coalesce(h1.org_group, '?') || ' → ' || coalesce(h2.org_group, '?') || ' → '
                || coalesce(h3.org_group, '?') || ' ('
                || coalesce(h1.support_level, '?') || ' → ' || coalesce(h2.support_level, '?')
                || ' → ' || coalesce(h3.support_level, '?') || ')'
            WHEN 'deviation' THEN
-               s.activity || ' after ' || coalesce(a1.name, 'the start')
+               a2.name || ' after ' || coalesce(a1.name, 'the start')
                || ' is not in the reference model'
-       END AS evidence,
-       nullif(w.detail_name, '') AS detail,
-       s.activity,
-       h.org_group,
-       h.support_level,
-       h.sourcing,
-       make_timestamp(w.t_us)::TIMESTAMPTZ AS ts,
-       w.dwell_s AS wait_after_s
-FROM w
-JOIN _mine_case AS k ON k.ci = w.ci
-JOIN _mine_step_key AS s ON s.code = w.x
-LEFT JOIN _mine_holder_key AS h ON h.code = w.holder
-LEFT JOIN _mine_holder_key AS h1
-       ON h1.code = w.e1 AND w.waste_type IN ('handoff', 'ping_pong', 'escalation_bounce')
-LEFT JOIN _mine_holder_key AS h2
-       ON h2.code = w.e2 AND w.waste_type IN ('handoff', 'ping_pong', 'escalation_bounce')
-LEFT JOIN _mine_holder_key AS h3
-       ON h3.code = w.e3 AND w.waste_type IN ('ping_pong', 'escalation_bounce')
+       END AS evidence
+FROM keys AS k
 LEFT JOIN _mine_activity AS a1
-       ON a1.code = w.e1 AND w.waste_type IN ('rework', 'reopen', 'deviation')
-LEFT JOIN _mine_pp_evidence AS pp ON pp.iid = w.iid
-LEFT JOIN core.cases AS c ON c.case_id = k.case_id AND w.e1 = 1 AND w.waste_type = 'waiting';
+       ON a1.code = k.e1 AND k.waste_type IN ('waiting', 'rework', 'reopen', 'deviation')
+LEFT JOIN _mine_activity AS a2
+       ON a2.code = k.e2 AND k.waste_type IN ('rework', 'reopen', 'deviation')
+LEFT JOIN _mine_holder_key AS h1
+       ON h1.code = k.e1 AND k.waste_type IN ('handoff', 'ping_pong', 'escalation_bounce')
+LEFT JOIN _mine_holder_key AS h2
+       ON h2.code = k.e2 AND k.waste_type IN ('waiting', 'handoff', 'ping_pong',
+                                              'escalation_bounce')
+LEFT JOIN _mine_holder_key AS h3
+       ON h3.code = k.e3 AND (k.waste_type = 'escalation_bounce'
+                              OR (k.waste_type = 'ping_pong' AND k.detail_name = 'direct'))
+LEFT JOIN _mine_pp_evidence AS pp
+       ON pp.pid = k.e3 AND k.waste_type = 'ping_pong' AND k.detail_name = 'indirect'
+LEFT JOIN _mine_vendor AS v ON v.code = k.e3 AND k.waste_type = 'waiting';
+
+CREATE OR REPLACE TABLE marts.waste AS
+SELECT k.case_id,
+       st.name AS d2c_stage,
+       list_extract($waste_types, w.wtype + 1) AS waste_type,
+       w.hours,
+       w.cost,
+       e.evidence,
+       nullif(list_extract($details, w.detail + 1), '') AS detail,
+       h.org_group,
+       h.sourcing,
+       make_timestamp(w.t_us)::TIMESTAMPTZ AS ts
+FROM _mine_waste AS w
+JOIN _mine_case_id AS k ON k.ci = w.ci
+JOIN _mine_evidence AS e
+  ON e.wtype = w.wtype AND e.detail = w.detail AND e.e1 = w.e1 AND e.e2 = w.e2 AND e.e3 = w.e3
+LEFT JOIN _mine_stage AS st ON st.code = w.stage
+LEFT JOIN _mine_holder_key AS h ON h.code = w.holder;

@@ -3,15 +3,14 @@
 -- cases with it, lift = support / base_share (> 1: over-represented). group and sourcing are
 -- every group / sourcing a case passed through. Only values with >= $min_cases waste cases.
 CREATE OR REPLACE TABLE marts.waste_drivers AS
-WITH attrs AS (
-    SELECT k.ci, 'priority' AS attribute, c.priority AS value
-    FROM _mine_case AS k JOIN marts.case_kpis AS c USING (case_id) WHERE c.priority IS NOT NULL
-    UNION ALL
-    SELECT k.ci, 'category', c.category
-    FROM _mine_case AS k JOIN marts.case_kpis AS c USING (case_id) WHERE c.category IS NOT NULL
-    UNION ALL
-    SELECT k.ci, 'source', c.source
-    FROM _mine_case AS k JOIN marts.case_kpis AS c USING (case_id) WHERE c.source IS NOT NULL
+WITH case_attrs AS (
+    SELECT k.ci, unnest([{'attribute': 'priority', 'value': c.priority},
+                         {'attribute': 'category', 'value': c.category},
+                         {'attribute': 'source', 'value': c.source}]) AS a
+    FROM _mine_case_id AS k JOIN marts.case_kpis AS c USING (case_id)
+),
+attrs AS (
+    SELECT ci, a.attribute, a.value FROM case_attrs WHERE a.value IS NOT NULL
     UNION ALL
     SELECT DISTINCT t.ci, 'group', h.org_group
     FROM _mine_touch AS t JOIN _mine_holder_key AS h ON h.code = t.holder

@@ -6,13 +6,13 @@ WITH cycle AS (
     SELECT sum(last_us - first_us) / 3.6e9 AS hours FROM _mine_case
 ),
 waste AS (
-    SELECT CASE WHEN w.wtype = $reopen_code THEN 'reopen' ELSE s.d2c_stage END AS d2c_stage,
+    SELECT st.name AS d2c_stage,
            list_extract($waste_types, w.wtype + 1) AS waste_type,
            count(DISTINCT w.ci) AS cases,
            sum(w.hours) AS hours,
            sum(w.cost) AS cost,
            count(*) AS instances
-    FROM _mine_waste AS w JOIN _mine_step_key AS s ON s.code = w.x
+    FROM _mine_waste AS w LEFT JOIN _mine_stage AS st ON st.code = w.stage
     GROUP BY ALL
 ),
 inventory AS (
