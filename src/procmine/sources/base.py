@@ -111,23 +111,6 @@ def read_delimited(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ct
     delimiter = str(ctx.option("delimiter", ","))
     encoding = normalise_encoding(str(ctx.option("encoding", "utf-8")))
     header = read_header(path, delimiter, encoding)
-    readable = path if encoding in DUCKDB_ENCODINGS else transcode_to_utf8(path, encoding)
-    staged = "_procmine_read"
-    try:
-        conn.execute(f"DROP TABLE IF EXISTS {staged}")
-        conn.execute(
-            f"CREATE TEMP TABLE {staged} AS SELECT row_number() OVER () AS _source_row, * "
-            "FROM read_csv($path, columns = $columns, header = true, auto_detect = false, "
-            "delim = $delim, quote = '\"', escape = '\"', strict_mode = true, "
-            "null_padding = false, encoding = $encoding, max_line_size = 67108864)",
-            {"path": str(readable), "columns": dict.fromkeys(header, "VARCHAR"),
-             "delim": delimiter, "encoding": "utf-8" if readable != path else encoding},
-        )
-    except duckdb.Error as exc:
-        raise csv_read_error(exc, path, encoding) from exc
-    finally:
-        if readable != path:
-            readable.unlink(missing_ok=True)
     columns = header
     if len(columns) == 1 and any(sep in columns[0] for sep in ",;\t|" if sep != delimiter):
         raise InputError(
@@ -141,9 +124,21 @@ def read_delimited(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ct
                 f"source's config (or its flag) to the column that holds it; found: "
                 + ", ".join(columns[:20]), path=str(path),
             )
-    _append_raw(conn, staged, columns, path, file_id, ctx)
-    rows = conn.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]
-    conn.execute(f"DROP TABLE {staged}")
+    readable = path if encoding in DUCKDB_ENCODINGS else transcode_to_utf8(path, encoding)
+    # straight from the CSV reader into raw.<source> (no intermediate copy of the file)
+    reader = ("read_csv($csv_path, columns = $columns, header = true, auto_detect = false, "
+              "delim = $delim, quote = '\"', escape = '\"', strict_mode = true, "
+              "null_padding = false, encoding = $encoding, max_line_size = 67108864)")
+    try:
+        rows = _append_raw(conn, reader, columns, path, file_id, ctx, {
+            "csv_path": str(readable), "columns": dict.fromkeys(header, "VARCHAR"),
+            "delim": delimiter, "encoding": "utf-8" if readable != path else encoding},
+            row_number="row_number() OVER ()")
+    except duckdb.Error as exc:
+        raise csv_read_error(exc, path, encoding) from exc
+    finally:
+        if readable != path:
+            readable.unlink(missing_ok=True)
     return RawFile(path, file_id, rows)
 
 
@@ -230,8 +225,11 @@ def csv_read_error(exc: duckdb.Error, path: Path, encoding: str) -> InputError:
 
 
 def _append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str], path: Path,
-                file_id: str, ctx: LoadContext) -> None:
-    """Append a staged VARCHAR table to raw.<source>, adding any new columns first."""
+                file_id: str, ctx: LoadContext, reader_params: dict[str, Any] | None = None,
+                row_number: str = "_source_row") -> int:
+    """Append `staged` (a table with VARCHAR columns, or a table function reading the file)
+    to raw.<source>, adding any new columns first; `row_number` is the SQL giving each row's
+    1-based data row. Returns the number of rows appended."""
     target = ctx.raw_table
     existing = {
         row[0] for row in conn.execute(
@@ -255,12 +253,13 @@ def _append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str]
         if masker and c in masker.columns else quote_ident(c)
         for c in columns
     )
-    conn.execute(
+    return conn.execute(
         f"INSERT INTO {target} BY NAME SELECT $file_id AS _file_id, $path AS _source_file, "
-        f"_source_row, $loaded_at AS _loaded_at, {select} FROM {staged}",
+        f"{row_number} AS _source_row, $loaded_at AS _loaded_at, {select} FROM {staged}",
         {"file_id": file_id, "path": str(path), "loaded_at": datetime.now(UTC),
+         **(reader_params or {}),
          **(masker.sql_params() if masker and masker.columns & set(columns) else {})},
-    )
+    ).fetchone()[0]
 
 
 def sample_values(conn: duckdb.DuckDBPyConnection, raw_table: str, column: str,
