@@ -39,8 +39,8 @@ test: install ## the whole test suite
 lint: install
 	$(VENV)/bin/ruff check .
 
-bench: install ## benchmarks → BENCHMARKS.md and bench/results.json
-	@echo "benchmarks are not built yet (issue #8)"
+bench: install ## benchmarks → BENCHMARKS.md and bench/results.json (1M and 10M events, ~30 min)
+	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache

@@ -1,0 +1,91 @@
+"""Run one child process and measure it: wall time and its own peak RSS (ru_maxrss)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RESULT_PREFIX = "BENCH-RESULT "
+
+
+@dataclass
+class Measured:
+    """Wall seconds and peak RSS (bytes) of one child, with the JSON it reported."""
+
+    name: str
+    wall_s: float
+    peak_rss_bytes: int
+    returncode: int
+    data: dict[str, Any] = field(default_factory=dict)
+    stderr_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"wall_s": round(self.wall_s, 3), "peak_rss_bytes": self.peak_rss_bytes,
+                "peak_rss_mb": round(self.peak_rss_bytes / 2**20, 1), "ok": self.ok,
+                **({"error": self.stderr_tail} if not self.ok else {}), **self.data}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+PYCACHE = ROOT / "bench" / "cache" / "pycache"
+
+
+def child_env() -> dict[str, str]:
+    """The environment of every measured child: no user PROCMINE_* settings, no telemetry,
+    and Python's bytecode cache on (in bench/cache/pycache, warmed before measuring), as in
+    any installation: with PYTHONDONTWRITEBYTECODE set and a venv installed without
+    bytecode, every process would compile pm4py, GX, pandas ... from source (seconds each)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PROCMINE_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env.update({"GX_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONUNBUFFERED": "1",
+                "PYTHONPYCACHEPREFIX": str(PYCACHE)})
+    root = str(ROOT)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def run_child(name: str, args: list[str], *, cwd: Path, log: Path,
+              timeout_s: float = 3600) -> Measured:
+    """Start `python args...` in `cwd`, wait for it with wait4 (its rusage alone), and parse
+    the last line starting with RESULT_PREFIX from its stdout. Output goes to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf-8") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=child_env(),
+                                stdout=out, stderr=subprocess.STDOUT, text=True)
+        deadline = started + timeout_s
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
+    text = log.read_text(encoding="utf-8", errors="replace")
+    data: dict[str, Any] = {}
+    for line in text.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            data = json.loads(line[len(RESULT_PREFIX):])
+    tail = "\n".join(text.splitlines()[-15:]) if proc.returncode else ""
+    # ru_maxrss is in kilobytes on Linux
+    return Measured(name, wall, int(usage.ru_maxrss) * 1024, proc.returncode, data, tail)
+
+
+def report(data: dict[str, Any]) -> None:
+    """Called in a child: hand `data` to the parent (one line on stdout)."""
+    sys.stdout.flush()
+    print(RESULT_PREFIX + json.dumps(data, default=str), flush=True)

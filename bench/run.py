@@ -1,0 +1,227 @@
+"""The benchmark harness: `python -m bench.run [--scales 1m,10m]` (what `make bench` runs).
+
+Per scale: a cached `procmine sample` export of about that many events; each stage (ingest,
+validate, publish, mine, render) in a fresh child process on one database; pm4py's
+equivalent computations on the same events (bench.pm4py_side); the first full run (`procmine
+run --full`: CSV → dashboards) on a fresh database; the nightly run (+1 day of new incidents)
+on top of it. Every child's wall time and own peak RSS (wait4 → ru_maxrss) is recorded.
+Writes bench/results.json (scales measured earlier are kept) and BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report as report_mod
+from bench.machine import machine_info, versions
+from bench.measure import Measured, run_child
+from bench.samples import cases_for, ensure_increment, ensure_sample, sample_files
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
+NIGHTLY_EVENTS = 30_000
+STAGE_ORDER = ("ingest", "validate", "publish", "mine", "render")
+QUIET_FROM_EVENTS = 5_000_000  # scales this big wait for a quiet machine first
+WORKDIR_CONFIG = """\
+# procmine.toml of a benchmark workdir (written by bench/run.py)
+[database]
+path = "procmine.duckdb"
+
+[paths]
+landing = "landing"
+dashboards = "dashboards"
+
+[run]
+prefect = "never"               # the in-process run: the same steps as the Prefect flow
+"""
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_scale(text: str) -> tuple[str, int]:
+    key = text.strip().lower()
+    if key in SCALES:
+        return key, SCALES[key]
+    events = int(float(key))
+    return f"{events}", events
+
+
+def label(key: str) -> str:
+    return key.upper() if key[-1] in "km" else key
+
+
+def load1() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def wait_for_quiet(threshold: float, max_wait_s: float, poll_s: float = 60) -> dict[str, Any]:
+    """Poll the 1-minute load average until it drops below `threshold` (or give up)."""
+    started = time.monotonic()
+    seen = [load1()]
+    while seen[-1] >= threshold and time.monotonic() - started < max_wait_s:
+        log(f"load average {seen[-1]} ≥ {threshold}: waiting for a quieter machine "
+            f"({time.monotonic() - started:.0f} of {max_wait_s:.0f} s)")
+        time.sleep(poll_s)
+        seen.append(load1())
+    return {"threshold": threshold, "waited_s": round(time.monotonic() - started),
+            "load1_at_start": seen[-1], "quiet": seen[-1] < threshold,
+            "max_load1_seen": max(seen)}
+
+
+def make_workdir(folder: Path, files: list[Path]) -> Path:
+    """A fresh folder with procmine.toml and landing/servicenow/ holding `files` (hard links)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    landing = folder / "landing" / "servicenow"
+    landing.mkdir(parents=True)
+    (folder / "procmine.toml").write_text(WORKDIR_CONFIG, encoding="utf-8")
+    for path in files:
+        link(path, landing / path.name)
+    return folder
+
+
+def shown(path: Path) -> str:
+    """A path as recorded in results.json: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def measure(name: str, module: str, args: list[str], workdir: Path, logs: Path) -> Measured:
+    load = load1()
+    log(f"{name}: start (load {load})")
+    measured = run_child(name, ["-m", module, *args], cwd=workdir, log=logs / f"{name}.log")
+    measured.data["load1_before"] = load
+    state = "ok" if measured.ok else f"FAILED ({measured.returncode}), see {logs / name}.log"
+    log(f"{name}: {measured.wall_s:.1f} s, peak RSS {measured.peak_rss_bytes / 2**20:,.0f} MB, "
+        f"{state}")
+    return measured
+
+
+def bench_scale(key: str, events: int, args: argparse.Namespace) -> dict[str, Any]:
+    cache: Path = args.cache
+    cases = cases_for(events)
+    out: dict[str, Any] = {"events_target": events, "cases": cases, "seed": args.seed}
+    if events >= QUIET_FROM_EVENTS and not args.no_wait:
+        out["machine_load"] = wait_for_quiet(args.quiet_load, args.max_wait_s)
+    else:
+        out["machine_load"] = {"load1_at_start": load1(), "waited_s": 0}
+    out["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    log(f"{label(key)}: sample of {cases:,} incidents (seed {args.seed})")
+    sample, generated_s = ensure_sample(cache, cases, args.seed)
+    files = sample_files(sample)
+    out["sample"] = {"folder": shown(sample), "generated_s": generated_s,
+                     "csv_bytes": sum(p.stat().st_size for p in files)}
+    work = cache / "work" / key
+    logs = work / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+
+    # 1. each stage in its own process, on one database
+    stages_dir = make_workdir(work / "stages", files)
+    run_id = f"bench-{key}"
+    stages: dict[str, Any] = {}
+    for stage in STAGE_ORDER:
+        measured = measure(stage, "bench.stages", [stage, str(stages_dir), run_id], stages_dir,
+                           logs)
+        stages[stage] = measured.as_dict()
+        if not measured.ok:
+            break
+    out["stages"] = stages
+    out["events"] = stages.get("publish", {}).get("core_events")
+
+    # 2. pm4py on the same events (the stages database, after mining)
+    if stages.get("mine", {}).get("ok") and not args.no_pm4py:
+        top_k = max(1, int(stages["mine"].get("model_variants") or 1))
+        out["pm4py"] = measure("pm4py", "bench.pm4py_side", [str(stages_dir), str(top_k)],
+                               stages_dir, logs).as_dict()
+    if not args.keep_stage_db:
+        (stages_dir / "procmine.duckdb").unlink(missing_ok=True)  # disk: the full run's copy
+
+    # 3. the first full run, CSV → dashboards, on a fresh database; 4. the nightly on top
+    if not args.no_runs:
+        nightly_cases = cases_for(NIGHTLY_EVENTS)
+        increment = ensure_increment(cache, sample, nightly_cases, args.seed + 1)
+        out["nightly_file"] = {"path": shown(increment), "cases": nightly_cases,
+                               "bytes": increment.stat().st_size}
+        full_dir = make_workdir(work / "full", files)
+        out["full_run"] = measure("full", "bench.stages", ["full", str(full_dir), "-"],
+                                  full_dir, logs).as_dict()
+        if out["full_run"]["ok"]:
+            link(increment, full_dir / "landing" / "servicenow" / increment.name)
+            out["nightly"] = measure("nightly", "bench.stages", ["nightly", str(full_dir), "-"],
+                                     full_dir, logs).as_dict()
+        db = full_dir / "procmine.duckdb"
+        out["db_bytes"] = db.stat().st_size if db.exists() else None
+    out["load1_after"] = load1()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--scales", default="1m,10m",
+                        help="comma-separated: 100k, 1m, 10m or a number of events")
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "cache")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--quiet-load", type=float, default=1.5,
+                        help="1-minute load average to wait for before a 10M-scale run")
+    parser.add_argument("--max-wait-s", type=float, default=2400)
+    parser.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine")
+    parser.add_argument("--no-pm4py", action="store_true")
+    parser.add_argument("--no-runs", action="store_true", help="skip the full and nightly runs")
+    parser.add_argument("--keep-stage-db", action="store_true")
+    parser.add_argument("--fresh", action="store_true",
+                        help="drop results of scales not measured now")
+    args = parser.parse_args(argv)
+    scales = [parse_scale(s) for s in args.scales.split(",") if s.strip()]
+    results: dict[str, Any] = {}
+    if args.results.is_file() and not args.fresh:
+        results = json.loads(args.results.read_text(encoding="utf-8"))
+    results.update({"machine": machine_info(), "versions": versions(ROOT),
+                    "command": "python -m bench.run " + " ".join(argv or sys.argv[1:])})
+    results.setdefault("scales", {})
+    started = time.perf_counter()
+    warm = run_child("warmup", ["-m", "bench.warmup"], cwd=ROOT,
+                     log=args.cache / "work" / "warmup.log")
+    log(f"bytecode cache warm-up: {warm.wall_s:.1f} s ({'ok' if warm.ok else 'FAILED'})")
+    for key, events in scales:
+        scale_started = time.perf_counter()
+        results["scales"][key] = bench_scale(key, events, args)
+        results["scales"][key]["harness_s"] = round(time.perf_counter() - scale_started, 1)
+        results["scales"][key]["targets"] = report_mod.evaluate(results["scales"][key])
+        write(results, args)  # after each scale: a long run keeps what it measured
+    log(f"done in {time.perf_counter() - started:.0f} s → {args.results}, {args.markdown}")
+    failed = [k for k, _ in scales if not report_mod.all_ran(results["scales"][k])]
+    return 1 if failed else 0
+
+
+def write(results: dict[str, Any], args: argparse.Namespace) -> None:
+    results["written_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.results.with_name(args.results.name + ".tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, args.results)
+    args.markdown.parent.mkdir(parents=True, exist_ok=True)
+    args.markdown.write_text(report_mod.markdown(results), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""CI smoke of the benchmark harness (issue #8): `python -m bench.run` at 100k events into a
+tmp dir. Timings are not asserted; the harness must run every stage, agree with pm4py, and
+write a well-formed results.json and BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("ingest", "validate", "publish", "mine", "render")
+
+
+def test_bench_harness_at_100k_events(tmp_path: Path) -> None:
+    results, markdown = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--scales", "100k", "--no-wait", "--no-runs",
+         "--cache", str(tmp_path / "cache"), "--results", str(results),
+         "--markdown", str(markdown)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    data = json.loads(results.read_text(encoding="utf-8"))
+    assert data["machine"]["nproc"] >= 1 and data["machine"]["ram_bytes"] > 0
+    assert {"python", "duckdb", "polars", "pm4py", "great-expectations", "prefect"} <= set(
+        data["versions"])
+    scale = data["scales"]["100k"]
+    assert 90_000 <= scale["events"] <= 110_000
+    for stage in STAGES:
+        child = scale["stages"][stage]
+        assert child["ok"], (stage, child.get("error"))
+        assert child["wall_s"] > 0 and child["peak_rss_bytes"] > 10 * 2**20
+    assert scale["stages"]["ingest"]["staged_events"] == scale["events"]
+    assert scale["stages"]["mine"]["events"] == scale["events"]
+    assert scale["stages"]["render"]["pages"] >= 1
+
+    pm4py = scale["pm4py"]
+    assert pm4py["ok"] and pm4py["events"] == scale["events"]
+    assert pm4py["comparison"]["identical"], pm4py["comparison"]
+    assert pm4py["comparison"]["variants_pm4py"] == scale["stages"]["mine"]["variants"]
+
+    targets = {row["id"]: row for row in scale["targets"]}
+    assert set(targets) == {"mining_vs_pm4py", "full_run", "nightly", "peak_rss",
+                            "validate_rss"}
+    assert targets["mining_vs_pm4py"]["value"] > 0
+    assert targets["full_run"]["met"] is None  # --no-runs: not measured, and said so
+
+    text = markdown.read_text(encoding="utf-8")
+    assert "### 100K events" in text and "| mine |" in text and "identical" in text
+    assert (tmp_path / "cache" / "samples").is_dir()  # the sample is cached for the next run
