@@ -32,8 +32,6 @@ def _mined(db: Path) -> duckdb.DuckDBPyConnection:
 def volvo(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     from procmine.pipeline import ingest
 
-    if not VOLVO_LOG.exists():
-        pytest.skip(f"{VOLVO_LOG} not available")
     db = tmp_path_factory.mktemp("volvo") / "volvo.duckdb"
     ingest(load_config(), db, "csv", [VOLVO_LOG], VOLVO_COLUMNS)
     conn = _mined(db)

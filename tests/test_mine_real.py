@@ -21,8 +21,6 @@ pytestmark = pytest.mark.slow
 def _ingest_and_mine(db: Path, source: str, log: Path) -> duckdb.DuckDBPyConnection:
     from procmine.pipeline import ingest
 
-    if not log.exists():
-        pytest.skip(f"{log} not available")
     config = load_config()
     ingest(config, db, source, [log])
     with store.writing(db) as conn:

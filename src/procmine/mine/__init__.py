@@ -193,18 +193,18 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
             register(_mine_waste=_waste_table(events, instances, cost, stages.index("reopen")),
                      _mine_pp_path={"pid": found.path_instance, "step": found.path_step,
                                     "holder": found.path_holder},
-                     _mine_vendor=_names(vendors))
+                     _mine_vendor=_names(vendors),
+                     _mine_waste_type=_names(list(WASTE_TYPES)),
+                     _mine_detail=_names([None, *DETAILS[1:]]))
             writer.run("waste")
-            # meanwhile: the inputs of the other marts
+            writer.wait()
+        # core: from reading core.events until marts.waste is written
+        report.timings["core"] = writer.finished["waste"] - started
+        with _timed(report, "write_other_marts", progress):
             cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
                                settings)
             backlog, stage_hours = backlog_tables(events, found.resolution)
             flags = step_flags(events, steps)
-            writer.wait()
-        # core: from reading core.events until marts.waste is written (the other marts' inputs
-        # were computed meanwhile)
-        report.timings["core"] = writer.finished["waste"] - started
-        with _timed(report, "write_other_marts", progress):
             categories = [r[0] for r in conn.execute(
                 "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL").fetchall()]
             register(

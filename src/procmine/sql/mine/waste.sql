@@ -1,9 +1,9 @@
 -- marts.waste: one row per waste instance (waste.py, conformance.py), with hours, cost and
 -- evidence a process owner can read. Inputs: _mine_waste (ci, wtype, stage, detail, hours,
--- cost, dwell_s, t_us, holder,
--- e1, e2, e3), _mine_pp_path (pid, step, holder), _mine_case_id (ci, case_id), _mine_vendor
--- (code, name), code tables; $waste_types / $details name the codes. Evidence codes e1..e3
--- per waste type: waiting (activity, vendor holder or 0, case vendor or 0), handoff (from, to holder),
+-- cost, dwell_s, t_us, holder, e1, e2, e3), _mine_pp_path (pid, step, holder), _mine_case_id
+-- (ci, case_id), _mine_vendor (code, name), code tables (_mine_waste_type, _mine_detail;
+-- $waste_types / $details name them in the evidence SQL). Evidence codes e1..e3 per waste
+-- type: waiting (activity, vendor holder or 0, case vendor or 0), handoff (from, to holder),
 -- ping_pong (home, first away, return holder; indirect: e3 = path id), rework (other work
 -- activity, repeated activity), reopen (resolved activity, reopening activity),
 -- escalation_bounce (holders before, at and after the peak), deviation (previous activity
@@ -64,11 +64,11 @@ LEFT JOIN _mine_vendor AS v ON v.code = k.e3 AND k.waste_type = 'waiting';
 CREATE OR REPLACE TABLE marts.waste AS
 SELECT k.case_id,
        st.name AS d2c_stage,
-       list_extract($waste_types, w.wtype + 1) AS waste_type,
+       t.name AS waste_type,
        w.hours,
        w.cost,
        e.evidence,
-       nullif(list_extract($details, w.detail + 1), '') AS detail,
+       d.name AS detail,
        h.org_group,
        h.sourcing,
        make_timestamp(w.t_us)::TIMESTAMPTZ AS ts
@@ -76,5 +76,7 @@ FROM _mine_waste AS w
 JOIN _mine_case_id AS k ON k.ci = w.ci
 JOIN _mine_evidence AS e
   ON e.wtype = w.wtype AND e.detail = w.detail AND e.e1 = w.e1 AND e.e2 = w.e2 AND e.e3 = w.e3
+JOIN _mine_waste_type AS t ON t.code = w.wtype
+LEFT JOIN _mine_detail AS d ON d.code = w.detail
 LEFT JOIN _mine_stage AS st ON st.code = w.stage
 LEFT JOIN _mine_holder_key AS h ON h.code = w.holder;
