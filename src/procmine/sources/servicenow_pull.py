@@ -35,6 +35,7 @@ import httpx
 
 from procmine.config import Config
 from procmine.errors import ConfigError, ProcmineError
+from procmine.sample import COLUMNS
 
 log = logging.getLogger("procmine.pull")
 
@@ -45,15 +46,7 @@ ENV_TOKEN = "PROCMINE_SNOW_TOKEN"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 # The snapshot layout of the ServiceNow incident event log (what the servicenow adapter reads).
-SNAPSHOT_COLUMNS: tuple[str, ...] = (
-    "number", "incident_state", "active", "reassignment_count", "reopen_count",
-    "sys_mod_count", "made_sla", "caller_id", "opened_by", "opened_at",
-    "sys_created_by", "sys_created_at", "sys_updated_by", "sys_updated_at",
-    "contact_type", "location", "category", "subcategory", "u_symptom", "cmdb_ci",
-    "impact", "urgency", "priority", "assignment_group", "assigned_to", "knowledge",
-    "u_priority_confirmation", "notify", "problem_id", "rfc", "vendor", "caused_by",
-    "closed_code", "resolved_by", "resolved_at", "closed_at",
-)  # fmt: skip
+SNAPSHOT_COLUMNS = COLUMNS
 # Snapshot column -> incident field, where the names differ.
 RENAMED = {"sys_created_at": "sys_created_on", "sys_updated_at": "sys_updated_on",
            "closed_code": "close_code"}
