@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from procmine import store
+from procmine import event_index, store
 from procmine.config import Config, _deep_merge, load_config
 
 T0 = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)  # a Monday
@@ -68,7 +68,8 @@ class Log:
         return self
 
     def write(self, conn: duckdb.DuckDBPyConnection) -> None:
-        """Replace core.events / core.cases with this log (bulk, through Arrow)."""
+        """Replace core.events / core.cases with this log (bulk, through Arrow) and re-code
+        the mining index, as publishing does."""
         conn.execute("DELETE FROM core.events")
         conn.execute("DELETE FROM core.cases")
         cases = []
@@ -85,6 +86,7 @@ class Log:
             conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) "
                          f"SELECT {', '.join(columns)} FROM _test_rows")
             conn.unregister("_test_rows")
+        event_index.rebuild(conn)
 
 
 def fresh_db(path: Path) -> duckdb.DuckDBPyConnection:

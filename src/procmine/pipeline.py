@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from procmine import store
+from procmine import event_index, store
 from procmine.config import Config
 from procmine.errors import ValidationFailed
 from procmine.ingest import FileResult, StageReport, register_files, stage_files
@@ -50,6 +50,13 @@ def core_event_count(conn: duckdb.DuckDBPyConnection) -> int:
     return conn.execute("SELECT count(*) FROM core.events").fetchone()[0]
 
 
+def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Move the run's validated staged events into core (de-duplicated), refresh the cases
+    they touch and re-code those cases in the mining index."""
+    run_sql(conn, load_sql("pipeline/publish_core.sql"), {"run_id": run_id})
+    event_index.refresh(conn)
+
+
 def load_and_publish_core(
     conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult,
     batches: list[tuple[str, list[Path], dict[str, Any]]],
@@ -74,7 +81,7 @@ def load_and_publish_core(
             load_sql("pipeline/counts_by_file.sql"), {"run_id": result.run_id}).fetchall()
     }
     before = core_event_count(conn)
-    run_sql(conn, load_sql("pipeline/publish_core.sql"), {"run_id": result.run_id})
+    publish_core(conn, result.run_id)
     for report in reports:
         register_files(conn, report, counts)
     result.events_loaded = core_event_count(conn) - before

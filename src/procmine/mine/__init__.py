@@ -21,9 +21,8 @@ import duckdb
 import numpy as np
 
 from procmine.config import Config
-from procmine.errors import ProcmineError
 from procmine.mine import conformance as conformance_mod
-from procmine.mine.events import MAX_SALT, EventArrays, load_events, resolve_case_ids
+from procmine.mine.events import EventArrays, case_index, load_events, resolve_case_ids
 from procmine.mine.kpis import backlog_tables, case_table
 from procmine.mine.model import ModelResult, discover_model
 from procmine.mine.settings import DETAILS, WASTE_TYPES, MiningSettings
@@ -42,10 +41,8 @@ MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "w
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
          "waste_drivers", "kpis")
 Progress = Callable[[str], None]
-
-
-class _Retry(Exception):
-    """Internal: start mining again with another case-hash salt."""
+CASE_VENDORS_SQL = ("SELECT k.case_key, c.vendor FROM core.cases AS c "
+                    "JOIN core.case_keys AS k USING (case_id) WHERE c.vendor IS NOT NULL")
 
 
 @dataclass
@@ -67,8 +64,9 @@ class MineReport:
 
     @property
     def core_seconds(self) -> float:
-        """Wall time from core.events to marts.variants, marts.transitions and marts.waste
-        (variants + transitions + waste, the figure compared with pm4py in benchmarks)."""
+        """Wall time from reading the store to marts.variants and marts.transitions written
+        and every waste instance computed (variants + transitions + waste, the figure
+        compared with pm4py in benchmarks; writing marts.waste is `write_waste`)."""
         return self.timings.get("core", 0.0)
 
 
@@ -128,8 +126,7 @@ class _Writer:
 
 
 def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | None = None,
-         *, model_dir: Path | None = None, discover: bool = True, _salt: int = 0
-         ) -> MineReport:
+         *, model_dir: Path | None = None, discover: bool = True) -> MineReport:
     """Recompute every mart from core.events / core.cases (replacing their contents).
 
     `model_dir` receives the discovered model (default: <dashboards>/model); `discover=False`
@@ -139,13 +136,13 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
     report = MineReport(currency=settings.currency)
     started = time.perf_counter()
     with _timed(report, "load", progress):
-        events = load_events(conn, _salt)
+        events = load_events(conn)
     report.events, report.cases = events.n, events.cases
     if events.n == 0:
         _waste_as_table(conn)
         for mart in MARTS:
             conn.execute(f"DELETE FROM marts.{mart}")
-        conn.execute("DROP TABLE IF EXISTS _mine_case_id")
+        _drop_temps(conn)
         return report
     registered: dict[str, Table] = {}
 
@@ -161,34 +158,32 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
         "default_rate": settings.default_rate,
     }
     writer = _Writer(conn, params, report)
-    collision = False
     try:
-        writer.submit(lambda: resolve_case_ids(conn, events))   # meanwhile: variants
         with _timed(report, "variants", progress):
             variants = compute_variants(events)
             steps = step_table(events)
             durations = (events.t[events.ends - 1] - events.t[events.starts]) / 1e6
             stages = _stage_names(events)
-            writer.wait()
-            if writer.result == "collision":
-                collision = True
-                raise _Retry
             register(_mine_variant=variant_table(variants), _mine_steps=steps,
                      _mine_variant_case={"vi": variants.case_variant, "duration_s": durations},
                      _mine_activity=_names(events.vocab.activities),
                      _mine_stage=_names(stages))
-            writer.run("variants", "transitions")
+            writer.run("variants", "transitions")   # meanwhile: waste
         with _timed(report, "waste", progress):
             found = detect(events, settings)
         with _timed(report, "conformance", progress):
             checked = conformance_mod.check(events, variants, settings)
             deviations = conformance_mod.deviation_instances(events, variants, checked)
             instances = Instances.concat([found.instances, deviations])
-            vendors = _case_vendors(writer, conn, events, instances)
             cost = _costs(events, instances, settings)
+        writer.wait()
+        # core: from reading the store until variants, transitions (marts written) and every
+        # waste instance with its hours and cost are computed (the figure compared with pm4py)
+        report.timings["core"] = time.perf_counter() - started
         params["reference_model"] = str(checked.model_path)
         with _timed(report, "write_waste", progress):
-            writer.wait()
+            resolve_case_ids(conn, events)
+            vendors = _case_vendors(conn, events, instances)
             _waste_as_table(conn)
             register(_mine_waste=_waste_table(events, instances, cost, stages.index("reopen")),
                      _mine_pp_path={"pid": found.path_instance, "step": found.path_step,
@@ -198,8 +193,6 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
                      _mine_detail=_names([None, *DETAILS[1:]]))
             writer.run("waste")
             writer.wait()
-        # core: from reading core.events until marts.waste is written
-        report.timings["core"] = writer.finished["waste"] - started
         with _timed(report, "write_other_marts", progress):
             cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
                                settings)
@@ -229,20 +222,11 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
                           "kpis"):
                 run_sql(conn, load_sql(f"mine/{model}.sql"), params)
         report.transitions = conn.execute("SELECT count(*) FROM marts.transitions").fetchall()[0][0]
-    except _Retry:
-        pass
     finally:
         writer.wait()
         for name in registered:
             conn.unregister(name)
-        for temp in ("_mine_scan", "_mine_step_key", "_mine_holder_key", "_mine_file_key",
-                     "_mine_pp_evidence", "_mine_evidence", "_mine_case_id"):
-            conn.execute(f"DROP TABLE IF EXISTS {temp}")
-    if collision:   # two case ids share a hash: encode the events again with another salt
-        if _salt >= MAX_SALT:
-            raise ProcmineError("cannot tell case ids apart by their hash; please report this")
-        return mine(conn, config, progress, model_dir=model_dir, discover=discover,
-                    _salt=_salt + 1)
+        _drop_temps(conn)
     report.variants, report.conformance_checked = variants.size, checked.checked
     report.reference_model = checked.model_path
     counts = np.bincount(instances.wtype, minlength=len(WASTE_TYPES))
@@ -254,6 +238,13 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
             report.model = discover_model(variants, settings,
                                           model_dir or config.dashboards_dir / "model")
     return report
+
+
+def _drop_temps(conn: duckdb.DuckDBPyConnection) -> None:
+    for view in ("_mine_step_key", "_mine_holder_key"):
+        conn.execute(f"DROP VIEW IF EXISTS {view}")
+    for temp in ("_mine_pp_evidence", "_mine_evidence", "_mine_case_id"):
+        conn.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
 def _stage_names(events: EventArrays) -> list[str | None]:
@@ -275,20 +266,17 @@ def _waste_as_table(conn: duckdb.DuckDBPyConnection) -> None:
                      "detail VARCHAR, org_group VARCHAR, sourcing VARCHAR, ts TIMESTAMPTZ)")
 
 
-def _case_vendors(writer: _Writer, conn: duckdb.DuckDBPyConnection, events: EventArrays,
+def _case_vendors(conn: duckdb.DuckDBPyConnection, events: EventArrays,
                   instances: Instances) -> list[str | None]:
     """Vendor names (code table) and, on waits at a vendor, e3 = the case's vendor code
     (core.cases.vendor, e.g. ServiceNow's vendor column)."""
-    writer.wait()  # the connection is free again
-    found = conn.sql("SELECT hash(case_id, $salt) AS h, vendor FROM core.cases "
-                     "WHERE vendor IS NOT NULL", params={"salt": events.salt}).fetchnumpy()
-    hashes, names = np.asarray(found["h"]), np.asarray(found["vendor"], dtype=object)
-    if not len(hashes):
+    found = conn.sql(CASE_VENDORS_SQL).fetchnumpy()
+    keys, names = np.asarray(found["case_key"]), np.asarray(found["vendor"], dtype=object)
+    if not len(keys):
         return [None]
     vendors, codes = np.unique(names.astype(str), return_inverse=True)
-    case_hash = events.h[events.starts]
-    at = np.minimum(np.searchsorted(case_hash, hashes), len(case_hash) - 1)
-    known = case_hash[at] == hashes
+    at = case_index(events, keys.astype(np.int64))
+    known = at >= 0
     case_vendor = np.zeros(events.cases, np.int32)
     case_vendor[at[known]] = codes.reshape(-1)[known] + 1
     vendor_wait = (instances.wtype == WASTE_TYPES.index("waiting")) & (

@@ -1,7 +1,9 @@
-"""core.events as sorted, dictionary-encoded numpy arrays: the input of every mining step.
+"""core.events as dictionary-encoded numpy arrays in canonical order: the input of mining.
 
-One DuckDB query encodes and sorts the events (case, ts, source_file, source_row, seq);
-everything after works on integer arrays, vectorised per event, never a Python loop per case.
+The events come from the mining index (core.event_codes, event_index.py): integer columns
+kept by publishing with each case's events contiguous and in canonical order (ts, source_file,
+source_row, seq), so reading them is a plain scan; everything after works on integer arrays,
+vectorised per event, never a Python loop per case.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from functools import cached_property
 import duckdb
 import numpy as np
 
+from procmine import event_index
 from procmine.errors import ProcmineError
 from procmine.sql import load_sql, run_sql
 
 _LEVEL_NUMBER = re.compile(r"(\d+)")
-MAX_SALT = 8
+EVENTS_SQL = "SELECT case_key, t, step, holder FROM core.event_codes"
+DENSE_QUERIES = 16   # above n / 16 queries, a running max/min beats one binary search each
 
 
 def _codes(values: list[str | None]) -> tuple[list[str | None], dict[str | None, int]]:
@@ -44,11 +48,11 @@ class Vocabulary:
     holder_level: np.ndarray
     holder_sourcing: np.ndarray
     level_number: np.ndarray          # level code -> 1, 2, 3 ... (0 when not numbered)
-    files: int
-    packable: bool                    # the tie-break (file, row, seq) fits one BIGINT
 
     @classmethod
     def load(cls, conn: duckdb.DuckDBPyConnection) -> Vocabulary:
+        """From the index's code tables (also exposed to the SQL models as _mine_step_key
+        and _mine_holder_key by vocabulary.sql)."""
         run_sql(conn, load_sql("mine/vocabulary.sql"))
         steps = conn.execute(
             "SELECT code, activity, d2c_stage, source FROM _mine_step_key ORDER BY code"
@@ -56,16 +60,13 @@ class Vocabulary:
         holders = conn.execute(
             "SELECT code, org_group, support_level, sourcing FROM _mine_holder_key ORDER BY code"
         ).fetchall()
-        files, min_row, max_row, min_seq, max_seq = conn.execute(
-            "SELECT len(files), min_row, max_row, min_seq, max_seq FROM _mine_scan"
-        ).fetchall()[0]
         activities, a_code = _codes([s[1] for s in steps])
         stages, st_code = _codes([s[2] for s in steps])
         sources, src_code = _codes([s[3] for s in steps])
         groups, g_code = _codes([h[1] for h in holders])
         levels, lv_code = _codes([h[2] for h in holders])
         sourcings, so_code = _codes([h[3] for h in holders])
-        size = len(steps) + 1
+        size = max((s[0] for s in steps), default=0) + 1
         step_activity = np.zeros(size, np.int32)
         step_stage = np.zeros(size, np.int32)
         step_source = np.zeros(size, np.int32)
@@ -73,7 +74,7 @@ class Vocabulary:
             step_activity[code] = a_code[activity]
             step_stage[code] = st_code[stage]
             step_source[code] = src_code[source]
-        size = len(holders) + 1
+        size = max((h[0] for h in holders), default=0) + 1
         holder_group = np.zeros(size, np.int32)
         holder_level = np.zeros(size, np.int32)
         holder_sourcing = np.zeros(size, np.int32)
@@ -85,11 +86,9 @@ class Vocabulary:
         for code, name in enumerate(levels):
             found = _LEVEL_NUMBER.search(name or "")
             level_number[code] = int(found.group(1)) if found else 0
-        packable = ((files or 0) < 2**19 and min_row >= 0 and max_row < 2**32
-                    and min_seq >= 0 and max_seq < 2**12)
         return cls(activities, stages, sources, groups, levels, sourcings, step_activity,
                    step_stage, step_source, holder_group, holder_level, holder_sourcing,
-                   level_number, files, packable)
+                   level_number)
 
     def stage_codes(self, names: frozenset[str]) -> np.ndarray:
         """Boolean lookup by stage code: stage in `names`."""
@@ -100,50 +99,48 @@ class Vocabulary:
         return np.array([a in names for a in self.activities], dtype=bool)
 
 
-TIEBREAK_PACKED = "(f.code::BIGINT << 44) | (e.source_row::BIGINT << 12) | e.seq::BIGINT AS k"
-TIEBREAK_WIDE = "f.code AS f, e.source_row AS r, e.seq AS s"
-
-
 @dataclass
 class EventArrays:
-    """Events sorted by case, then canonical order; one numpy array per attribute.
-
-    h: case hash, t: epoch microseconds, x: step code (activity, stage, source),
-    y: holder code (group, level, sourcing). Cases are the runs of equal h.
+    """Events in canonical order, each case's events contiguous; one numpy array per
+    attribute. key: case key (core.case_keys), t: epoch microseconds, x: step code (activity,
+    stage, source), y: holder code (group, level, sourcing). Cases are the runs of equal key.
     """
 
     vocab: Vocabulary
-    h: np.ndarray
+    key: np.ndarray
     t: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    salt: int
 
     @classmethod
-    def load(cls, conn: duckdb.DuckDBPyConnection, vocab: Vocabulary, salt: int = 0
-             ) -> EventArrays:
-        tiebreak = TIEBREAK_PACKED if vocab.packable else TIEBREAK_WIDE
-        columns = {name: _numpy(column) for name, column in conn.sql(
-            load_sql("mine/events.sql").format(tiebreak=tiebreak),
-            params={"salt": salt}).fetchnumpy().items()}
-        h, t = columns["h"], columns["t"].astype(np.int64, copy=False)
-        x, y = columns["x"].astype(np.int32), columns["y"].astype(np.int32)
-        keys = [columns["k"]] if vocab.packable else [columns["f"], columns["r"], columns["s"]]
-        order = _tie_order(h, t, keys)
-        if order is not None:
-            x, y = x[order], y[order]
-        return cls(vocab, h, t, x, y, salt)
+    def load(cls, conn: duckdb.DuckDBPyConnection, vocab: Vocabulary) -> EventArrays | None:
+        """The index as arrays, or None when it is not in canonical layout."""
+        columns = conn.sql(EVENTS_SQL).fetchnumpy()
+        events = cls(vocab, np.asarray(columns["case_key"]).astype(np.int64),
+                     np.asarray(columns["t"]), np.asarray(columns["step"]).astype(np.int32),
+                     np.asarray(columns["holder"]).astype(np.int32))
+        return events if events.canonical() else None
+
+    def canonical(self) -> bool:
+        """Each case's events contiguous (no case key starts two runs) and in time order."""
+        if self.n == 0:
+            return True
+        keys = self.key[self.starts]
+        if int(keys.min()) < 0 or np.bincount(keys).max() > 1:
+            return False
+        later = np.diff(self.t) >= 0
+        return bool((later | self.new_case[1:]).all())
 
     @property
     def n(self) -> int:
-        return len(self.h)
+        return len(self.key)
 
     @cached_property
     def new_case(self) -> np.ndarray:
         """True at the first event of each case."""
         new = np.ones(self.n, dtype=bool)
         if self.n > 1:
-            np.not_equal(self.h[1:], self.h[:-1], out=new[1:])
+            np.not_equal(self.key[1:], self.key[:-1], out=new[1:])
         return new
 
     @cached_property
@@ -226,19 +223,32 @@ class EventArrays:
     def last_before_at(self, flagged: np.ndarray, at: np.ndarray) -> np.ndarray:
         """For the events `at`, the last of the sorted event indices `flagged` strictly before
         each in its case, else -1."""
-        k = np.searchsorted(flagged, at) - 1
-        last = np.where(k >= 0, flagged[np.maximum(k, 0)] if len(flagged) else -1, -1)
+        if len(at) * DENSE_QUERIES > self.n:   # many queries: one running maximum, O(n)
+            marks = np.full(self.n, -1, np.int64)
+            inside = flagged[flagged + 1 < self.n]
+            marks[inside + 1] = inside
+            np.maximum.accumulate(marks, out=marks)
+            last = marks[at]
+        else:
+            k = np.searchsorted(flagged, at) - 1
+            last = np.where(k >= 0, flagged[np.maximum(k, 0)] if len(flagged) else -1, -1)
         last[last < self.case_start[at]] = -1
         return last
 
     def first_from_at(self, flagged: np.ndarray, at: np.ndarray) -> np.ndarray:
         """For the events `at`, the first of the sorted event indices `flagged` at or after
         each in its case, else -1."""
-        k = np.searchsorted(flagged, at)
-        inside = k < len(flagged)
-        first = np.where(inside, flagged[np.minimum(k, max(len(flagged) - 1, 0))]
-                         if len(flagged) else -1, -1)
-        first[~inside | (first >= self.ends[self.ci[at]])] = -1
+        none = self.n
+        if len(at) * DENSE_QUERIES > self.n:   # many queries: one running minimum, O(n)
+            marks = np.full(self.n, none, np.int64)
+            marks[flagged] = flagged
+            first = np.minimum.accumulate(marks[::-1])[::-1][at]
+        else:
+            k = np.searchsorted(flagged, at)
+            first = flagged[np.minimum(k, len(flagged) - 1)] if len(flagged) else np.full(
+                len(at), none, np.int64)
+            first = np.where(k < len(flagged), first, none)
+        first[first >= self.ends[self.ci[at]]] = -1
         return first
 
     def first_per_case(self, flagged: np.ndarray, after: np.ndarray | None = None
@@ -261,76 +271,36 @@ class EventArrays:
         return last
 
 
-def _tie_order(h: np.ndarray, t: np.ndarray, keys: list[np.ndarray]) -> np.ndarray | None:
-    """The permutation that puts events with equal (case, ts) in tie-break order (keys:
-    most significant first), or None when they already are. Only the runs of equal
-    (case, ts) that are out of order are re-sorted."""
-    if len(h) < 2:
-        return None
-    tie = (h[1:] == h[:-1]) & (t[1:] == t[:-1])
-    if not tie.any():
-        return None
-    pairs = np.flatnonzero(tie)
-    # out of order: a pair whose tie-break tuple decreases
-    later = [k[pairs + 1] for k in keys]
-    earlier = [k[pairs] for k in keys]
-    decreasing = np.zeros(len(pairs), dtype=bool)
-    equal_so_far = np.ones(len(pairs), dtype=bool)
-    for lo, hi in zip(later, earlier, strict=True):
-        decreasing |= equal_so_far & (lo < hi)
-        equal_so_far &= lo == hi
-    if not decreasing.any():
-        return None
-    # runs of ties: members are the pair positions and their successors
-    member = np.zeros(len(h), dtype=bool)
-    member[pairs] = True
-    member[pairs + 1] = True
-    starts = member & ~np.concatenate([[False], tie])
-    run = np.cumsum(starts) - 1
-    bad_runs = np.unique(run[pairs[decreasing]])
-    members = np.flatnonzero(member & np.isin(run, bad_runs))
-    within = np.lexsort([k[members] for k in reversed(keys)] + [run[members]])
-    order = np.arange(len(h))
-    order[members] = members[within]
-    return order
+def load_events(conn: duckdb.DuckDBPyConnection) -> EventArrays:
+    """The event arrays; the mining index is rebuilt first when it is out of step with
+    core.events or not in canonical layout (written by something other than publishing)."""
+    if not event_index.in_step(conn):
+        event_index.rebuild(conn)
+    events = EventArrays.load(conn, Vocabulary.load(conn))
+    if events is None:
+        event_index.rebuild(conn)
+        events = EventArrays.load(conn, Vocabulary.load(conn))
+    if events is None:
+        raise ProcmineError("core.event_codes is not in canonical order after a rebuild "
+                            "(internal error)")
+    return events
 
 
-def _numpy(column: np.ndarray) -> np.ndarray:
-    if np.ma.isMaskedArray(column) and column.mask.any():
-        raise ProcmineError("core.events holds NULL case ids or timestamps; validate first")
-    return np.asarray(column)
-
-
-def load_events(conn: duckdb.DuckDBPyConnection, salt: int = 0,
-                vocab: Vocabulary | None = None) -> EventArrays:
-    """The sorted event arrays (case ids: see `resolve_case_ids`)."""
-    return EventArrays.load(conn, vocab or Vocabulary.load(conn), salt)
-
-
-def resolve_case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> str:
-    """Build the temp table _mine_case_id (ci, case_id): each case's id, from core.cases,
-    else core.events. "ok", or "collision" when two case ids share the hash (then load the
-    events again with another salt)."""
-    conn.register("_mine_case_hash", {"ci": np.arange(events.cases, dtype=np.int32),
-                                      "h": events.h[events.starts]})
+def resolve_case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> None:
+    """Build the temp table _mine_case_id (ci, case_id): each case's id (core.case_keys)."""
+    conn.register("_mine_case_key", {"ci": np.arange(events.cases, dtype=np.int32),
+                                     "case_key": events.key[events.starts]})
     try:
-        status = _case_ids(conn, events.salt, "core.cases", events.cases)
-        if status == "missing":
-            status = _case_ids(conn, events.salt, "core.events", events.cases)
+        run_sql(conn, load_sql("mine/case_ids.sql"))
     finally:
-        conn.unregister("_mine_case_hash")
-    if status == "missing":
-        raise ProcmineError("some cases of core.events have no id (internal error)")
-    return status
+        conn.unregister("_mine_case_key")
+    found = conn.execute("SELECT count(*) FROM _mine_case_id").fetchall()[0][0]
+    if found != events.cases:
+        raise ProcmineError("some cases of core.event_codes have no case id (internal error)")
 
 
-def _case_ids(conn: duckdb.DuckDBPyConnection, salt: int, table: str, cases: int) -> str:
-    """Build _mine_case_id from `table`: "ok", "missing" (cases without an id there) or
-    "collision" (two ids with one hash)."""
-    run_sql(conn, load_sql("mine/case_ids.sql").format(table=table), {"salt": salt})
-    found, distinct, colliding = conn.execute(
-        "SELECT count(DISTINCT ci), count(*), count(*) - count(DISTINCT ci) FROM _mine_case_id"
-    ).fetchall()[0]
-    if colliding:
-        return "collision"
-    return "ok" if found == cases and distinct == cases else "missing"
+def case_index(events: EventArrays, keys: np.ndarray) -> np.ndarray:
+    """The case index of each case key in `keys` (-1: no events)."""
+    lookup = np.full(int(max(events.key.max(initial=0), keys.max(initial=0))) + 1, -1, np.int64)
+    lookup[events.key[events.starts]] = np.arange(events.cases)
+    return lookup[keys]

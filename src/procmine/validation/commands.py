@@ -13,6 +13,7 @@ from procmine.ingest import apply_mappings, install_macros
 from procmine.pipeline import (
     RunResult,
     core_event_count,
+    publish_core,
     record_failed_run,
     record_run,
     write_validation_docs,
@@ -94,7 +95,7 @@ def release(config: Config, db_path: Path, *, rule: str | None = None,
         apply_mappings(conn, config, result.run_id)
         report = validate_staged(conn, config, result.run_id, batch_checks=False)
         before = core_event_count(conn)
-        run_sql(conn, load_sql("pipeline/publish_core.sql"), {"run_id": result.run_id})
+        publish_core(conn, result.run_id)
         result.admitted = core_event_count(conn) - before
         result.requarantined = report.quarantined
         result.by_rule = report.quarantined_by_rule
@@ -124,7 +125,7 @@ def validate_database(config: Config, db_path: Path, *,
             loaded = 0
             if publish and report.staged:
                 before = core_event_count(conn)
-                run_sql(conn, load_sql("pipeline/publish_core.sql"), {"run_id": run_id})
+                publish_core(conn, run_id)
                 loaded = core_event_count(conn) - before
             _record(conn, run_id, command, "success", loaded, report.quarantined)
     except ValidationFailed as exc:

@@ -64,5 +64,9 @@ FROM (
 ) AS last
 WHERE c.case_id = last.case_id;
 
+-- The cases this run gave events: pipeline/event_index.sql re-codes them (mining index).
+CREATE OR REPLACE TEMP TABLE _reindex_cases AS
+SELECT DISTINCT case_id FROM staging.events WHERE run_id = $run_id;
+
 DELETE FROM staging.events WHERE run_id = $run_id;
 DELETE FROM staging.cases;

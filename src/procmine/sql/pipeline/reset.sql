@@ -2,6 +2,10 @@
 -- the schema and the configuration stay).
 DELETE FROM core.load_registry;
 DELETE FROM core.events;
+DELETE FROM core.event_codes;
+DELETE FROM core.case_keys;
+DELETE FROM core.step_codes;
+DELETE FROM core.holder_codes;
 DELETE FROM core.cases;
 DELETE FROM quarantine.events;
 DELETE FROM staging.events;
