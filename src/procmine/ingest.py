@@ -1,13 +1,16 @@
 """Extract and load: files → raw.<source> → staging.events, one transaction per file.
 
 A file already loaded (same content checksum) is skipped; a file that fails is rolled back
-whole and reported, and the other files of the run still load.
+whole and reported, and the other files of the run still load. A file whose path, size and
+modification time equal those core.load_registry recorded when it was read is recognised
+without reading it again (`FileIdentifier`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +20,14 @@ import duckdb
 
 from procmine.config import Config
 from procmine.errors import InputError, ProcmineError
-from procmine.sources import LoadContext, get_adapter
+from procmine.sources import Adapter, LoadContext, get_adapter
 from procmine.sql import load_sql, run_sql
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv", ".gz", ".xes", ".xes.gz")
+# A file modified this shortly before it is looked at may change again within the same tick
+# of a coarse file system clock without its mtime moving: its mtime is not recorded, so the
+# next run reads it again (the "racily clean" case of git's index).
+RACY_MTIME_NS = 2_000_000_000
 
 
 @dataclass
@@ -34,6 +41,7 @@ class FileResult:
     size_bytes: int = 0
     rows: int = 0
     message: str = ""
+    mtime_ns: int | None = None  # as stat'ed before the file was read (None: too recent)
 
 
 @dataclass
@@ -64,6 +72,66 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class FileIdentity:
+    """A file's content checksum, with the size and mtime it had before it was read."""
+
+    path: Path
+    file_id: str
+    size_bytes: int
+    mtime_ns: int | None  # None: modified too recently to vouch for the content later
+    hashed: bool = True   # False: recognised by (path, size, mtime) without reading it
+
+
+def file_stamp(path: Path) -> tuple[int, int | None]:
+    """(size, mtime_ns) of a file; mtime None if it changed within RACY_MTIME_NS of now."""
+    stat = path.stat()
+    settled = time.time_ns() - stat.st_mtime_ns >= RACY_MTIME_NS
+    return stat.st_size, stat.st_mtime_ns if settled else None
+
+
+class FileIdentifier:
+    """Content checksums of files, read only when core.load_registry cannot vouch for them.
+
+    A file whose (path, size, mtime_ns) equal a registry row is that row's content; any other
+    file is hashed (sha256), as are files registered without an mtime.
+    """
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+        self._by_stamp = registry_stamps(conn)
+
+    def identify(self, path: Path) -> FileIdentity:
+        size, mtime_ns = file_stamp(path)  # before reading: a later change moves the mtime
+        known = self._by_stamp.get((str(path), size, mtime_ns)) if mtime_ns is not None else None
+        if known is not None:
+            return FileIdentity(path, known, size, mtime_ns, hashed=False)
+        return FileIdentity(path, file_checksum(path), size, mtime_ns)
+
+    def already_loaded(self, identity: FileIdentity) -> bool:
+        """Is this content loaded? A hashed, loaded file's current mtime is recorded (same
+        path and size) so that the next run recognises it without reading it."""
+        if not identity.hashed:
+            return True
+        if not already_loaded(self.conn, identity.file_id):
+            return False
+        if identity.mtime_ns is not None:
+            run_sql(self.conn, load_sql("pipeline/registry_restamp.sql"), {
+                "file_id": identity.file_id, "path": str(identity.path),
+                "size_bytes": identity.size_bytes, "mtime_ns": identity.mtime_ns})
+        return True
+
+
+def registry_stamps(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, int, int], str | None]:
+    """(path, size, mtime_ns) → file_id of the registry; None where two contents share one."""
+    stamps: dict[tuple[str, int, int], str | None] = {}
+    for path, size, mtime_ns, file_id in conn.execute(
+            load_sql("pipeline/registry_stamps.sql")).fetchall():
+        key = (path, size, mtime_ns)
+        stamps[key] = file_id if stamps.get(key, file_id) == file_id else None
+    return stamps
+
+
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files as given; folders contribute their data files, sorted by name (recursively)."""
     found: list[Path] = []
@@ -90,43 +158,57 @@ def stage_files(
     conn: duckdb.DuckDBPyConnection, config: Config, source_name: str, paths: list[Path],
     run_id: str, overrides: dict[str, Any] | None = None,
     progress: Callable[[FileResult], None] | None = None,
+    *, identities: Mapping[Path, FileIdentity] | None = None,
 ) -> StageReport:
-    """Load each new file into raw.<source> and its canonical events into staging."""
+    """Load each new file into raw.<source> and its canonical events into staging.
+
+    `identities`: files the caller already identified (the extract step), not hashed again.
+    """
     install_macros(conn)
     source = config.source(source_name)
     adapter = get_adapter(source.adapter)
     ctx = LoadContext(config=config, source=source, run_id=run_id, overrides=overrides or {})
+    identifier = FileIdentifier(conn)
     report = StageReport(run_id)
     for path in expand_paths(paths):
-        result = FileResult(path=path, source=source_name, status="loaded")
-        result.size_bytes = path.stat().st_size
-        result.file_id = file_checksum(path)
-        if already_loaded(conn, result.file_id):
+        identity = (identities or {}).get(path) or identifier.identify(path)
+        result = FileResult(path=path, source=source_name, status="loaded",
+                            file_id=identity.file_id, size_bytes=identity.size_bytes,
+                            mtime_ns=identity.mtime_ns)
+        if identifier.already_loaded(identity):
             result.status, result.message = "skipped", "already loaded (same checksum)"
+        elif identity.file_id in {f.file_id for f in report.loaded}:
+            result.status, result.message = "skipped", "same content as a file of this run"
         else:
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                raw = adapter.load_raw(conn, path, result.file_id, ctx)
-                adapter.normalise(conn, [raw], ctx)
-                conn.execute("COMMIT")
-                result.rows = raw.rows
-            except InputError as exc:
-                conn.execute("ROLLBACK")
-                if exc.fatal:
-                    raise
-                result.status, result.message = "failed", str(exc)
-            except duckdb.Error as exc:
-                conn.execute("ROLLBACK")
-                result.status = "failed"
-                result.message = f"{path}: cannot load ({str(exc).splitlines()[0][:300]})"
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            _load_file(conn, adapter, ctx, result)
         report.files.append(result)
         if progress:
             progress(result)
     apply_mappings(conn, config, run_id)
     return report
+
+
+def _load_file(conn: duckdb.DuckDBPyConnection, adapter: Adapter, ctx: LoadContext,
+               result: FileResult) -> None:
+    """raw + staging for one file in one transaction; a failure rolls the file back whole."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        raw = adapter.load_raw(conn, result.path, result.file_id, ctx)
+        adapter.normalise(conn, [raw], ctx)
+        conn.execute("COMMIT")
+        result.rows = raw.rows
+    except InputError as exc:
+        conn.execute("ROLLBACK")
+        if exc.fatal:
+            raise
+        result.status, result.message = "failed", str(exc)
+    except duckdb.Error as exc:
+        conn.execute("ROLLBACK")
+        result.status = "failed"
+        result.message = f"{result.path}: cannot load ({str(exc).splitlines()[0][:300]})"
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def apply_mappings(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str) -> None:
@@ -165,11 +247,12 @@ def register_files(conn: duckdb.DuckDBPyConnection, report: StageReport,
     now = datetime.now(UTC)
     for result in report.loaded:
         events, quarantined = counts.get(str(result.path), (0, 0))
-        conn.execute(
-            "INSERT INTO core.load_registry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [result.file_id, str(result.path), result.size_bytes, result.source, result.rows,
-             events, quarantined, report.run_id, now],
-        )
+        run_sql(conn, load_sql("pipeline/register_file.sql"), {
+            "file_id": result.file_id, "path": str(result.path),
+            "size_bytes": result.size_bytes, "mtime_ns": result.mtime_ns,
+            "source": result.source, "rows_read": result.rows, "events": events,
+            "quarantined": quarantined, "run_id": report.run_id, "loaded_at": now})
 
 
-__all__ = ["FileResult", "ProcmineError", "StageReport", "expand_paths", "stage_files"]
+__all__ = ["FileIdentifier", "FileIdentity", "FileResult", "ProcmineError", "StageReport",
+           "expand_paths", "stage_files"]

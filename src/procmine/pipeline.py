@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ import duckdb
 from procmine import event_index, store
 from procmine.config import Config
 from procmine.errors import ValidationFailed
-from procmine.ingest import FileResult, StageReport, register_files, stage_files
+from procmine.ingest import FileIdentity, FileResult, StageReport, register_files, stage_files
 from procmine.sources.base import quote_ident
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport, store_results, validate_staged
@@ -61,11 +61,16 @@ def load_and_publish_core(
     conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult,
     batches: list[tuple[str, list[Path], dict[str, Any]]],
     progress: Callable[[FileResult], None] | None = None,
+    *, identities: Mapping[Path, FileIdentity] | None = None,
 ) -> ValidationReport:
-    """Stage every (source, paths, overrides) batch, validate, and move valid events to core."""
+    """Stage every (source, paths, overrides) batch, validate, and move valid events to core.
+
+    `identities`: checksums the extract step already took (not hashed again).
+    """
     reports: list[StageReport] = []
     for source, paths, overrides in batches:
-        report = stage_files(conn, config, source, paths, result.run_id, overrides, progress)
+        report = stage_files(conn, config, source, paths, result.run_id, overrides, progress,
+                             identities=identities)
         reports.append(report)
         result.files.extend(report.files)
     loaded = [(f.source, str(f.path)) for report in reports for f in report.loaded]

@@ -29,7 +29,7 @@ from procmine import pipeline, store
 from procmine.config import Config
 from procmine.errors import ConfigError, InputError, ProcmineError
 from procmine.faults import crash_point
-from procmine.ingest import FileResult, already_loaded, expand_paths, file_checksum
+from procmine.ingest import FileIdentifier, FileIdentity, FileResult, expand_paths
 from procmine.pipeline import RunResult
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport
@@ -45,10 +45,20 @@ class LandingFile:
     """A data file found in a landing folder."""
 
     source: str
-    path: Path
-    file_id: str
-    size_bytes: int
+    identity: FileIdentity
     status: str  # new | changed (path loaded before, other content) | known (already loaded)
+
+    @property
+    def path(self) -> Path:
+        return self.identity.path
+
+    @property
+    def file_id(self) -> str:
+        return self.identity.file_id
+
+    @property
+    def size_bytes(self) -> int:
+        return self.identity.size_bytes
 
 
 @dataclass
@@ -61,11 +71,29 @@ class ExtractPlan:
     def to_read(self) -> list[LandingFile]:
         return [f for f in self.files if f.status != "known"]
 
+    @property
+    def hashed(self) -> int:
+        """How many files were read to checksum them (the others recognised by their stamp)."""
+        return sum(1 for f in self.files if f.identity.hashed)
+
     def batches(self) -> list[tuple[str, list[Path], dict[str, Any]]]:
         by_source: dict[str, list[Path]] = {}
         for landing_file in self.to_read:
             by_source.setdefault(landing_file.source, []).append(landing_file.path)
         return [(source, paths, {}) for source, paths in by_source.items()]
+
+    def identities(self) -> dict[Path, FileIdentity]:
+        """The checksums of the files to read (the load step does not hash them again)."""
+        return {f.path: f.identity for f in self.to_read}
+
+    def status_of(self, identity: FileIdentity, identifier: FileIdentifier,
+                  loaded_paths: set[str]) -> str:
+        """known (loaded before, or the same content as a file already planned), changed
+        (its path was loaded before with other content) or new."""
+        if identifier.already_loaded(identity) or any(
+                f.file_id == identity.file_id for f in self.to_read):
+            return "known"
+        return "changed" if str(identity.path) in loaded_paths else "new"
 
 
 @dataclass
@@ -184,29 +212,29 @@ def pull(state: RunState) -> dict[str, Any]:
 
 
 def extract(state: RunState) -> dict[str, Any]:
-    """List the landing folders and checksum each file against core.load_registry."""
+    """List the landing folders and identify each file against core.load_registry: a file
+    whose path, size and mtime were recorded is not read; any other is checksummed."""
     selected = set(state.sources)
     batches = [b for b in pipeline.landing_batches(state.config) if b[0] in selected]
     if not batches:
         raise _no_landing(state)
     loaded_paths = {row[0] for row in state.db.execute(
         "SELECT DISTINCT path FROM core.load_registry").fetchall()}
+    identifier = FileIdentifier(state.db)
     plan = ExtractPlan()
     for source, folders, _ in batches:
         for path in expand_paths(folders):
-            file_id = file_checksum(path)
-            if already_loaded(state.db, file_id):
-                status = "known"
-            else:
-                status = "changed" if str(path) in loaded_paths else "new"
-            plan.files.append(LandingFile(source, path, file_id, path.stat().st_size, status))
+            identity = identifier.identify(path)
+            status = plan.status_of(identity, identifier, loaded_paths)
+            plan.files.append(LandingFile(source, identity, status))
     state.plan = plan
     for landing_file in plan.to_read:
         log.info("extract: %s %s (%s)", landing_file.status, landing_file.path,
                  landing_file.source)
     known = len(plan.files) - len(plan.to_read)
-    log.info("extract: %d file(s) to read, %d already loaded", len(plan.to_read), known)
-    return {"to_read": len(plan.to_read), "already_loaded": known}
+    log.info("extract: %d file(s) to read, %d already loaded; %d file(s) checksummed",
+             len(plan.to_read), known, plan.hashed)
+    return {"to_read": len(plan.to_read), "already_loaded": known, "hashed": plan.hashed}
 
 
 def load(state: RunState) -> dict[str, Any]:
@@ -219,7 +247,8 @@ def load(state: RunState) -> dict[str, Any]:
     batches = state.plan.batches()
     if batches:
         state.validation = pipeline.load_and_publish_core(
-            state.db, state.config, state.result, batches, progress)
+            state.db, state.config, state.result, batches, progress,
+            identities=state.plan.identities())
     for landing_file in state.plan.files:
         if landing_file.status == "known":
             state.result.files.append(FileResult(
