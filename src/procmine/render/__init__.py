@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import duckdb
 from procmine.config import Config
 from procmine.render import html
 from procmine.render.marts import MartReader, jsonable
-from procmine.render.page import Context, Page
+from procmine.render.page import Chart, Context, Page
 from procmine.render.pages import (
     bottlenecks,
     data_quality,
@@ -28,6 +27,7 @@ from procmine.render.pages import (
     variants,
     waste,
 )
+from procmine.render.png import MANIFEST, chart_pngs, manifest_text
 from procmine.render.scope import Scope, load_scope
 
 PageBuilder = Callable[[MartReader, Scope, Context], Page]
@@ -35,7 +35,6 @@ PAGE_BUILDERS: list[PageBuilder] = [overview.build, waste.build, bottlenecks.bui
                                     variants.build, operating_model.build, data_quality.build]
 VALIDATION_DOCS = Path("validation") / "index.html"
 MODEL_FILES = (Path("model") / "discovered_model.svg", Path("model") / "discovered_model.bpmn")
-PNG_WORKERS = 4   # vl-convert renders concurrently
 
 
 def build_pages(conn: duckdb.DuckDBPyConnection, ctx: Context) -> tuple[Scope, list[Page]]:
@@ -62,11 +61,14 @@ def jsonable_run(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_all(conn: duckdb.DuckDBPyConnection, config: Config, out_dir: Path,
-               *, png: bool = True, current_run: dict[str, Any] | None = None) -> list[Path]:
+               *, png: bool = True, current_run: dict[str, Any] | None = None,
+               previous: Path | None = None) -> list[Path]:
     """Write index.html, one HTML page per dashboard and a PNG per chart into `out_dir`.
 
     `current_run`: a run not yet recorded in marts.run_log (the pipeline renders before it
-    records its run), shown as the newest run on the data-quality page.
+    records its run), shown as the newest run on the data-quality page. `previous`: the
+    published pages `out_dir` will replace (default: the configured dashboards folder); a
+    chart whose spec is unchanged since its PNG there was rendered is copied, not rendered.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -81,10 +83,15 @@ def render_all(conn: duckdb.DuckDBPyConnection, config: Config, out_dir: Path,
         written.append(_write(out_dir / f"{page.slug}.html", html.render_page(page, nav, footer)))
     if png:
         charts = [chart for page in pages for chart in page.charts]
-        with ThreadPoolExecutor(max_workers=PNG_WORKERS) as pool:
-            images = list(pool.map(lambda chart: chart_png(chart.full_spec()), charts))
-        for chart, image in zip(charts, images, strict=True):
-            written.append(_write(out_dir / f"{chart.slug}.png", image))
+        written += write_pngs(charts, out_dir, previous or config.dashboards_dir)
+    return written
+
+
+def write_pngs(charts: list[Chart], out_dir: Path, previous: Path) -> list[Path]:
+    """A PNG per chart (unchanged ones copied from `previous` or `out_dir`) + their manifest."""
+    images, entries = chart_pngs(charts, [out_dir, previous])
+    written = [_write(out_dir / name, data) for name, data in images.items()]
+    _write(out_dir / MANIFEST, manifest_text(entries))
     return written
 
 
@@ -100,19 +107,13 @@ def rebuild(config: Config, db_path: Path, out_dir: Path | None = None) -> list[
     try:
         conn = store.reading(db_path)
         try:
-            written = render_all(conn, config, staged)
+            written = render_all(conn, config, staged, previous=final)
         finally:
             conn.close()
         publish_dashboards(staged, final)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     return [final / path.relative_to(staged) for path in written]
-
-
-def chart_png(spec: dict) -> bytes:
-    import vl_convert
-
-    return vl_convert.vegalite_to_png(spec, vl_version=html.VL_VERSION, scale=2)
 
 
 def _write(path: Path, content: str | bytes) -> Path:

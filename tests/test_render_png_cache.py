@@ -1,0 +1,117 @@
+"""PNGs are rendered with vl-convert only for charts whose spec (data included) changed since
+the published PNG was rendered; the others are copied, byte for byte."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import vl_convert
+
+from procmine import store
+from procmine.config import Config
+from procmine.pipeline import publish_dashboards
+from procmine.render import build_pages, context_for, rebuild, render_all
+from procmine.render.png import MANIFEST, spec_digest
+from tests.test_dashboards import build_fixture_db, isolated_config
+
+
+@pytest.fixture
+def rendered_specs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The spec digest of every chart vl-convert is asked to render."""
+    calls: list[str] = []
+    real = vl_convert.vegalite_to_png
+
+    def counting(spec: dict[str, Any], *args: Any, **kwargs: Any) -> bytes:
+        calls.append(spec_digest(spec))
+        return real(spec, *args, **kwargs)
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_png", counting)
+    return calls
+
+
+def render(db: Path, config: Config, out: Path) -> None:
+    conn = store.reading(db)
+    try:
+        render_all(conn, config, out)
+    finally:
+        conn.close()
+
+
+def chart_digests(db: Path, config: Config) -> dict[str, str]:
+    """PNG file name → digest of the chart's full spec, as the marts of `db` give them."""
+    conn = store.reading(db)
+    try:
+        _, pages = build_pages(conn, context_for(config, config.dashboards_dir))
+    finally:
+        conn.close()
+    return {f"{c.slug}.png": spec_digest(c.full_spec()) for p in pages for c in p.charts}
+
+
+def pngs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))}
+
+
+def test_unchanged_charts_are_copied_and_a_changed_mart_re_renders_its_charts(
+        tmp_path: Path, rendered_specs: list[str]) -> None:
+    db = build_fixture_db(tmp_path / "procmine.duckdb")
+    config = isolated_config(tmp_path)
+    published = config.dashboards_dir
+    render(db, config, published)
+    first = pngs(published)
+    assert len(rendered_specs) == len(first) > 10
+
+    rendered_specs.clear()
+    staged = tmp_path / ".dashboards.next"
+    render(db, config, staged)  # the pipeline's render step: into staging, published aside
+    assert rendered_specs == []
+    assert pngs(staged) == first
+    assert (staged / MANIFEST).read_bytes() == (published / MANIFEST).read_bytes()
+    publish_dashboards(staged, published)
+
+    before = chart_digests(db, config)
+    with store.writing(db) as conn:
+        conn.execute("UPDATE marts.waste_heatmap SET hours = hours * 3, cost = cost * 3")
+    changed = {name for name, digest in chart_digests(db, config).items()
+               if digest != before[name]}
+    assert changed and len(changed) < len(first)
+
+    render(db, config, staged)
+    assert sorted(rendered_specs) == sorted(chart_digests(db, config)[n] for n in changed)
+    again = pngs(staged)
+    assert {name for name in first if again[name] != first[name]} == changed
+
+
+def test_a_png_that_is_not_what_its_manifest_says_is_rendered_again(
+        tmp_path: Path, rendered_specs: list[str]) -> None:
+    """E.g. pages half moved into place by a killed run: the manifest is not trusted blindly."""
+    db = build_fixture_db(tmp_path / "procmine.duckdb")
+    config = isolated_config(tmp_path)
+    published = config.dashboards_dir
+    render(db, config, published)
+    first = pngs(published)
+    name = "waste-heatmap.png"
+    (published / name).write_bytes(first["overview-flow.png"])
+    (published / "variants-pareto.png").unlink()
+
+    rendered_specs.clear()
+    render(db, config, tmp_path / "staged")
+    assert len(rendered_specs) == 2
+    assert pngs(tmp_path / "staged") == first
+
+
+def test_dashboards_command_reuses_the_published_pngs(tmp_path: Path,
+                                                      rendered_specs: list[str]) -> None:
+    db = build_fixture_db(tmp_path / "procmine.duckdb")
+    config = isolated_config(tmp_path)
+    rebuild(config, db)
+    first = pngs(config.dashboards_dir)
+    rendered_specs.clear()
+    rebuild(config, db)
+    assert rendered_specs == []
+    assert pngs(config.dashboards_dir) == first
+    shutil.rmtree(config.dashboards_dir)
+    rebuild(config, db)  # nothing published to reuse: every chart rendered
+    assert len(rendered_specs) == len(first)
