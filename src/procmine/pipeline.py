@@ -20,6 +20,7 @@ from procmine.ingest import FileIdentity, FileResult, StageReport, register_file
 from procmine.sources.base import quote_ident
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport, store_results, validate_staged
+from procmine.validation.gx_engine import import_in_background
 
 
 @dataclass
@@ -67,6 +68,7 @@ def load_and_publish_core(
 
     `identities`: checksums the extract step already took (not hashed again).
     """
+    import_in_background()   # validation needs GX: import it while the files load
     reports: list[StageReport] = []
     for source, paths, overrides in batches:
         report = stage_files(conn, config, source, paths, result.run_id, overrides, progress,

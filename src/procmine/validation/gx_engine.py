@@ -8,7 +8,9 @@ are summed over the frames into one :class:`Outcome` per expectation and source.
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +84,16 @@ def _raised(info: Any) -> str | None:
         if message:
             return message
     return None
+
+
+def import_in_background() -> threading.Thread:
+    """Start importing Great Expectations (seconds of CPU) in a daemon thread, so that it
+    overlaps with loading files (DuckDB releases the GIL); GxEngine's own import then finds
+    it done, or waits for it."""
+    thread = threading.Thread(target=importlib.import_module, args=("great_expectations",),
+                              name="procmine-import-gx", daemon=True)
+    thread.start()
+    return thread
 
 
 class GxEngine:
