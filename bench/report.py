@@ -149,7 +149,7 @@ def _scale_title(key: str) -> str:
 STAGE_NOTES = {
     "ingest": "files → raw.servicenow → staging.events (+ mappings)",
     "validate": "GX suites (row, case, batch level) + quarantine + data docs",
-    "publish": "staging → core.events / core.cases",
+    "publish": "staging → core.events / core.cases, and the mining index (core.event_codes)",
     "mine": "every mart + discovered model (pm4py IMf)",
     "render": "every dashboard page + a PNG per chart",
 }

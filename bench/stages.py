@@ -72,10 +72,10 @@ def validate(config: Config, run_id: str) -> dict[str, Any]:
 
 
 def publish(config: Config, run_id: str) -> dict[str, Any]:
-    from procmine.sql import load_sql, run_sql
+    from procmine.pipeline import publish_core
 
     def work(conn: Any) -> dict[str, Any]:
-        run_sql(conn, load_sql("pipeline/publish_core.sql"), {"run_id": run_id})
+        publish_core(conn, run_id)
         events, cases = conn.execute(
             "SELECT count(*), count(DISTINCT case_id) FROM core.events").fetchone()
         return {"core_events": events, "core_cases": cases}
