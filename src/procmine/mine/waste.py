@@ -181,11 +181,12 @@ class Resolution:
         is_open = events.flagged(~resolved_stage_lookup & ~ignored, events.st)
         neutral = events.flagged(ignored, events.st)
         # an open event reopens when a resolved event came after the previous open one
-        before = events.last_before_at(resolved, is_open)
+        resolved_before = events.last_before_all(resolved)
+        before = events.within_case(resolved_before[is_open], is_open)
         previous_open = np.concatenate([[-1], is_open[:-1]]) if len(is_open) else is_open
         reopening = (before >= 0) & (before > previous_open)
         # an ignored-stage event while resolved
-        neutral_before = events.last_before_at(resolved, neutral)
+        neutral_before = events.within_case(resolved_before[neutral], neutral)
         neutral_resolved = (neutral_before >= 0) & (
             neutral_before > events.last_before_at(is_open, neutral))
         return cls(resolved, resolved_stage, is_open, is_open[reopening], before[reopening],
