@@ -43,12 +43,15 @@ def child_env() -> dict[str, str]:
     """The environment of every measured child: no user PROCMINE_* settings, no telemetry,
     and Python's bytecode cache on (in bench/cache/pycache, warmed before measuring), as in
     any installation: with PYTHONDONTWRITEBYTECODE set and a venv installed without
-    bytecode, every process would compile pm4py, GX, pandas ... from source (seconds each)."""
+    bytecode, every process would compile pm4py, GX, pandas ... from source (seconds each).
+    numpy's huge-page hint is off in every child (NUMPY_MADVISE_HUGEPAGE=0), pm4py's
+    included: procmine's mining turns it off itself (mine/events.py no_hugepage_hint), and
+    both sides of the comparison run with the same memory behaviour."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("PROCMINE_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update({"GX_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONUNBUFFERED": "1",
-                "PYTHONPYCACHEPREFIX": str(PYCACHE)})
+                "PYTHONPYCACHEPREFIX": str(PYCACHE), "NUMPY_MADVISE_HUGEPAGE": "0"})
     root = str(ROOT)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
