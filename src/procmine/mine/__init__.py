@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -41,6 +41,7 @@ MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "w
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
          "waste_drivers", "kpis")
 Progress = Callable[[str], None]
+T = TypeVar("T")
 CASE_VENDORS_SQL = ("SELECT k.case_key, c.vendor FROM core.cases AS c "
                     "JOIN core.case_keys AS k USING (case_id) WHERE c.vendor IS NOT NULL")
 
@@ -160,6 +161,7 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
     writer = _Writer(conn, params, report)
     try:
         with _timed(report, "variants", progress):
+            waste_job = _in_thread(lambda: detect(events, settings))   # meanwhile: variants
             variants = compute_variants(events)
             steps = step_table(events)
             durations = (events.t[events.ends - 1] - events.t[events.starts]) / 1e6
@@ -170,7 +172,7 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
                      _mine_stage=_names(stages))
             writer.run("variants", "transitions")   # meanwhile: waste
         with _timed(report, "waste", progress):
-            found = detect(events, settings)
+            found = waste_job()
         with _timed(report, "conformance", progress):
             checked = conformance_mod.check(events, variants, settings)
             deviations = conformance_mod.deviation_instances(events, variants, checked)
@@ -238,6 +240,30 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
             report.model = discover_model(variants, settings,
                                           model_dir or config.dashboards_dir / "model")
     return report
+
+
+def _in_thread(work: Callable[[], T]) -> Callable[[], T]:
+    """Start `work` in a thread (numpy releases the GIL on large arrays, so it runs beside
+    the caller on the second core); the returned function joins it and gives its result or
+    raises its exception."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as exc:  # re-raised by the join function, in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="procmine-mine-waste", daemon=True)
+    thread.start()
+
+    def join() -> T:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    return join
 
 
 def _drop_temps(conn: duckdb.DuckDBPyConnection) -> None:

@@ -338,7 +338,9 @@ def detect_rework(events: EventArrays, resolution: Resolution, settings: MiningS
 
 def detect(events: EventArrays, settings: MiningSettings) -> WasteResult:
     """Every waste type but deviation (conformance.py adds it). The group-run detectors run
-    in a second thread (numpy releases the GIL on large arrays): two cores, two chains."""
+    in a second thread (numpy releases the GIL on large arrays): two cores, two chains.
+    (The mining step itself runs this beside the variants; EventArrays' derived arrays are
+    cached properties, each computed once whichever thread asks first.)"""
     for name in ("ci", "case_start", "a", "st", "g", "holder", "has_next", "dwell_us"):
         getattr(events, name)   # shared derived arrays, computed once before forking
     group_chain: dict[str, object] = {}
