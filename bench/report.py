@@ -33,9 +33,9 @@ GAP_CAUSES: dict[str, str] = {
                 "then GX validation (~1.3 s per 1M rows) and publishing core (de-duplication "
                 "by md5 event id, building the mining index) (see Analysis)",
     "nightly": "the mine step still recomputes and rewrites every mart from all events "
-               "(~17 s at 10M, 10 s of it the per-case and aggregate marts) and render "
-               "re-queries them and re-draws every chart (~9 s); loading the day's file "
-               "~8 s (see Analysis)",
+               "(~14 s at 10M, 9 s of it the per-case and aggregate marts) and render "
+               "re-queries them and re-draws every chart (~8 s); loading the day's file "
+               "~7 s (see Analysis)",
     "peak_rss": "DuckDB's memory_limit (store.connect) bounds the engine; the rest is Python",
     "validate_rss": "GX's pandas batches: lower [validation] batch_rows",
 }
