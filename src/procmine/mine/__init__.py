@@ -9,19 +9,19 @@ tables, no copies), and writes the discovered model (model.py).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 import numpy as np
 
 from procmine.config import Config
 from procmine.mine import conformance as conformance_mod
+from procmine.mine.background import in_thread
 from procmine.mine.events import EventArrays, case_index, load_events, resolve_case_ids
 from procmine.mine.kpis import backlog_tables, case_table
 from procmine.mine.model import ModelResult, discover_model
@@ -41,7 +41,6 @@ MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "w
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
          "waste_drivers", "kpis")
 Progress = Callable[[str], None]
-T = TypeVar("T")
 CASE_VENDORS_SQL = ("SELECT k.case_key, c.vendor FROM core.cases AS c "
                     "JOIN core.case_keys AS k USING (case_id) WHERE c.vendor IS NOT NULL")
 
@@ -88,42 +87,22 @@ class _Writer:
     def __init__(self, conn: duckdb.DuckDBPyConnection, params: dict[str, Any],
                  report: MineReport) -> None:
         self.conn, self.params, self.report = conn, params, report
-        self.finished: dict[str, float] = {}   # model -> perf_counter() when written
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        self.result: Any = None
+        self._join: Callable[[], None] | None = None
 
     def run(self, *models: str) -> None:
         def work() -> None:
             for model in models:
                 started = time.perf_counter()
                 run_sql(self.conn, load_sql(f"mine/{model}.sql"), self.params)
-                self.finished[model] = time.perf_counter()
-                self.report.timings[f"sql_{model}"] = self.finished[model] - started
+                self.report.timings[f"sql_{model}"] = time.perf_counter() - started
 
-        self.submit(work)
-
-    def submit(self, work: Callable[[], Any]) -> None:
-        """Run `work` (which may use the connection) in the background; its result is
-        `self.result` after `wait()`."""
         self.wait()
-
-        def target() -> None:
-            try:
-                self.result = work()
-            except BaseException as exc:  # re-raised in the caller's thread by wait()
-                self._error = exc
-
-        self._thread = threading.Thread(target=target, name="procmine-mine-sql", daemon=True)
-        self._thread.start()
+        self._join = in_thread(work, "procmine-mine-sql")
 
     def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+        join, self._join = self._join, None
+        if join is not None:
+            join()
 
 
 def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | None = None,
@@ -161,8 +140,8 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
     writer = _Writer(conn, params, report)
     try:
         with _timed(report, "variants", progress):
-            waste_job = _in_thread(lambda: detect(events, settings))   # meanwhile: variants
-            variants = compute_variants(events)
+            waste_job = in_thread(lambda: detect(events, settings), "procmine-mine-waste")
+            variants = compute_variants(events)   # meanwhile: waste
             steps = step_table(events)
             durations = (events.t[events.ends - 1] - events.t[events.starts]) / 1e6
             stages = _stage_names(events)
@@ -240,30 +219,6 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
             report.model = discover_model(variants, settings,
                                           model_dir or config.dashboards_dir / "model")
     return report
-
-
-def _in_thread(work: Callable[[], T]) -> Callable[[], T]:
-    """Start `work` in a thread (numpy releases the GIL on large arrays, so it runs beside
-    the caller on the second core); the returned function joins it and gives its result or
-    raises its exception."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = work()
-        except BaseException as exc:  # re-raised by the join function, in the caller's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name="procmine-mine-waste", daemon=True)
-    thread.start()
-
-    def join() -> T:
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["result"]
-
-    return join
 
 
 def _drop_temps(conn: duckdb.DuckDBPyConnection) -> None:

@@ -15,11 +15,6 @@ from functools import cached_property
 import duckdb
 import numpy as np
 
-# imported for DuckDB's sake: with pandas loaded, a fresh process's first fetchnumpy and
-# register of numpy columns are much faster (10M events, measured: core 4.4 s -> 2.7 s; the
-# import itself 0.3-0.6 s, paid once at import time like any module's)
-import pandas  # noqa: F401
-
 from procmine import event_index
 from procmine.errors import ProcmineError
 from procmine.sql import load_sql, run_sql

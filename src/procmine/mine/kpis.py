@@ -47,7 +47,6 @@ def case_table(events: EventArrays, variants: Variants, runs: GroupRuns,
     vendor = waiting & (waste.detail == DETAILS.index("vendor"))
     return {
         "ci": np.arange(n, dtype=np.int32),
-        "case_key": events.key[starts],
         "vi": variants.case_variant,
         "event_count": (ends - starts).astype(np.int64),
         "first_us": events.t[starts] if n else np.zeros(0, np.int64),

@@ -24,11 +24,11 @@ that make up its evidence. Definitions (DESIGN.md "Lean waste"; settings from pr
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from procmine.mine.background import in_thread
 from procmine.mine.events import EventArrays
 from procmine.mine.settings import DETAILS, RESOLVED_STAGES, WASTE_TYPES, MiningSettings
 from procmine.mine.variants import mix64
@@ -339,34 +339,24 @@ def detect_rework(events: EventArrays, resolution: Resolution, settings: MiningS
 def detect(events: EventArrays, settings: MiningSettings) -> WasteResult:
     """Every waste type but deviation (conformance.py adds it). The group-run detectors run
     in a second thread (numpy releases the GIL on large arrays): two cores, two chains.
-    (The mining step itself runs this beside the variants; EventArrays' derived arrays are
-    cached properties, each computed once whichever thread asks first.)"""
+    (The mining step runs this beside the variants: EventArrays' derived arrays are cached
+    properties, deterministic, so two threads asking for one at once get equal arrays.)"""
     for name in ("ci", "case_start", "a", "st", "g", "holder", "has_next", "dwell_us"):
         getattr(events, name)   # shared derived arrays, computed once before forking
-    group_chain: dict[str, object] = {}
 
-    def groups() -> None:
-        try:
-            runs = GroupRuns.of(events)
-            group_chain["runs"] = runs
-            group_chain["found"] = detect_group_waste(events, runs, settings)
-        except BaseException as exc:  # re-raised below, in the caller's thread
-            group_chain["error"] = exc
+    def groups() -> tuple[GroupRuns, tuple]:
+        runs = GroupRuns.of(events)
+        return runs, detect_group_waste(events, runs, settings)
 
-    thread = threading.Thread(target=groups, name="procmine-mine-groups")
-    thread.start()
+    group_chain = in_thread(groups, "procmine-mine-groups")
     try:
         waiting = detect_waiting(events, settings)
         resolution = Resolution.of(events, settings)
         rework = detect_rework(events, resolution, settings)
         reopen = detect_reopen(events, resolution)
     finally:
-        thread.join()
-    if "error" in group_chain:
-        raise group_chain["error"]  # type: ignore[misc]
-    runs: GroupRuns = group_chain["runs"]  # type: ignore[assignment]
-    (handoffs, ping_pong, bounces), path_instance, path_step, path_holder = (
-        group_chain["found"])  # type: ignore[misc]
+        found = group_chain()   # joined even when this chain failed
+    runs, ((handoffs, ping_pong, bounces), path_instance, path_step, path_holder) = found
     batches = [waiting, handoffs, ping_pong, bounces, rework, reopen]
     return WasteResult(Instances.concat(batches), runs, resolution, path_instance, path_step,
                        path_holder)
