@@ -116,21 +116,45 @@ def _insert_gx_failures(conn: duckdb.DuckDBPyConnection, outcomes: dict[str, Out
         })
 
 
+@dataclass
+class GxInput:
+    """What one GX pass reads and where its failures go: rows of `relation` (a fixed SQL
+    fragment with $parameters) keyed by `index_expr`, checked columns from `allowed`,
+    failing rows written by `failed_sql`."""
+
+    index_expr: str
+    relation: str
+    params: dict[str, Any]
+    allowed: tuple[str, ...]
+    failed_sql: str
+    failed_params: dict[str, Any]
+
+
+def _gx_pass(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suite: Suite,
+             rules: list[Rule], params: dict[str, Any], outcomes: dict[str, Outcome],
+             batch_rows: int, source: GxInput) -> None:
+    """Stream the checked columns of `source` through GX in bounded batches and quarantine
+    what fails."""
+    columns = _checked_columns([c for r in rules for c in r.columns], source.allowed, suite)
+    if not rules:
+        return
+    select = ", ".join(quote_ident(c) for c in columns)
+    sql = f"SELECT {source.index_expr} AS {INDEX}, {select} FROM {source.relation}"
+    for frame in _batches(conn, sql, source.params, batch_rows):
+        engine.validate(suite.name, rules, frame, params, outcomes)
+    _insert_gx_failures(conn, outcomes, load_sql(source.failed_sql), source.allowed, suite,
+                        source.failed_params)
+
+
 def _validate_rows(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suite: Suite,
                    source: str, params: dict[str, Any], run_id: str, batch_rows: int,
                    report: ValidationReport) -> None:
     gx_rules = suite.gx_rules(params)
     outcomes = _new_outcomes(gx_rules, source)
-    columns = _checked_columns([c for r in gx_rules for c in r.columns], STAGING_EVENT_COLUMNS,
-                               suite)
-    if gx_rules:
-        select = ", ".join(quote_ident(c) for c in columns)
-        sql = (f"SELECT rowid AS {INDEX}, {select} FROM staging.events "
-               "WHERE run_id = $run_id AND source = $source")
-        for frame in _batches(conn, sql, {"run_id": run_id, "source": source}, batch_rows):
-            engine.validate(suite.name, gx_rules, frame, params, outcomes)
-        _insert_gx_failures(conn, outcomes, load_sql("validation/insert_failed_rows.sql"),
-                            STAGING_EVENT_COLUMNS, suite, {})
+    _gx_pass(conn, engine, suite, gx_rules, params, outcomes, batch_rows, GxInput(
+        "rowid", "staging.events WHERE run_id = $run_id AND source = $source",
+        {"run_id": run_id, "source": source}, STAGING_EVENT_COLUMNS,
+        "validation/insert_failed_rows.sql", {}))
     staged = conn.execute("SELECT count(*) FROM staging.events WHERE run_id = ? AND source = ?",
                           [run_id, source]).fetchall()[0][0]
     for rule in suite.sql_rules(params):
@@ -169,16 +193,9 @@ def _validate_cases(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suite: Su
         params = parameters.for_source(source)
         rules = suite.gx_rules(params)
         outcomes = _new_outcomes(rules, source)
-        columns = _checked_columns([c for r in rules for c in r.columns], CASE_FACT_COLUMNS,
-                                   suite)
-        if rules:
-            select = ", ".join(quote_ident(c) for c in columns)
-            sql = (f"SELECT case_no AS {INDEX}, {select} FROM _case_facts "
-                   "WHERE source = $source")
-            for frame in _batches(conn, sql, {"source": source}, parameters.batch_rows):
-                engine.validate(suite.name, rules, frame, params, outcomes)
-            _insert_gx_failures(conn, outcomes, load_sql("validation/insert_failed_cases.sql"),
-                                CASE_FACT_COLUMNS, suite, {"run_id": run_id})
+        _gx_pass(conn, engine, suite, rules, params, outcomes, parameters.batch_rows, GxInput(
+            "case_no", "_case_facts WHERE source = $source", {"source": source},
+            CASE_FACT_COLUMNS, "validation/insert_failed_cases.sql", {"run_id": run_id}))
         report.outcomes.extend(outcomes.values())
 
 
