@@ -23,11 +23,10 @@ def _ordered(timings: dict[str, float], order: tuple[str, ...]) -> list[tuple[st
 # Why a target is missed, in plain words (kept next to the figures it explains; written from
 # the profile in bench/analysis.md). Shown only when the target is not met.
 GAP_CAUSES: dict[str, str] = {
-    "mining_vs_pm4py": "results are identical; the mine stage runs in a fresh process, whose "
-                       "first scan of the mining index and first numpy passes cost "
-                       "3-4x what the same work costs once warm (the same computation "
-                       "repeated in one process: 1.8-2.3 s, >= 10x); waste detection and the "
-                       "transitions SQL share two cores (see Analysis)",
+    "mining_vs_pm4py": "results are identical; the ratio moves with the machine's load "
+                       "(7.9x and 10.5x in two runs of the same mining code this round): "
+                       "the mine stage runs in a fresh process whose first scan of the index "
+                       "and first numpy passes are the slow part (see Analysis)",
     "full_run": "ingest is ~3/4 of it: every exported column of every snapshot row parsed and "
                 "stored in raw (the CSV reader and the snapshot window mostly on one core), "
                 "then GX validation (~1.3 s per 1M rows) and publishing core (de-duplication "
