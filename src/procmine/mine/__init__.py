@@ -9,6 +9,7 @@ tables, no copies), and writes the discovered model (model.py).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,15 +21,20 @@ import duckdb
 import numpy as np
 
 from procmine.config import Config
+from procmine.errors import ProcmineError
+from procmine.mine import changes as changes_mod
 from procmine.mine import conformance as conformance_mod
 from procmine.mine.background import in_thread
 from procmine.mine.events import EventArrays, case_index, load_events, resolve_case_ids
 from procmine.mine.kpis import backlog_tables, case_table
+from procmine.mine.memory import reused_memory
 from procmine.mine.model import ModelResult, discover_model
 from procmine.mine.settings import DETAILS, WASTE_TYPES, MiningSettings
 from procmine.mine.variants import (
     Table,
+    Variants,
     compute_variants,
+    mix64,
     object_array,
     step_flags,
     step_table,
@@ -41,6 +47,14 @@ MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "w
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
          "waste_drivers", "kpis")
 Progress = Callable[[str], None]
+CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
+# the per-case marts (case_kpis, waste) from their queries: whole, or the rewritten cases' rows
+REPLACE_MART_SQL = "CREATE OR REPLACE TABLE marts.{mart} AS\n{query}"
+APPEND_MART_SQL = "INSERT INTO marts.{mart} BY NAME\n{query}"
+DELETE_REWRITTEN_SQL = ("DELETE FROM marts.{mart} "
+                        "WHERE case_id IN (SELECT case_id FROM _mine_rewrite_id)")
+REWRITE_IDS_SQL = ("CREATE OR REPLACE TEMP TABLE _mine_rewrite_id AS SELECT i.case_id "
+                   "FROM _mine_case_id AS i SEMI JOIN _mine_rewrite AS r USING (ci)")
 CASE_VENDORS_SQL = ("SELECT k.case_key, c.vendor FROM core.cases AS c "
                     "JOIN core.case_keys AS k USING (case_id) WHERE c.vendor IS NOT NULL")
 
@@ -58,6 +72,8 @@ class MineReport:
     waste_cost: float = 0.0
     currency: str = "EUR"
     conformance_checked: int = 0
+    cases_rewritten: int = 0          # cases whose marts.case_kpis / marts.waste rows were written
+    rewrite_reason: str = ""          # why every case was (empty: only the changed ones)
     reference_model: Path | None = None
     model: ModelResult | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -89,12 +105,15 @@ class _Writer:
         self.conn, self.params, self.report = conn, params, report
         self._join: Callable[[], None] | None = None
 
-    def run(self, *models: str) -> None:
+    def run(self, *statements: tuple[str, str]) -> None:
+        """Run (name, SQL script) pairs in order, timed as sql_<name>."""
         def work() -> None:
-            for model in models:
+            for name, script in statements:
                 started = time.perf_counter()
-                run_sql(self.conn, load_sql(f"mine/{model}.sql"), self.params)
-                self.report.timings[f"sql_{model}"] = time.perf_counter() - started
+                run_sql(self.conn, script, self.params)
+                key = f"sql_{name}"
+                self.report.timings[key] = (self.report.timings.get(key, 0.0)
+                                            + time.perf_counter() - started)
 
         self.wait()
         self._join = in_thread(work, "procmine-mine-sql")
@@ -106,12 +125,22 @@ class _Writer:
 
 
 def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | None = None,
-         *, model_dir: Path | None = None, discover: bool = True) -> MineReport:
-    """Recompute every mart from core.events / core.cases (replacing their contents).
+         *, model_dir: Path | None = None, discover: bool = True,
+         incremental: bool = True) -> MineReport:
+    """Bring every mart up to date with core.events / core.cases.
 
-    `model_dir` receives the discovered model (default: <dashboards>/model); `discover=False`
-    skips it (pm4py's import alone takes seconds).
+    The aggregate marts are recomputed from all events; the per-case marts (case_kpis, waste)
+    get new rows only for the cases that changed since the last run (changes.py), or for all
+    with `incremental=False`. `model_dir` receives the discovered model (default:
+    <dashboards>/model); `discover=False` skips it (pm4py's import alone takes seconds).
     """
+    with reused_memory():
+        return _mine(conn, config, progress, model_dir=model_dir, discover=discover,
+                     incremental=incremental)
+
+
+def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | None,
+          *, model_dir: Path | None, discover: bool, incremental: bool) -> MineReport:
     settings = MiningSettings.from_config(config)
     report = MineReport(currency=settings.currency)
     started = time.perf_counter()
@@ -122,6 +151,7 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
         _waste_as_table(conn)
         for mart in MARTS:
             conn.execute(f"DELETE FROM marts.{mart}")
+        run_sql(conn, changes_mod.CLEAR_STATE_SQL)
         _drop_temps(conn)
         return report
     registered: dict[str, Table] = {}
@@ -138,6 +168,7 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
         "default_rate": settings.default_rate,
     }
     writer = _Writer(conn, params, report)
+    model_job: Callable[[], ModelResult | None] | None = None
     try:
         with _timed(report, "variants", progress):
             waste_job = in_thread(lambda: detect(events, settings), "procmine-mine-waste")
@@ -149,7 +180,7 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
                      _mine_variant_case={"vi": variants.case_variant, "duration_s": durations},
                      _mine_activity=_names(events.vocab.activities),
                      _mine_stage=_names(stages))
-            writer.run("variants", "transitions")   # meanwhile: waste
+            writer.run(*_models("variants", "transitions"))   # meanwhile: waste
         with _timed(report, "waste", progress):
             found = waste_job()
         with _timed(report, "conformance", progress):
@@ -162,28 +193,40 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
         # waste instance with its hours and cost are computed (the figure compared with pm4py)
         report.timings["core"] = time.perf_counter() - started
         params["reference_model"] = str(checked.model_path)
-        with _timed(report, "write_waste", progress):
+        if discover:   # pm4py (mostly Python) beside the marts' SQL (DuckDB frees the GIL)
+            model_job = in_thread(
+                lambda: _discover(report, variants, settings,
+                                  model_dir or config.dashboards_dir / "model"),
+                "procmine-mine-model")
+        with _timed(report, "plan_rewrite", progress):
             resolve_case_ids(conn, events)
-            vendors = _case_vendors(conn, events, instances)
             _waste_as_table(conn)
-            register(_mine_waste=_waste_table(events, instances, cost, stages.index("reopen")),
+            changes = _plan_rewrite(conn, events, variants, settings, checked.model_path,
+                                    incremental)
+            rewrite = changes.rewrite
+            report.cases_rewritten = changes.count(events.cases)
+            report.rewrite_reason = changes.reason
+        with _timed(report, "write_waste", progress):
+            vendors = _case_vendors(conn, events, instances)
+            waste = _waste_table(events, instances, cost, stages.index("reopen"))
+            register(_mine_waste=waste, _mine_waste_rows=_case_rows(waste, rewrite, events),
                      _mine_pp_path={"pid": found.path_instance, "step": found.path_step,
                                     "holder": found.path_holder},
                      _mine_vendor=_names(vendors),
                      _mine_waste_type=_names(list(WASTE_TYPES)),
                      _mine_detail=_names([None, *DETAILS[1:]]))
-            writer.run("waste")
+            if rewrite is not None:
+                register(_mine_rewrite={"ci": rewrite.astype(np.int32)})
+                conn.execute(REWRITE_IDS_SQL)
+            writer.run(*_models("waste_evidence"), *_per_case("waste", rewrite))
+            cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
+                               settings)   # meanwhile: marts.waste
             writer.wait()
         with _timed(report, "write_other_marts", progress):
-            cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
-                               settings)
-            backlog, stage_hours = backlog_tables(events, found.resolution)
-            flags = step_flags(events, steps)
-            categories = [r[0] for r in conn.execute(
-                "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL").fetchall()]
+            categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
             register(
-                _mine_case=cases, _mine_backlog=backlog, _mine_stage_hours=stage_hours,
-                _mine_step_flags=flags, _mine_touch=_touch_table(found.runs),
+                _mine_case=cases, _mine_case_rows=_case_rows(cases, rewrite, events),
+                _mine_touch=_touch_table(found.runs),
                 _mine_conformance={
                     "vi": np.arange(variants.size, dtype=np.int32),
                     "fitness": np.array([np.nan if f is None else f for f in checked.fitness]),
@@ -198,33 +241,99 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
                     "hours": np.array(list(settings.sla_resolution_h.values()), np.float64)},
                 _mine_security={"category": object_array(
                     [c for c in categories if settings.is_security(c)])})
-            for model in ("activities", "conformance", "case_kpis", "backlog", "waste_heatmap",
-                          "kpi_daily", "bottlenecks", "handoff_matrix", "waste_drivers",
-                          "kpis"):
-                run_sql(conn, load_sql(f"mine/{model}.sql"), params)
-        report.transitions = conn.execute("SELECT count(*) FROM marts.transitions").fetchall()[0][0]
+            writer.run(*_per_case("case_kpis", rewrite),
+                       *_models("activities", "conformance", "handoff_matrix", "waste_drivers",
+                                "kpis"))
+            backlog, stage_hours = backlog_tables(events, found.resolution)   # meanwhile: SQL
+            flags = step_flags(events, steps)
+            writer.wait()
+            if rewrite is not None and _mart_rows(conn, "case_kpis") != events.cases:
+                raise ProcmineError("marts.case_kpis lost track of its cases after a partial "
+                                    "rewrite (internal error)")
+            changes_mod.save(conn, events, changes)
+            register(_mine_backlog=backlog, _mine_stage_hours=stage_hours,
+                     _mine_step_flags=flags)
+            writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks"))
+            writer.wait()
+        report.transitions = _mart_rows(conn, "transitions")
+    except BaseException:
+        with contextlib.suppress(BaseException):   # the first failure is the one reported
+            writer.wait()
+            if model_job is not None:
+                model_job()
+        raise
     finally:
-        writer.wait()
         for name in registered:
             conn.unregister(name)
         _drop_temps(conn)
+    report.model = model_job() if model_job is not None else None
     report.variants, report.conformance_checked = variants.size, checked.checked
     report.reference_model = checked.model_path
     counts = np.bincount(instances.wtype, minlength=len(WASTE_TYPES))
     report.waste_instances = {w: int(c) for w, c in zip(WASTE_TYPES, counts, strict=True)}
     report.waste_hours = float(instances.hours.sum())
     report.waste_cost = float(cost.sum())
-    if discover:
-        with _timed(report, "model", progress):
-            report.model = discover_model(variants, settings,
-                                          model_dir or config.dashboards_dir / "model")
     return report
+
+
+def _models(*names: str) -> list[tuple[str, str]]:
+    """The SQL models sql/mine/<name>.sql, as (name, script) for _Writer.run."""
+    return [(name, load_sql(f"mine/{name}.sql")) for name in names]
+
+
+def _per_case(mart: str, rewrite: np.ndarray | None) -> list[tuple[str, str]]:
+    """The statements that write a per-case mart from its query (sql/mine/<mart>.sql): the
+    whole table, or the rewritten cases' rows deleted and appended (REWRITE_IDS_SQL)."""
+    query = load_sql(f"mine/{mart}.sql")
+    if rewrite is None:
+        return [(mart, REPLACE_MART_SQL.format(mart=mart, query=query))]
+    return [(mart, DELETE_REWRITTEN_SQL.format(mart=mart)),
+            (mart, APPEND_MART_SQL.format(mart=mart, query=query))]
+
+
+def _case_rows(table: Table, rewrite: np.ndarray | None, events: EventArrays) -> Table:
+    """The rows of a table with a case index column `ci` that belong to the rewritten cases."""
+    if rewrite is None:
+        return table
+    chosen = np.zeros(events.cases, dtype=bool)
+    chosen[rewrite] = True
+    keep = chosen[table["ci"]]
+    return {name: column[keep] for name, column in table.items()}
+
+
+def _mart_rows(conn: duckdb.DuckDBPyConnection, mart: str) -> int:
+    return conn.execute(f"SELECT count(*) FROM marts.{mart}").fetchall()[0][0]
+
+
+def _plan_rewrite(conn: duckdb.DuckDBPyConnection, events: EventArrays, variants: Variants,
+                  settings: MiningSettings, reference_model: Path | None,
+                  incremental: bool) -> changes_mod.CaseChanges:
+    """Which cases' rows of the per-case marts to write (changes.py)."""
+    signature = changes_mod.event_signatures(events) ^ mix64(
+        changes_mod.case_row_signatures(conn, events))
+    reason = ""
+    if not incremental:
+        reason = "asked to rewrite every case"
+    elif variants.size > settings.conformance_max_variants:
+        reason = "more variants than [mining] conformance_max_variants"
+    return changes_mod.plan(conn, events, signature,
+                            changes_mod.settings_fingerprint(settings, reference_model),
+                            rewrite_all=reason, mart_rows=_mart_rows(conn, "case_kpis"))
+
+
+def _discover(report: MineReport, variants: Variants, settings: MiningSettings,
+              out_dir: Path) -> ModelResult | None:
+    started = time.perf_counter()
+    try:
+        return discover_model(variants, settings, out_dir)
+    finally:
+        report.timings["model"] = time.perf_counter() - started
 
 
 def _drop_temps(conn: duckdb.DuckDBPyConnection) -> None:
     for view in ("_mine_step_key", "_mine_holder_key"):
         conn.execute(f"DROP VIEW IF EXISTS {view}")
-    for temp in ("_mine_pp_evidence", "_mine_evidence", "_mine_case_id"):
+    for temp in ("_mine_pp_evidence", "_mine_evidence", "_mine_case_id", "_mine_rewrite_id"):
         conn.execute(f"DROP TABLE IF EXISTS {temp}")
 
 

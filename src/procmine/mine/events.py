@@ -279,20 +279,9 @@ class EventArrays:
         return last
 
 
-def no_hugepage_hint() -> None:
-    """Stop numpy from asking the kernel for transparent huge pages on large arrays. Where THP
-    defrag is "madvise" (common), that hint makes the first touch of every new 10M-element
-    array wait for memory compaction: measured on 10M events, the mining core of a fresh
-    process 4.5-5.7 s with it, 3.0-3.1 s without (the same as `NUMPY_MADVISE_HUGEPAGE=0`)."""
-    setter = getattr(np._core.multiarray, "_set_madvise_hugepage", None)
-    if setter is not None:
-        setter(False)
-
-
 def load_events(conn: duckdb.DuckDBPyConnection) -> EventArrays:
     """The event arrays; the mining index is rebuilt first when it is out of step with
     core.events or not in canonical layout (written by something other than publishing)."""
-    no_hugepage_hint()
     if not event_index.in_step(conn):
         event_index.rebuild(conn)
     events = EventArrays.load(conn, Vocabulary.load(conn))

@@ -1,9 +1,10 @@
 -- marts.case_kpis: one row per case: variant, duration, counts of each waste, times, SLA,
 -- the ITSM per-ticket figures (response, resolution, first-contact resolution, cost).
--- Inputs: _mine_case (kpis.py; times in epoch microseconds, -1 = none), _mine_case_id,
+-- A query over the cases being rewritten (mine/changes.py): mine/__init__.py writes it as the
+-- whole mart or appends it. Inputs: _mine_case_rows (kpis.py; times in epoch microseconds,
+-- -1 = none), _mine_case_id,
 -- _mine_variant, _mine_step_key, _mine_holder_key, _mine_holder_rate(code, rate),
 -- _mine_sla(priority, hours), _mine_security(category); core.cases.
-CREATE OR REPLACE TABLE marts.case_kpis AS
 WITH k AS (
     SELECT k.*,
            id.case_id,
@@ -13,7 +14,7 @@ WITH k AS (
                AS response_ts,
            CASE WHEN k.resolved_us >= 0 THEN make_timestamp(k.resolved_us)::TIMESTAMPTZ END
                AS event_resolved_ts
-    FROM _mine_case AS k
+    FROM _mine_case_rows AS k
     JOIN _mine_case_id AS id USING (ci)
 ),
 c AS (
@@ -75,4 +76,4 @@ LEFT JOIN _mine_step_key AS first_step ON first_step.code = c.first_x
 LEFT JOIN _mine_holder_key AS first_holder ON first_holder.code = c.first_holder
 LEFT JOIN _mine_holder_key AS last_holder ON last_holder.code = c.last_holder
 LEFT JOIN _mine_holder_rate AS rate ON rate.code = c.last_holder
-LEFT JOIN _mine_sla AS sla ON sla.priority = c.priority;
+LEFT JOIN _mine_sla AS sla ON sla.priority = c.priority
