@@ -58,13 +58,14 @@ def child_env() -> dict[str, str]:
 
 
 def run_child(name: str, args: list[str], *, cwd: Path, log: Path,
-              timeout_s: float = 3600) -> Measured:
-    """Start `python args...` in `cwd`, wait for it with wait4 (its rusage alone), and parse
-    the last line starting with RESULT_PREFIX from its stdout. Output goes to `log`."""
+              timeout_s: float = 3600, env: dict[str, str] | None = None) -> Measured:
+    """Start `python args...` in `cwd` (child_env() plus `env`), wait for it with wait4 (its
+    rusage alone), and parse the last line starting with RESULT_PREFIX from its stdout.
+    Output goes to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=child_env(),
+        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env={**child_env(), **(env or {})},
                                 stdout=out, stderr=subprocess.STDOUT, text=True)
         deadline = started + timeout_s
         while True:

@@ -38,6 +38,8 @@ def test_bench_harness_at_100k_events(tmp_path: Path) -> None:
 
     pm4py = scale["pm4py"]
     assert pm4py["ok"] and pm4py["events"] == scale["events"]
+    # both sides of the mining comparison are medians of three runs
+    assert len(scale["mine_core_samples"]) == len(pm4py["core_samples"]) == 3
     assert pm4py["comparison"]["identical"], pm4py["comparison"]
     assert pm4py["comparison"]["variants_pm4py"] == scale["stages"]["mine"]["variants"]
 
