@@ -133,7 +133,7 @@ def read_delimited(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ct
         rows = _append_raw(conn, reader, columns, path, file_id, ctx, {
             "csv_path": str(readable), "columns": dict.fromkeys(header, "VARCHAR"),
             "delim": delimiter, "encoding": "utf-8" if readable != path else encoding},
-            row_number="row_number() OVER ()")
+            row_number=None)
     except duckdb.Error as exc:
         raise csv_read_error(exc, path, encoding) from exc
     finally:
@@ -226,10 +226,11 @@ def csv_read_error(exc: duckdb.Error, path: Path, encoding: str) -> InputError:
 
 def _append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str], path: Path,
                 file_id: str, ctx: LoadContext, reader_params: dict[str, Any] | None = None,
-                row_number: str = "_source_row") -> int:
+                row_number: str | None = "_source_row") -> int:
     """Append `staged` (a table with VARCHAR columns, or a table function reading the file)
     to raw.<source>, adding any new columns first; `row_number` is the SQL giving each row's
-    1-based data row. Returns the number of rows appended."""
+    1-based data row, or None: the rows' order of insertion (see `_number_rows`). Returns the
+    number of rows appended."""
     target = ctx.raw_table
     existing = {
         row[0] for row in conn.execute(
@@ -253,13 +254,43 @@ def _append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str]
         if masker and c in masker.columns else quote_ident(c)
         for c in columns
     )
-    return conn.execute(
-        f"INSERT INTO {target} BY NAME SELECT $file_id AS _file_id, $path AS _source_file, "
-        f"{row_number} AS _source_row, $loaded_at AS _loaded_at, {select} FROM {staged}",
-        {"file_id": file_id, "path": str(path), "loaded_at": datetime.now(UTC),
-         **(reader_params or {}),
-         **(masker.sql_params() if masker and masker.columns & set(columns) else {})},
-    ).fetchone()[0]
+    params = {"file_id": file_id, "path": str(path), "loaded_at": datetime.now(UTC),
+              **(reader_params or {}),
+              **(masker.sql_params() if masker and masker.columns & set(columns) else {})}
+    insert = (f"INSERT INTO {target} BY NAME SELECT $file_id AS _file_id, $path AS "
+              f"_source_file, {{row_number}} AS _source_row, $loaded_at AS _loaded_at, "
+              f"{select} FROM {staged}")
+    if row_number is not None or not _preserves_order(conn):
+        return conn.execute(insert.format(row_number=row_number or "row_number() OVER ()"),
+                            params).fetchone()[0]
+    rows = conn.execute(insert.format(row_number="NULL::BIGINT"), params).fetchone()[0]
+    if not _number_rows(conn, target, file_id, rows):
+        conn.execute(f"DELETE FROM {target} WHERE _file_id = ?", [file_id])
+        rows = conn.execute(insert.format(row_number="row_number() OVER ()"),
+                            params).fetchone()[0]
+    return rows
+
+
+def _preserves_order(conn: duckdb.DuckDBPyConnection) -> bool:
+    return bool(conn.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0])
+
+
+def _number_rows(conn: duckdb.DuckDBPyConnection, target: str, file_id: str, rows: int) -> bool:
+    """Number the rows just appended for `file_id` 1, 2, ... in their order of insertion.
+
+    A `row_number() OVER ()` in the insert would read the file on one thread; without it
+    DuckDB reads in parallel and, with preserve_insertion_order (the default), appends the
+    rows in file order under consecutive row ids. False (nothing numbered) if the row ids are
+    not one consecutive run, so the caller reads the file again the slow way.
+    """
+    first, last, count = conn.execute(
+        f"SELECT min(rowid), max(rowid), count(*) FROM {target} WHERE _file_id = ?",
+        [file_id]).fetchone()
+    if count != rows or (rows and last - first + 1 != rows):
+        return False
+    conn.execute(f"UPDATE {target} SET _source_row = rowid - ? + 1 WHERE _file_id = ?",
+                 [first, file_id])
+    return True
 
 
 def sample_values(conn: duckdb.DuckDBPyConnection, raw_table: str, column: str,

@@ -4,6 +4,18 @@
 -- hashes a row's exported values; {attributes} is the JSON of the case attribute columns.
 -- Params: $file_ids (files of this load), $null_tokens, $source, $case_type, $case_prefix,
 -- $date_format, $timezone, $level_pattern, $run_id.
+-- Cost: a narrow scan of the number column of raw, then only the rows of the records in the
+-- new files are read (a nightly's load is proportional to its file, not to the store).
+
+CREATE OR REPLACE TEMP MACRO pm_sn_case_type(number, fallback) AS
+    CASE
+        WHEN starts_with(number, 'INC') THEN 'incident'
+        WHEN starts_with(number, 'PRB') THEN 'problem'
+        WHEN starts_with(number, 'CHG') THEN 'change'
+        WHEN starts_with(number, 'RITM') OR starts_with(number, 'REQ') THEN 'request'
+        WHEN starts_with(number, 'IMS') OR starts_with(number, 'INT') THEN 'interaction'
+        ELSE fallback
+    END;
 
 -- Records that appear in the new files (their whole history is re-derived).
 CREATE OR REPLACE TEMP TABLE _sn_records AS
@@ -11,91 +23,113 @@ SELECT DISTINCT pm_null({number}, $null_tokens) AS number
 FROM {raw_table}
 WHERE list_contains($file_ids, _file_id) AND pm_null({number}, $null_tokens) IS NOT NULL;
 
--- All raw snapshots of those records (earlier files too); a snapshot exported twice counts
--- once, attributed to its earliest-loaded copy; then ordered by update time, mod count, row
--- (k), with the last known (non-null) state, group and category before each snapshot. Only
--- the columns events need are kept; case attributes are read back for the last snapshots.
-CREATE OR REPLACE TEMP TABLE _sn_changes AS
-SELECT *,
-       row_number() OVER ordered AS k,
-       count(*) OVER (PARTITION BY number) AS n_rows,
-       coalesce(last_value(state IGNORE NULLS) OVER before, 'New') AS prev_state,
-       last_value(grp IGNORE NULLS) OVER before AS prev_group,
-       last_value(category IGNORE NULLS) OVER before AS prev_category,
-       $case_prefix || number AS case_id,
-       CASE
-           WHEN starts_with(number, 'INC') THEN 'incident'
-           WHEN starts_with(number, 'PRB') THEN 'problem'
-           WHEN starts_with(number, 'CHG') THEN 'change'
-           WHEN starts_with(number, 'RITM') OR starts_with(number, 'REQ') THEN 'request'
-           WHEN starts_with(number, 'IMS') OR starts_with(number, 'INT') THEN 'interaction'
-           ELSE $case_type
-       END AS case_type,
-       CASE WHEN regexp_extract(grp, $level_pattern, 1) IN ('L1', 'L2', 'L3')
-            THEN regexp_extract(grp, $level_pattern, 1) END AS support_level
-FROM (
-    SELECT * EXCLUDE (content),
-           pm_parse_ts(updated_raw, $date_format, $timezone) AS updated_ts,
-           try_cast(mod_raw AS BIGINT) AS mod_n
-    FROM (
-        SELECT _file_id, _source_file, _source_row, _loaded_at,
-               pm_null({number}, $null_tokens) AS number,
-               pm_null({state}, $null_tokens) AS state,
-               pm_null({updated_at}, $null_tokens) AS updated_raw,
-               pm_null({mod_count}, $null_tokens) AS mod_raw,
-               pm_null({opened_at}, $null_tokens) AS opened_raw,
-               pm_null({group}, $null_tokens) AS grp,
-               pm_null({resource}, $null_tokens) AS resource,
-               pm_null({category}, $null_tokens) AS category,
-               {content} AS content
-        FROM {raw_table}
-        WHERE pm_null({number}, $null_tokens) IN (SELECT number FROM _sn_records)
-    )
-    QUALIFY row_number() OVER (PARTITION BY number, content
-                               ORDER BY _loaded_at, _source_file, _source_row) = 1
-)
-WINDOW ordered AS (PARTITION BY number ORDER BY updated_ts NULLS LAST, mod_n NULLS LAST,
-                                               _loaded_at, _source_file, _source_row),
-       before AS (PARTITION BY number ORDER BY updated_ts NULLS LAST, mod_n NULLS LAST,
-                                              _loaded_at, _source_file, _source_row
-                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING);
+-- How those record numbers are spelled in raw, and in which files: the wide read below
+-- filters on the stored column itself, so DuckDB skips the row groups and rows of other
+-- records.
+CREATE OR REPLACE TEMP TABLE _sn_spellings AS
+SELECT DISTINCT {number} AS spelling, _file_id
+FROM {raw_table}
+WHERE pm_null({number}, $null_tokens) IN (SELECT number FROM _sn_records);
 
--- Events: Open (seq 0) at opened_at on the first snapshot; per snapshot a state change
--- (seq 1), Assign/Reassign (seq 2), Reclassify (seq 3). Only events whose lineage row came
--- from the new files are staged (the others were staged when their file was loaded).
+-- Those files in load order (file_order stands for (_loaded_at, _source_file), constant per
+-- file, so the snapshots are ordered and carried without the long strings).
+CREATE OR REPLACE TEMP TABLE _sn_files AS
+SELECT _file_id, _source_file, list_contains($file_ids, _file_id) AS is_new,
+       row_number() OVER (ORDER BY _loaded_at, _source_file, _file_id) AS file_order
+FROM (SELECT DISTINCT _file_id, _loaded_at, _source_file
+      FROM {raw_table}
+      WHERE _file_id IN (SELECT _file_id FROM _sn_spellings));
+
+-- A snapshot exported twice (same record, same exported values) counts once, attributed to
+-- its earliest-loaded copy: the later copies are left out below. Only the records with such
+-- copies are ordered (usually none). {content} hashes the row's exported values.
+CREATE OR REPLACE TEMP TABLE _sn_copies AS
+SELECT number, content
+FROM (SELECT pm_null({number}, $null_tokens) AS number, {content} AS content
+      FROM {raw_table}
+      WHERE {number} IN (SELECT spelling FROM _sn_spellings))
+GROUP BY ALL
+HAVING count(*) > 1;
+
+CREATE OR REPLACE TEMP TABLE _sn_later AS
+SELECT _file_id, _source_row
+FROM (SELECT _file_id, _source_row, _loaded_at, _source_file,
+             pm_null({number}, $null_tokens) AS number, {content} AS content
+      FROM {raw_table}
+      WHERE {number} IN (SELECT number FROM _sn_copies))
+SEMI JOIN _sn_copies USING (number, content)
+QUALIFY row_number() OVER (PARTITION BY number, content
+                           ORDER BY _loaded_at, _source_file, _source_row) > 1;
+
+-- All raw snapshots of those records (earlier files too) but the later copies, narrow:
+-- file order and row, and the columns events need (case attributes are read back for the
+-- last snapshots only). Read from raw by each statement that needs it: a temporary copy
+-- costs more than the narrow scan.
+CREATE OR REPLACE TEMP MACRO pm_sn_snapshots(null_tokens, date_format, timezone) AS TABLE
+SELECT f.file_order, f.is_new, r.* EXCLUDE (_file_id),
+       pm_parse_ts(updated_raw, date_format, timezone) AS updated_ts,
+       try_cast(mod_raw AS BIGINT) AS mod_n
+FROM (
+    SELECT _file_id, _source_row,
+           pm_null({number}, null_tokens) AS number,
+           pm_null({state}, null_tokens) AS state,
+           pm_null({updated_at}, null_tokens) AS updated_raw,
+           pm_null({mod_count}, null_tokens) AS mod_raw,
+           pm_null({opened_at}, null_tokens) AS opened_raw,
+           pm_null({group}, null_tokens) AS grp,
+           pm_null({resource}, null_tokens) AS resource,
+           pm_null({category}, null_tokens) AS category
+    FROM {raw_table}
+    WHERE {number} IN (SELECT spelling FROM _sn_spellings)
+) AS r
+JOIN _sn_files AS f USING (_file_id)
+ANTI JOIN _sn_later AS l USING (_file_id, _source_row);
+
+-- Events: snapshots ordered by update time, mod count, load, row (k), with the last known
+-- (non-null) state, group and category before each; Open (seq 0) at opened_at on the first
+-- snapshot; per snapshot a state change (seq 1), Assign/Reassign (seq 2), Reclassify (seq 3).
+-- Only events whose lineage row came from the new files are staged (the others were staged
+-- when their file was loaded).
 INSERT INTO staging.events BY NAME
 WITH snapshots AS (
-    SELECT _file_id, _source_file, _source_row, case_id, case_type, resource, grp,
-           support_level, k, state, prev_state, prev_group, category, prev_category,
-           opened_raw, updated_raw, updated_ts, mod_raw
-    FROM _sn_changes
-    WHERE list_contains($file_ids, _file_id)
+    SELECT *,
+           row_number() OVER ordered AS k,
+           coalesce(lag(state IGNORE NULLS) OVER ordered, 'New') AS prev_state,
+           lag(grp IGNORE NULLS) OVER ordered AS prev_group,
+           lag(category IGNORE NULLS) OVER ordered AS prev_category
+    FROM pm_sn_snapshots($null_tokens, $date_format, $timezone)
+    WINDOW ordered AS (PARTITION BY number ORDER BY updated_ts NULLS LAST, mod_n NULLS LAST,
+                                                   file_order, _source_row)
 ),
 derived AS (
-    SELECT *, 'Open' AS activity, opened_raw AS ts_raw,
-           pm_parse_ts(opened_raw, $date_format, $timezone) AS ts, '' AS extra, 0 AS seq
-    FROM snapshots WHERE k = 1
-    UNION ALL BY NAME
-    SELECT *, state AS activity, updated_raw AS ts_raw, updated_ts AS ts, mod_raw AS extra,
-           1 AS seq
-    FROM snapshots WHERE state IS NOT NULL AND state <> prev_state
-    UNION ALL BY NAME
-    SELECT *, CASE WHEN prev_group IS NULL THEN 'Assign' ELSE 'Reassign' END AS activity,
-           updated_raw AS ts_raw, updated_ts AS ts, mod_raw AS extra, 2 AS seq
-    FROM snapshots WHERE grp IS NOT NULL AND grp IS DISTINCT FROM prev_group
-    UNION ALL BY NAME
-    SELECT *, 'Reclassify' AS activity, updated_raw AS ts_raw, updated_ts AS ts,
-           mod_raw AS extra, 3 AS seq
+    SELECT file_order, _source_row, number, resource, grp,
+           unnest(list_filter([
+               CASE WHEN k = 1 THEN {{'activity': 'Open', 'ts_raw': opened_raw,
+                   'ts': pm_parse_ts(opened_raw, $date_format, $timezone), 'extra': '',
+                   'seq': 0}} END,
+               CASE WHEN state IS NOT NULL AND state <> prev_state THEN {{'activity': state,
+                   'ts_raw': updated_raw, 'ts': updated_ts, 'extra': mod_raw, 'seq': 1}} END,
+               CASE WHEN grp IS NOT NULL AND grp IS DISTINCT FROM prev_group THEN {{
+                   'activity': CASE WHEN prev_group IS NULL THEN 'Assign' ELSE 'Reassign' END,
+                   'ts_raw': updated_raw, 'ts': updated_ts, 'extra': mod_raw, 'seq': 2}} END,
+               CASE WHEN k > 1 AND category IS NOT NULL
+                         AND category IS DISTINCT FROM prev_category THEN {{
+                   'activity': 'Reclassify', 'ts_raw': updated_raw, 'ts': updated_ts,
+                   'extra': mod_raw, 'seq': 3}} END
+           ], lambda e: e IS NOT NULL)) AS e
     FROM snapshots
-    WHERE k > 1 AND category IS NOT NULL AND category IS DISTINCT FROM prev_category
+    WHERE is_new
 )
 SELECT
-    pm_event_id($source, case_id, activity, ts_raw, extra) AS event_id,
-    case_id, case_type, activity, ts,
-    resource, grp AS org_group, support_level,
-    $source AS source, _source_file AS source_file, _source_row AS source_row, seq,
-    ts_raw, $run_id AS run_id
-FROM derived;
+    pm_event_id($source, $case_prefix || number, e.activity, e.ts_raw, e.extra) AS event_id,
+    $case_prefix || number AS case_id, pm_sn_case_type(number, $case_type) AS case_type,
+    e.activity AS activity, e.ts AS ts,
+    resource, grp AS org_group,
+    CASE WHEN regexp_extract(grp, $level_pattern, 1) IN ('L1', 'L2', 'L3')
+         THEN regexp_extract(grp, $level_pattern, 1) END AS support_level,
+    $source AS source, _source_file AS source_file, _source_row AS source_row, e.seq AS seq,
+    e.ts_raw AS ts_raw, $run_id AS run_id
+FROM derived JOIN _sn_files USING (file_order);
 
 -- A snapshot without a record number cannot be placed in a history: staged as one event
 -- with an empty case id, so validation quarantines it with the reason (never dropped).
@@ -113,13 +147,28 @@ SELECT
 FROM {raw_table}
 WHERE list_contains($file_ids, _file_id) AND pm_null({number}, $null_tokens) IS NULL;
 
+-- Each record's last snapshot in the same order as the events (NULL times and mod counts
+-- last).
+CREATE OR REPLACE TEMP TABLE _sn_last AS
+SELECT l.number, f._file_id, l.last.row AS _source_row
+FROM (
+    SELECT number,
+           arg_max({{'file_order': file_order, 'row': _source_row}},
+                   (updated_ts IS NULL, coalesce(updated_ts, '1970-01-01'::TIMESTAMPTZ),
+                    mod_n IS NULL, coalesce(mod_n, 0), file_order, _source_row)) AS last
+    FROM pm_sn_snapshots($null_tokens, $date_format, $timezone)
+    GROUP BY number
+) AS l
+JOIN _sn_files AS f ON f.file_order = l.last.file_order;
+
 -- Cases: attributes from each record's last snapshot (replacing any staged earlier in the
 -- run: this derivation saw every snapshot).
 DELETE FROM staging.cases
 WHERE source = $source AND case_id IN (SELECT $case_prefix || number FROM _sn_records);
 
 INSERT INTO staging.cases BY NAME
-SELECT c.case_id, c.case_type, $source AS source, r.* EXCLUDE (_file_id, _source_row)
+SELECT $case_prefix || l.number AS case_id, pm_sn_case_type(l.number, $case_type) AS case_type,
+       $source AS source, r.* EXCLUDE (_file_id, _source_row)
 FROM (
     SELECT _file_id, _source_row,
            pm_null({priority}, $null_tokens) AS priority,
@@ -138,12 +187,14 @@ FROM (
            pm_null({vendor}, $null_tokens) AS vendor,
            {attributes} AS attributes
     FROM {raw_table} AS raw_row
-    WHERE EXISTS (SELECT 1 FROM _sn_changes AS l
-                  WHERE l.k = l.n_rows AND l._file_id = raw_row._file_id
-                    AND l._source_row = raw_row._source_row)
+    WHERE EXISTS (SELECT 1 FROM _sn_last AS l
+                  WHERE l._file_id = raw_row._file_id AND l._source_row = raw_row._source_row)
 ) AS r
-JOIN _sn_changes AS c ON c._file_id = r._file_id AND c._source_row = r._source_row
-WHERE c.k = c.n_rows;
+JOIN _sn_last AS l USING (_file_id, _source_row);
 
-DROP TABLE _sn_changes;
+DROP TABLE _sn_last;
+DROP TABLE _sn_later;
+DROP TABLE _sn_copies;
+DROP TABLE _sn_files;
+DROP TABLE _sn_spellings;
 DROP TABLE _sn_records;
