@@ -24,6 +24,7 @@ import pytest
 from procmine import store
 from procmine.config import Config, default_config_data
 from procmine.render import build_pages, render_all
+from procmine.render import page as chart_page
 from procmine.render.page import Context
 from tests.conftest import PROCMINE, VOLVO_LOG, run_cli
 
@@ -33,6 +34,16 @@ PAGES = ["index", "overview", "waste", "bottlenecks", "variants", "operating_mod
          "data_quality"]
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 SPEC_RE = re.compile(r'<script type="application/json" id="spec-([^"]+)">(.*?)</script>', re.S)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def validated_specs():
+    """Every chart these tests build is checked against the Vega-Lite schema (renders skip
+    the check: chart_page.VALIDATE_SPECS)."""
+    chart_page.VALIDATE_SPECS = True
+    yield
+    chart_page.VALIDATE_SPECS = False
+
 
 # ---------------------------------------------------------------- a small marts fixture
 

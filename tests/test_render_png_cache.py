@@ -8,27 +8,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import vl_convert
 
 from procmine import store
 from procmine.config import Config
 from procmine.pipeline import publish_dashboards
 from procmine.render import build_pages, context_for, rebuild, render_all
-from procmine.render.png import MANIFEST, spec_digest
+from procmine.render.png import MANIFEST, PngWorker, chart_png, spec_digest
 from tests.test_dashboards import build_fixture_db, isolated_config
 
 
 @pytest.fixture
 def rendered_specs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The spec digest of every chart vl-convert is asked to render."""
+    """The spec digest of every chart a vl-convert worker process is asked to render."""
     calls: list[str] = []
-    real = vl_convert.vegalite_to_png
+    real = PngWorker.render
 
-    def counting(spec: dict[str, Any], *args: Any, **kwargs: Any) -> bytes:
+    def counting(self: PngWorker, spec: dict[str, Any]) -> bytes:
         calls.append(spec_digest(spec))
-        return real(spec, *args, **kwargs)
+        return real(self, spec)
 
-    monkeypatch.setattr(vl_convert, "vegalite_to_png", counting)
+    monkeypatch.setattr(PngWorker, "render", counting)
     return calls
 
 
@@ -115,3 +114,24 @@ def test_dashboards_command_reuses_the_published_pngs(tmp_path: Path,
     shutil.rmtree(config.dashboards_dir)
     rebuild(config, db)  # nothing published to reuse: every chart rendered
     assert len(rendered_specs) == len(first)
+
+
+def test_worker_processes_render_the_same_bytes_as_vl_convert_here(tmp_path: Path) -> None:
+    db = build_fixture_db(tmp_path / "procmine.duckdb")
+    config = isolated_config(tmp_path)
+    conn = store.reading(db)
+    try:
+        _, pages = build_pages(conn, context_for(config, config.dashboards_dir))
+    finally:
+        conn.close()
+    charts = [c for p in pages for c in p.charts][:3]
+    worker = PngWorker()
+    try:
+        assert [worker.render(c.full_spec()) for c in charts] == [
+            chart_png(c.full_spec()) for c in charts]
+        with pytest.raises(RuntimeError, match="vl-convert could not render"):
+            worker.render({"mark": "no-such-mark"})
+        assert worker.render(charts[0].full_spec()) == chart_png(charts[0].full_spec())
+    finally:
+        worker.close()
+    assert worker.proc.returncode == 0

@@ -18,7 +18,7 @@ import duckdb
 from procmine.config import Config
 from procmine.render import html
 from procmine.render.marts import MartReader, jsonable
-from procmine.render.page import Chart, Context, Page
+from procmine.render.page import Context, Page
 from procmine.render.pages import (
     bottlenecks,
     data_quality,
@@ -27,7 +27,7 @@ from procmine.render.pages import (
     variants,
     waste,
 )
-from procmine.render.png import MANIFEST, chart_pngs, manifest_text
+from procmine.render.png import MANIFEST, PngJobs, Rendered, manifest_text
 from procmine.render.scope import Scope, load_scope
 
 PageBuilder = Callable[[MartReader, Scope, Context], Page]
@@ -37,11 +37,18 @@ VALIDATION_DOCS = Path("validation") / "index.html"
 MODEL_FILES = (Path("model") / "discovered_model.svg", Path("model") / "discovered_model.bpmn")
 
 
-def build_pages(conn: duckdb.DuckDBPyConnection, ctx: Context) -> tuple[Scope, list[Page]]:
-    """Every page's content from the marts of `conn` (read only; temp views only)."""
+def build_pages(conn: duckdb.DuckDBPyConnection, ctx: Context,
+                on_page: Callable[[Page], None] | None = None) -> tuple[Scope, list[Page]]:
+    """Every page's content from the marts of `conn` (read only; temp views only);
+    `on_page` is called with each page as soon as it is built."""
+    pages = []
     with MartReader(conn) as reader:
         scope = load_scope(reader)
-        return scope, [build(reader, scope, ctx) for build in PAGE_BUILDERS]
+        for build in PAGE_BUILDERS:
+            pages.append(build(reader, scope, ctx))
+            if on_page:
+                on_page(pages[-1])
+    return scope, pages
 
 
 def context_for(config: Config, out_dir: Path,
@@ -68,28 +75,33 @@ def render_all(conn: duckdb.DuckDBPyConnection, config: Config, out_dir: Path,
     `current_run`: a run not yet recorded in marts.run_log (the pipeline renders before it
     records its run), shown as the newest run on the data-quality page. `previous`: the
     published pages `out_dir` will replace (default: the configured dashboards folder); a
-    chart whose spec is unchanged since its PNG there was rendered is copied, not rendered.
+    chart whose spec is unchanged since its PNG there was rendered is copied, not rendered;
+    the others are rendered in worker processes while the next pages are built.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = context_for(config, out_dir, current_run)
-    scope, pages = build_pages(conn, ctx)
-    nav = [(page.slug, page.title) for page in pages]
-    footer = (f"procmine · {html.esc(scope.describe())} · built from the marts (aggregates "
-              "only) · every chart is also a PNG beside this page")
-    written = [_write(out_dir / "index.html", html.render_index(
-        pages, nav, footer, scope.describe(), ctx.validation_docs))]
-    for page in pages:
-        written.append(_write(out_dir / f"{page.slug}.html", html.render_page(page, nav, footer)))
-    if png:
-        charts = [chart for page in pages for chart in page.charts]
-        written += write_pngs(charts, out_dir, previous or config.dashboards_dir)
+    with PngJobs([out_dir, previous or config.dashboards_dir]) as pngs:
+        if png:
+            pngs.start()  # the workers start while the first page is queried
+        scope, pages = build_pages(conn, ctx, (lambda page: pngs.add(page.charts)) if png
+                                   else None)
+        nav = [(page.slug, page.title) for page in pages]
+        footer = (f"procmine · {html.esc(scope.describe())} · built from the marts (aggregates "
+                  "only) · every chart is also a PNG beside this page")
+        written = [_write(out_dir / "index.html", html.render_index(
+            pages, nav, footer, scope.describe(), ctx.validation_docs))]
+        for page in pages:
+            written.append(_write(out_dir / f"{page.slug}.html",
+                                  html.render_page(page, nav, footer)))
+        if png:
+            written += write_pngs(*pngs.results(), out_dir)
     return written
 
 
-def write_pngs(charts: list[Chart], out_dir: Path, previous: Path) -> list[Path]:
-    """A PNG per chart (unchanged ones copied from `previous` or `out_dir`) + their manifest."""
-    images, entries = chart_pngs(charts, [out_dir, previous])
+def write_pngs(images: dict[str, bytes], entries: dict[str, Rendered],
+               out_dir: Path) -> list[Path]:
+    """The PNGs and their manifest."""
     written = [_write(out_dir / name, data) for name, data in images.items()]
     _write(out_dir / MANIFEST, manifest_text(entries))
     return written

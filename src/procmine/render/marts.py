@@ -2,7 +2,9 @@
 
 The mining step may add columns to the contract tables (DESIGN.md) or leave optional ones
 out; `MartReader` looks at what is there and exposes two temporary views with a fixed set of
-columns (missing ones are NULL), so the page SQL in sql/render/ never depends on them.
+columns (missing ones are NULL), so the page SQL in sql/render/ never depends on them. The
+per-case marts are large (millions of rows), so the waste of every case is joined to its
+case once, into the small temporary table sql/render/waste_agg.sql that the pages share.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from procmine.sources.base import quote_ident
 from procmine.sql import load_sql, run_sql
 
 CASE_VIEW = "pm_render_case"
-WASTE_VIEW = "pm_render_waste"
+WASTE_VIEW = "pm_render_waste_rows"
+WASTE_AGG = "pm_render_waste_agg"   # created by sql/render/waste_agg.sql
 
 # logical column -> (SQL type, candidate columns of marts.case_kpis, first present wins)
 CASE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -43,6 +46,18 @@ CASE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sourcing": ("VARCHAR", ("sourcing",)),
     "case_type": ("VARCHAR", ("case_type",)),
 }
+# Derived columns of the case view: the UTC day and hour by epoch arithmetic (the same values
+# as CAST(ts AS DATE) and hour(ts) in the store's UTC session time zone, without their
+# time-zone conversion, ~0.2 s per million cases and per use).
+RESOLVED_TS = "coalesce(resolved_at, opened_at + to_seconds(resolution_s))"
+UTC_DAY = "DATE '1970-01-01' + CAST(floor(epoch_us({ts}) / 86400000000) AS INTEGER)"
+UTC_HOUR = "(CAST(floor(epoch_us({ts}) / 3600000000) AS BIGINT) % 24 + 24) % 24"
+CASE_DERIVED: dict[str, str] = {
+    "opened_day": UTC_DAY.format(ts="opened_at"),
+    "opened_hour": UTC_HOUR.format(ts="opened_at"),
+    "resolved_day": UTC_DAY.format(ts=RESOLVED_TS),   # resolved, else opened + resolution
+    "resolved_hour": UTC_HOUR.format(ts=RESOLVED_TS),
+}
 WASTE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "case_id": ("VARCHAR", ("case_id",)),
     "d2c_stage": ("VARCHAR", ("d2c_stage",)),
@@ -54,9 +69,6 @@ WASTE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "org_group": ("VARCHAR", ("org_group", "group")),
     "detail": ("VARCHAR", ("detail",)),   # e.g. 'vendor' for waiting in a vendor state
 }
-# Columns of the waste view taken from the case when the waste row lacks them.
-WASTE_FROM_CASE = ("sourcing",)
-CASE_ATTRIBUTES = ("opened_at", "priority", "source")
 
 
 def _select_list(available: set[str], columns: dict[str, tuple[str, tuple[str, ...]]],
@@ -103,37 +115,38 @@ class MartReader:
         self.drop_views()
 
     def create_views(self) -> None:
-        """Temporary views of fixed shape over marts.case_kpis and marts.waste."""
+        """Temporary views of fixed shape over marts.case_kpis and marts.waste, and the
+        waste of every case aggregated by the attributes of its case (`WASTE_AGG`)."""
         self.case_columns = self.columns("marts", "case_kpis")
         case = _select_list(self.case_columns, CASE_COLUMNS, "k")
         self._create_view(CASE_VIEW, case, "marts.case_kpis AS k",
-                          self.has_table("marts", "case_kpis"))
+                          self.has_table("marts", "case_kpis"), CASE_DERIVED)
         waste = _select_list(self.columns("marts", "waste"), WASTE_COLUMNS, "w")
-        for name in WASTE_FROM_CASE:
-            waste[name] = f"coalesce({waste[name]}, c.{name})"
-        for name in CASE_ATTRIBUTES:
-            waste[name] = f"c.{name}"
-        self._create_view(
-            WASTE_VIEW, waste,
-            f"marts.waste AS w LEFT JOIN {CASE_VIEW} AS c ON c.case_id = {waste['case_id']}",
-            self.has_table("marts", "waste"))
+        self._create_view(WASTE_VIEW, waste, "marts.waste AS w",
+                          self.has_table("marts", "waste"))
+        run_sql(self.conn, load_sql("render/waste_agg.sql"))
 
-    def _create_view(self, view: str, exprs: dict[str, str], source: str, exists: bool) -> None:
+    def _create_view(self, view: str, exprs: dict[str, str], source: str, exists: bool,
+                     derived: dict[str, str] | None = None) -> None:
         select = ", ".join(f"{expr} AS {name}" for name, expr in exprs.items())
         if not exists:  # an empty view of the same shape
             select = ", ".join(
                 f"CAST(NULL AS {typ}) AS {name}"
                 for name, typ in zip(exprs, self._types(view), strict=True))
             source = "(SELECT 1) AS w WHERE false"
-        self.conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {select} FROM {source}")
+        query = f"SELECT {select} FROM {source}"
+        if derived:
+            extra = ", ".join(f"{expr} AS {name}" for name, expr in derived.items())
+            query = f"SELECT *, {extra} FROM ({query})"
+        self.conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {query}")
 
     @staticmethod
     def _types(view: str) -> list[str]:
-        table = CASE_COLUMNS if view == CASE_VIEW else {**WASTE_COLUMNS, **{
-            name: CASE_COLUMNS[name] for name in CASE_ATTRIBUTES}}
+        table = CASE_COLUMNS if view == CASE_VIEW else WASTE_COLUMNS
         return [typ for typ, _ in table.values()]
 
     def drop_views(self) -> None:
+        self.conn.execute(f"DROP TABLE IF EXISTS temp.{WASTE_AGG}")
         for view in (WASTE_VIEW, CASE_VIEW):
             self.conn.execute(f"DROP VIEW IF EXISTS temp.{view}")
 

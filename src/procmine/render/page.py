@@ -11,6 +11,12 @@ import altair as alt
 
 from procmine.render.theme import vega_config
 
+# Altair can check every chart against the Vega-Lite JSON schema as it builds its dict
+# (jsonschema, ~40 ms of pure Python a chart: more than all the charts' other work). The
+# charts are code, not data: the tests build and validate every one of them
+# (tests/test_dashboards.py sets this), a render does not repeat the check.
+VALIDATE_SPECS = False
+
 
 @dataclass
 class Chart:
@@ -23,7 +29,7 @@ class Chart:
 
     @cached_property
     def _spec(self) -> dict[str, Any]:
-        spec = self.chart.to_dict(validate=True)
+        spec = self.chart.to_dict(validate=VALIDATE_SPECS)
         spec.pop("datasets", None)
         spec["config"] = vega_config()
         return spec

@@ -5,26 +5,60 @@ the full Vega-Lite spec (inlined data included, with the renderer's version and 
 rendered from, and the digest of the PNG's bytes. A chart whose spec digest equals a previous
 folder's entry, and whose previous PNG still has the recorded bytes, is copied instead of
 rendered; a mismatch of either (e.g. pages half moved into place by a killed run) renders again.
+
+vl-convert holds the GIL while it renders, so charts are rendered in `PNG_WORKERS` worker
+processes (`_WORKER`: a small script that imports vl-convert only), started before the first
+page is built: their start-up and the rendering overlap the page queries (DuckDB releases the
+GIL), and a page's charts are rendered while the next pages are built (`PngJobs`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import queue
+import struct
+import subprocess
+import sys
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from procmine.render.html import VL_VERSION
 from procmine.render.page import Chart
 
 MANIFEST = ".png-manifest.json"
 PNG_SCALE = 2
-PNG_WORKERS = 4   # vl-convert renders concurrently
+PNG_WORKERS = 2   # processes: this machine has two cores, and the pages are built beside them
+
+# A worker process: reads [spec, vl_version, scale] frames (8-byte big-endian length + JSON)
+# from stdin, answers each with b"1" + length + PNG bytes (b"0" + length + error text).
+# The protocol gets its own copy of stdout; anything vl-convert prints goes to stderr. It
+# renders a one-bar chart first, so that vl-convert's start (~1 s) overlaps the queries.
+_WORKER = r"""
+import json, os, struct, sys
+import vl_convert
+out = os.fdopen(os.dup(1), "wb")
+os.dup2(2, 1)
+inp = sys.stdin.buffer
+vl_version, scale = sys.argv[1], float(sys.argv[2])
+vl_convert.vegalite_to_png({"data": {"values": [{"a": 1}]}, "mark": "bar",
+                            "encoding": {"x": {"field": "a", "type": "quantitative"}}},
+                           vl_version=vl_version, scale=scale)
+while len(head := inp.read(8)) == 8:
+    spec = json.loads(inp.read(struct.unpack(">Q", head)[0]))
+    try:
+        ok, data = b"1", vl_convert.vegalite_to_png(spec, vl_version=vl_version, scale=scale)
+    except Exception as exc:
+        ok, data = b"0", f"{type(exc).__name__}: {exc}".encode()
+    out.write(ok + struct.pack(">Q", len(data)) + data)
+    out.flush()
+"""
 
 
 @dataclass(frozen=True)
@@ -36,6 +70,7 @@ class Rendered:
 
 
 def chart_png(spec: dict[str, Any]) -> bytes:
+    """A chart's PNG rendered in this process (what each worker process does)."""
     import vl_convert
 
     return vl_convert.vegalite_to_png(spec, vl_version=VL_VERSION, scale=PNG_SCALE)
@@ -91,19 +126,121 @@ def _previous_png(manifests: list[tuple[Path, dict[str, Rendered]]], name: str,
     return None
 
 
+class PngWorker:
+    """One vl-convert worker process; `render` sends a spec and waits for its PNG."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-c", _WORKER, VL_VERSION, str(PNG_SCALE)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def render(self, spec: dict[str, Any]) -> bytes:
+        payload = json.dumps(spec, allow_nan=False).encode("utf-8")
+        stdin, stdout = self._pipes()
+        try:
+            stdin.write(struct.pack(">Q", len(payload)) + payload)
+            stdin.flush()
+            head = _read(stdout, 9)
+            data = _read(stdout, struct.unpack(">Q", head[1:])[0])
+        except (OSError, EOFError) as exc:
+            raise RuntimeError(f"the PNG worker process stopped (exit code "
+                               f"{self.proc.poll()}): {exc}") from exc
+        if head[:1] != b"1":
+            raise RuntimeError(f"vl-convert could not render a chart: {data.decode()}")
+        return data
+
+    def _pipes(self) -> tuple[BinaryIO, BinaryIO]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        return self.proc.stdin, self.proc.stdout
+
+    def close(self) -> None:
+        stdin, stdout = self._pipes()
+        with contextlib.suppress(OSError):
+            stdin.close()  # the worker ends at the end of its input
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        stdout.close()
+
+
+def _read(stream: BinaryIO, size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError("unexpected end of the PNG worker's output")
+    return data
+
+
+class PngJobs:
+    """PNGs of charts as they are added: copied where one of the `previous` folders rendered
+    the same spec, otherwise rendered by worker processes (started with the first `add`
+    unless `start()` is called earlier) while the caller goes on. Use as a context manager."""
+
+    def __init__(self, previous: Iterable[Path], workers: int = PNG_WORKERS) -> None:
+        self._manifests = [(folder, read_manifest(folder)) for folder in dict.fromkeys(previous)]
+        self._size = workers
+        self._idle: queue.SimpleQueue[PngWorker] = queue.SimpleQueue()
+        self._workers: list[PngWorker] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._pngs: dict[str, bytes | Future[bytes]] = {}
+        self._digests: dict[str, str] = {}
+
+    def start(self) -> None:
+        """Start the worker processes now (their start-up then overlaps the caller's work)."""
+        if self._pool is None:
+            self._workers = [PngWorker() for _ in range(self._size)]
+            for worker in self._workers:
+                self._idle.put(worker)
+            self._pool = ThreadPoolExecutor(max_workers=self._size,
+                                            thread_name_prefix="procmine-png")
+
+    def add(self, charts: Iterable[Chart]) -> None:
+        for chart in charts:
+            name = f"{chart.slug}.png"
+            spec = chart.full_spec()
+            self._digests[name] = spec_digest(spec)
+            previous = _previous_png(self._manifests, name, self._digests[name])
+            if previous is not None:
+                self._pngs[name] = previous
+            else:
+                self.start()
+                assert self._pool is not None
+                self._pngs[name] = self._pool.submit(self._render, spec)
+
+    def _render(self, spec: dict[str, Any]) -> bytes:
+        worker = self._idle.get()
+        try:
+            return worker.render(spec)
+        finally:
+            self._idle.put(worker)
+
+    def results(self) -> tuple[dict[str, bytes], dict[str, Rendered]]:
+        """File name → PNG bytes of every chart added, and their manifest entries."""
+        images = {name: data if isinstance(data, bytes) else data.result()
+                  for name, data in self._pngs.items()}
+        return images, {name: Rendered(self._digests[name], _digest(data))
+                        for name, data in images.items()}
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        for worker in self._workers:
+            worker.close()
+        self._workers = []
+
+    def __enter__(self) -> PngJobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def chart_pngs(charts: list[Chart], previous: Iterable[Path],
                ) -> tuple[dict[str, bytes], dict[str, Rendered]]:
     """File name → PNG bytes of every chart, reused where one of the `previous` folders
-    rendered the same spec and rendered (concurrently) otherwise; and their manifest entries."""
-    manifests = [(folder, read_manifest(folder)) for folder in dict.fromkeys(previous)]
-    specs = {f"{chart.slug}.png": chart.full_spec() for chart in charts}
-    digests = {name: spec_digest(spec) for name, spec in specs.items()}
-    pngs = {name: _previous_png(manifests, name, digests[name]) for name in specs}
-    stale = [name for name, data in pngs.items() if data is None]
-    if stale:
-        with ThreadPoolExecutor(max_workers=PNG_WORKERS) as pool:
-            pngs.update(zip(stale, pool.map(lambda name: chart_png(specs[name]), stale),
-                            strict=True))
-    images = {name: data for name, data in pngs.items() if data is not None}
-    return images, {name: Rendered(digests[name], _digest(data))
-                    for name, data in images.items()}
+    rendered the same spec and rendered otherwise; and their manifest entries."""
+    with PngJobs(previous) as jobs:
+        jobs.add(charts)
+        return jobs.results()

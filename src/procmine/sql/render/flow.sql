@@ -13,8 +13,7 @@ per_period AS (
     FROM d GROUP BY period
 ),
 case_median AS (
-    SELECT CAST(date_trunc($grain, CAST(coalesce(resolved_at, opened_at + to_seconds(resolution_s))
-                AS DATE)) AS DATE) AS period,
+    SELECT CAST(date_trunc($grain, resolved_day) AS DATE) AS period,
            median(resolution_s) AS median_s
     FROM pm_render_case WHERE resolution_s IS NOT NULL AND opened_at IS NOT NULL
     GROUP BY 1

@@ -1,10 +1,12 @@
 -- Additive KPI counts per period × priority × source × sourcing (the filters of the trend
 -- explorer); each dimension keeps its $max_categories most frequent values, the rest is
--- 'other'. Rates are computed in the browser from these sums, so filters stay exact.
+-- 'other'. Rates are computed in the browser from these sums, so filters stay exact. Waste
+-- comes from pm_render_waste_agg by the same case attributes (= summed per case, then over
+-- the cases).
 WITH c AS (
-    SELECT *, CAST(date_trunc($grain, CAST(opened_at AS DATE)) AS DATE) AS period
+    SELECT *, CAST(date_trunc($grain, opened_day) AS DATE) AS period
     FROM pm_render_case
-    WHERE CAST(opened_at AS DATE) >= CAST($chart_start AS DATE)
+    WHERE opened_day >= CAST($chart_start AS DATE)
 ),
 top_priority AS (
     SELECT coalesce(priority, '(none)') AS v FROM c GROUP BY 1
@@ -18,8 +20,20 @@ top_sourcing AS (
     SELECT coalesce(sourcing, '(none)') AS v FROM c GROUP BY 1
     ORDER BY count(*) DESC, 1 LIMIT $max_categories
 ),
-waste_per_case AS (
-    SELECT case_id, sum(hours) AS hours, sum(cost) AS cost FROM pm_render_waste GROUP BY 1
+cases AS (
+    SELECT period, priority, source, sourcing, count(*) AS cases,
+           count(*) FILTER (WHERE reopened) AS reopened,
+           count(*) FILTER (WHERE handoffs > 0) AS reassigned,
+           count(*) FILTER (WHERE sla_met) AS sla_met,
+           count(sla_met) AS sla_known
+    FROM c GROUP BY ALL
+),
+waste AS (
+    SELECT CAST(date_trunc($grain, opened_day) AS DATE) AS period, priority, source,
+           case_sourcing AS sourcing, sum(hours) AS hours, sum(cost) AS cost
+    FROM pm_render_waste_agg
+    WHERE in_case AND opened_day >= CAST($chart_start AS DATE)
+    GROUP BY ALL
 )
 SELECT c.period,
        CASE WHEN coalesce(c.priority, '(none)') IN (SELECT v FROM top_priority)
@@ -28,12 +42,15 @@ SELECT c.period,
             THEN coalesce(c.source, '(none)') ELSE 'other' END AS source,
        CASE WHEN coalesce(c.sourcing, '(none)') IN (SELECT v FROM top_sourcing)
             THEN coalesce(c.sourcing, '(none)') ELSE 'other' END AS sourcing,
-       count(*) AS cases,
-       count(*) FILTER (WHERE c.reopened) AS reopened,
-       count(*) FILTER (WHERE c.handoffs > 0) AS reassigned,
-       count(*) FILTER (WHERE c.sla_met) AS sla_met,
-       count(c.sla_met) AS sla_known,
-       round(coalesce(sum(w.hours), 0), 3) AS waste_hours,
-       round(coalesce(sum(w.cost), 0), 2) AS waste_cost
-FROM c LEFT JOIN waste_per_case w USING (case_id)
+       CAST(sum(c.cases) AS BIGINT) AS cases,
+       CAST(sum(c.reopened) AS BIGINT) AS reopened,
+       CAST(sum(c.reassigned) AS BIGINT) AS reassigned,
+       CAST(sum(c.sla_met) AS BIGINT) AS sla_met,
+       CAST(sum(c.sla_known) AS BIGINT) AS sla_known,
+       CAST(round(coalesce(sum(w.hours), 0), 3) AS DOUBLE) AS waste_hours,
+       CAST(round(coalesce(sum(w.cost), 0), 2) AS DOUBLE) AS waste_cost
+FROM cases AS c
+LEFT JOIN waste AS w ON w.period = c.period
+    AND w.priority IS NOT DISTINCT FROM c.priority AND w.source IS NOT DISTINCT FROM c.source
+    AND w.sourcing IS NOT DISTINCT FROM c.sourcing
 GROUP BY ALL ORDER BY ALL;

@@ -1,17 +1,13 @@
 -- Headline KPIs for the current window, the previous one and all time (case grain).
 -- Cases, reopen, reassignment and waste count by the day a case opened; resolution time and
 -- SLA by the day it was resolved (opened + resolution time when no resolved_at is known).
+-- Waste from pm_render_waste_agg (all of marts.waste, by the day its case opened).
 WITH w(name, lo, hi) AS (
     VALUES ('current', CAST($cur_lo AS DATE), CAST($hi AS DATE)),
            ('previous', CAST($prev_lo AS DATE), CAST($cur_lo AS DATE)),
            ('all', DATE '0001-01-01', DATE '9999-12-31')
 ),
-c AS (
-    SELECT *, CAST(opened_at AS DATE) AS opened_day,
-           CAST(coalesce(resolved_at, opened_at + to_seconds(resolution_s)) AS DATE)
-               AS resolved_day
-    FROM pm_render_case
-),
+c AS (SELECT * FROM pm_render_case),
 opened AS (
     SELECT w.name, count(*) AS cases,
            avg(CAST(c.reopened AS INTEGER)) AS reopen_rate,
@@ -28,9 +24,10 @@ resolved AS (
     GROUP BY w.name
 ),
 waste AS (
-    SELECT w.name, round(sum(x.hours), 6) AS waste_hours, round(sum(x.cost), 6) AS waste_cost
-    FROM w JOIN pm_render_waste AS x
-        ON w.name = 'all' OR (CAST(x.opened_at AS DATE) >= w.lo AND CAST(x.opened_at AS DATE) < w.hi)
+    SELECT w.name, CAST(round(sum(x.hours), 6) AS DOUBLE) AS waste_hours,
+           CAST(round(sum(x.cost), 6) AS DOUBLE) AS waste_cost
+    FROM w JOIN pm_render_waste_agg AS x
+        ON w.name = 'all' OR (x.opened_day >= w.lo AND x.opened_day < w.hi)
     GROUP BY w.name
 )
 SELECT w.name, coalesce(o.cases, 0) AS cases, r.median_resolution_s, r.sla_rate, o.reopen_rate,

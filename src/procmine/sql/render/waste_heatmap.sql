@@ -2,7 +2,7 @@
 -- frequent evidence strings of each cell from marts.waste for the tooltips.
 WITH evidence AS (
     SELECT d2c_stage, waste_type, evidence, count(*) AS n
-    FROM pm_render_waste WHERE evidence IS NOT NULL AND evidence <> '' GROUP BY ALL
+    FROM pm_render_waste_rows WHERE evidence IS NOT NULL AND evidence <> '' GROUP BY ALL
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY d2c_stage, waste_type

@@ -3,7 +3,7 @@
 -- a thin tail of old tickets does not stretch every chart). Case dates come from
 -- marts.case_kpis when it has them, else from marts.kpi_daily.
 WITH case_days AS (
-    SELECT CAST(opened_at AS DATE) AS day, count(*) AS n
+    SELECT opened_day AS day, count(*) AS n
     FROM pm_render_case WHERE opened_at IS NOT NULL GROUP BY ALL
 ),
 daily_days AS (
@@ -15,8 +15,7 @@ running AS (
     SELECT day, n, sum(n) OVER (ORDER BY day) AS cum, sum(n) OVER () AS total FROM days
 ),
 last_resolution AS (
-    SELECT max(CAST(coalesce(resolved_at, opened_at + to_seconds(resolution_s)) AS DATE)) AS day
-    FROM pm_render_case
+    SELECT max(resolved_day) AS day FROM pm_render_case
     UNION ALL
     SELECT max(day) FROM marts.kpi_daily WHERE resolved > 0
 )
