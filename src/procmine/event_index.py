@@ -1,9 +1,11 @@
 """The mining index (migration 6): core.events as integer codes in canonical order.
 
-publish_core.sql marks the cases a run gave new events (_reindex_cases) and `refresh` re-codes
-just those; `rebuild` re-codes everything (a database upgraded from migration 5, core.events
-written by hand in tests or by an analyst). The mining step reads core.event_codes with a
-plain scan and calls `rebuild` when the index is out of step with core.events.
+Publishing (pipeline.publish_core) marks the cases a run gave new events (_reindex_cases),
+with all their events in the view _reindex_events, and `refresh` re-codes just those;
+`rebuild` re-codes everything (a database upgraded from migration 5, core.events written by
+hand in tests or by an analyst). The mining step reads core.event_codes with a plain scan and
+calls `rebuild` when the index is out of step with core.events. Publishing also uses
+core.case_keys to find the cases core already holds events of (`covers_core` first).
 """
 
 from __future__ import annotations
@@ -20,8 +22,27 @@ SELECT (SELECT (count(*), coalesce(sum(epoch_us(ts)), 0)) FROM core.events)
 """
 
 
-def refresh(conn: duckdb.DuckDBPyConnection) -> None:
-    """Re-code the cases listed in the temp table _reindex_cases (then dropped)."""
+# the default _reindex_events: every core event of the cases in _reindex_cases
+REINDEX_EVENTS_SQL = """
+CREATE OR REPLACE TEMP VIEW _reindex_events AS
+SELECT * FROM core.events SEMI JOIN _reindex_cases USING (case_id)
+"""
+
+# as many index rows as events (table sizes: no scan). Publishing keeps both in step, so a
+# difference means the index was not built by it (an upgraded database, events written by hand)
+COVERS_CORE_SQL = """
+SELECT (SELECT count(*) FROM core.events) = (SELECT count(*) FROM core.event_codes)
+"""
+
+
+def refresh(conn: duckdb.DuckDBPyConnection, *, events_ready: bool = False) -> None:
+    """Re-code the cases listed in the temp table _reindex_cases (then dropped).
+
+    `events_ready`: the caller defined the temp view _reindex_events (all events of those
+    cases; publishing has them at hand); otherwise they are read from core.events.
+    """
+    if not events_ready:
+        conn.execute(REINDEX_EVENTS_SQL)
     run_sql(conn, load_sql("pipeline/event_index.sql"))
     conn.execute("DROP TABLE IF EXISTS _reindex_cases")
 
@@ -29,9 +50,15 @@ def refresh(conn: duckdb.DuckDBPyConnection) -> None:
 def rebuild(conn: duckdb.DuckDBPyConnection) -> None:
     """Re-code every event of core.events."""
     run_sql(conn, load_sql("pipeline/event_index_rebuild.sql"))
-    refresh(conn)
+    refresh(conn, events_ready=True)
 
 
 def in_step(conn: duckdb.DuckDBPyConnection) -> bool:
     """The index holds the events of core.events (as publishing maintains it)."""
     return bool(conn.execute(IN_STEP_SQL).fetchall()[0][0])
+
+
+def covers_core(conn: duckdb.DuckDBPyConnection) -> bool:
+    """The index has a row per event of core.events, so core.case_keys names every case that
+    has events (what publishing relies on to look only at the cases a run touches)."""
+    return bool(conn.execute(COVERS_CORE_SQL).fetchall()[0][0])

@@ -53,9 +53,22 @@ def core_event_count(conn: duckdb.DuckDBPyConnection) -> int:
 
 def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Move the run's validated staged events into core (de-duplicated), refresh the cases
-    they touch and re-code those cases in the mining index."""
-    run_sql(conn, load_sql("pipeline/publish_core.sql"), {"run_id": run_id})
-    event_index.refresh(conn)
+    they touch and re-code those cases in the mining index.
+
+    Work is O(the run's events + the core events of the cases it touches): core's events of
+    other cases are not read. Into an empty core (a first or --full load) the events are
+    written in one pass and the cases and the index read core.events whole.
+    """
+    params = {"run_id": run_id}
+    if not event_index.covers_core(conn):
+        event_index.rebuild(conn)  # core.case_keys must name every case of core.events
+    first = core_event_count(conn) == 0
+    run_sql(conn, load_sql("pipeline/publish_scope.sql"), params)
+    run_sql(conn, load_sql("pipeline/publish_events_first.sql" if first
+                           else "pipeline/publish_events.sql"), params)
+    run_sql(conn, load_sql("pipeline/publish_cases.sql"), params)
+    event_index.refresh(conn, events_ready=True)
+    run_sql(conn, load_sql("pipeline/publish_done.sql"), params)
 
 
 def load_and_publish_core(

@@ -96,6 +96,17 @@ def import_in_background() -> threading.Thread:
     return thread
 
 
+def _skip_frame_fingerprint() -> None:
+    """GX's pandas engine hashes every frame under 1 GB (pandas.util.hash_pandas_object over
+    every column and the index) into a batch marker, ``pandas_data_fingerprint``, that no
+    expectation, result or Data Docs page reads: about half of GX's time on a 1M-row frame.
+    GX skips it for frames over its threshold; a threshold of 0 skips it for every frame."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
+        pandas_execution_engine.HASH_THRESHOLD = 0
+
+
 class GxEngine:
     """An ephemeral GX context with one pandas data source; suites are built once per rule set."""
 
@@ -120,6 +131,7 @@ class GxEngine:
                 progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
             ))
             self._source = self._context.data_sources.add_pandas("procmine")
+            _skip_frame_fingerprint()
         return self._context
 
     @property

@@ -1,7 +1,8 @@
--- Bring the mining index (migration 6) up to date for the cases in _reindex_cases (case_id):
--- new case keys and codes are appended, the cases' rows of core.event_codes are replaced by
--- all their events in canonical order (ts, source_file, source_row, seq). Called by
--- publish_core.sql for the cases a run gave new events, and with every case to rebuild it.
+-- Bring the mining index (migration 6) up to date for the cases in _reindex_cases (case_id),
+-- whose events (all of them, in core) the view _reindex_events holds: new case keys and codes
+-- are appended, the cases' rows of core.event_codes are replaced by all their events in
+-- canonical order (ts, source_file, source_row, seq). Called by publishing for the cases a run
+-- gave new events, and with every case to rebuild it (event_index.py).
 INSERT INTO core.case_keys
 SELECT (SELECT coalesce(max(case_key), 0) FROM core.case_keys)
            + row_number() OVER (ORDER BY r.case_id),
@@ -14,7 +15,7 @@ SELECT k.case_key, k.case_id FROM core.case_keys AS k SEMI JOIN _reindex_cases U
 
 CREATE OR REPLACE TEMP TABLE _reindex_vocabulary AS
 SELECT DISTINCT activity, d2c_stage, source, org_group, support_level, sourcing, source_file
-FROM core.events SEMI JOIN _reindex_keys USING (case_id);
+FROM _reindex_events;
 
 INSERT INTO core.step_codes
 SELECT (SELECT coalesce(max(code), 0) FROM core.step_codes)
@@ -45,7 +46,7 @@ DELETE FROM core.event_codes WHERE case_key IN (SELECT case_key FROM _reindex_ke
 
 INSERT INTO core.event_codes
 SELECT k.case_key, epoch_us(e.ts) AS t, s.code AS step, h.code AS holder
-FROM core.events AS e
+FROM _reindex_events AS e
 JOIN _reindex_keys AS k USING (case_id)
 JOIN _reindex_files AS f USING (source_file)
 JOIN core.step_codes AS s
@@ -60,3 +61,4 @@ ORDER BY k.case_key, t, f.file_rank, e.source_row, e.seq;
 DROP TABLE _reindex_keys;
 DROP TABLE _reindex_files;
 DROP TABLE _reindex_vocabulary;
+DROP VIEW _reindex_events;

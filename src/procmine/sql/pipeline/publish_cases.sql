@@ -1,0 +1,53 @@
+-- Step 3 of publishing: core.cases for the touched cases, from _case_events (every core event
+-- of the touched cases, the run's new ones included) and _cases_in_core (touched cases with
+-- events in core). The adapter's latest attributes replace a case's row; cases without
+-- attributes this run are derived from their events.
+DELETE FROM core.cases AS c WHERE EXISTS (
+    SELECT 1 FROM staging.cases AS s WHERE s.case_id = c.case_id AND s.source = c.source
+);
+INSERT INTO core.cases BY NAME
+SELECT * EXCLUDE (n) FROM (
+    SELECT *, row_number() OVER (PARTITION BY source, case_id ORDER BY opened_at NULLS LAST) AS n
+    FROM staging.cases
+) WHERE n = 1 AND case_id IN (SELECT case_id FROM _cases_in_core);
+
+-- The events of touched (source, case) pairs the adapter gave no attributes this run: their
+-- times come from all their events again, so that a later export closing a case updates it
+-- (incremental = full rebuild).
+CREATE OR REPLACE TEMP TABLE _derived_times AS
+SELECT source, case_id, any_value(case_type) AS case_type, min(ts) AS opened_at,
+       max(ts) FILTER (WHERE d2c_stage = 'resolve') AS resolved_at,
+       max(ts) FILTER (WHERE d2c_stage = 'close') AS closed_at
+FROM _case_events AS e
+WHERE NOT EXISTS (SELECT 1 FROM staging.cases AS s WHERE s.case_id = e.case_id
+                                                      AND s.source = e.source)
+GROUP BY source, case_id;
+
+-- Cases with no row yet: derived from their events (a case id with no adapter attributes in
+-- any source, so all its events are in _derived_times).
+INSERT INTO core.cases BY NAME
+SELECT case_id, any_value(case_type) AS case_type, any_value(source) AS source,
+       min(opened_at) AS opened_at, max(resolved_at) AS resolved_at, max(closed_at) AS closed_at
+FROM _derived_times
+WHERE case_id NOT IN (SELECT case_id FROM core.cases)
+GROUP BY case_id;
+
+UPDATE core.cases AS c
+SET opened_at = d.opened_at, resolved_at = d.resolved_at, closed_at = d.closed_at
+FROM _derived_times AS d
+WHERE c.case_id = d.case_id AND c.source = d.source;
+
+-- A case's sourcing: that of the last group that held it.
+UPDATE core.cases AS c
+SET sourcing = last.sourcing
+FROM (
+    SELECT case_id, arg_max(sourcing, ts) AS sourcing
+    FROM _case_events
+    WHERE org_group IS NOT NULL
+    GROUP BY case_id
+) AS last
+WHERE c.case_id = last.case_id;
+
+-- The cases this run gave events: pipeline/event_index.sql re-codes them (mining index) from
+-- _reindex_events.
+CREATE OR REPLACE TEMP TABLE _reindex_cases AS SELECT case_id FROM _event_cases;
