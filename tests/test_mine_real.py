@@ -178,7 +178,12 @@ def test_procmine_mine_command(volvo: duckdb.DuckDBPyConnection, tmp_path: Path)
     (tmp_path / "procmine.toml").write_text('[paths]\ndashboards = "pages"\n')
     proc = run_cli("mine", "--db", db, cwd=tmp_path)
     assert "variants" in proc.stderr and "mined 65,533 events of 7,554 cases" in proc.stderr
+    # nothing changed since the fixture mined it: no per-case rows are written again
+    assert "per-case rows written for 0 cases (the changed ones)" in " ".join(proc.stderr.split())
     assert (tmp_path / "pages" / "model" / "discovered_model.bpmn").exists()
+    proc = run_cli("mine", "--db", db, "--all-cases", cwd=tmp_path)
+    assert ("per-case rows written for 7,554 cases (asked to rewrite every case)"
+            in " ".join(proc.stderr.split()))
     conn = store.reading(db)
     assert conn.execute("SELECT count(*) FROM marts.variants").fetchone()[0] > 1000
     conn.close()

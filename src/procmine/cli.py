@@ -153,8 +153,15 @@ def validate(
 
 
 @app.command()
-def mine(db: DbOption = None) -> None:
+def mine(
+    db: DbOption = None,
+    all_cases: Annotated[bool, typer.Option(
+        "--all-cases", help="Rewrite the per-case marts (case_kpis, waste) for every case, "
+                            "not only the cases that changed since the last run.")] = False,
+) -> None:
     """Recompute the marts (variants, transitions, waste, bottlenecks, KPIs) from core."""
+    import time
+
     from procmine import store
     from procmine.mine import mine as run_mine
 
@@ -165,13 +172,18 @@ def mine(db: DbOption = None) -> None:
                             "(procmine ingest PATH --source ...)")
     with console.status("mining") as status, store.writing(
             db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
-        report = run_mine(conn, config, progress=lambda step: status.update(f"mining: {step}"))
+        started = time.perf_counter()
+        report = run_mine(conn, config, progress=lambda step: status.update(f"mining: {step}"),
+                          incremental=not all_cases)
+        seconds = time.perf_counter() - started
     waste = ", ".join(f"{k} {v:,}" for k, v in report.waste_instances.items() if v)
     console.print(
         f"mined {report.events:,} events of {report.cases:,} cases: {report.variants:,} "
         f"variants, {report.transitions:,} transitions; waste: {waste or 'none'} "
         f"({report.waste_hours:,.0f} h, {report.waste_cost:,.0f} {report.currency}); "
-        f"{sum(report.timings.values()):.1f} s → {db_path}")
+        f"per-case rows written for {report.cases_rewritten:,} cases"
+        + (f" ({report.rewrite_reason})" if report.rewrite_reason else " (the changed ones)")
+        + f"; {seconds:.1f} s → {db_path}")
     if report.model is not None:
         drawn = report.model.svg or report.model.note
         console.print(f"discovered model ({report.model.variants} variants, "
