@@ -115,3 +115,80 @@ def test_mining_rebuilds_an_index_out_of_step(tmp_path: Path, db_path: Path) -> 
         assert [r[2] for r in _decoded(conn)] == ["Open", "Active", "Resolved"]
     finally:
         conn.close()
+
+
+def _index_equals_a_rebuild(conn: duckdb.DuckDBPyConnection) -> None:
+    assert event_index.in_step(conn)
+    published = _runs(_decoded(conn))
+    event_index.rebuild(conn)
+    assert _runs(_decoded(conn)) == published
+
+
+def test_publishing_checks_new_events_against_the_cases_they_touch(
+        tmp_path: Path, db_path: Path) -> None:
+    day1 = _export(tmp_path / "day1.csv", [
+        "T1;Open;2024-03-01 08:00;Desk L1",
+        "T1;Active;2024-03-01 08:30;Network L2",
+        "T2;Open;2024-03-01 09:00;Desk L1",
+    ])
+    # two overlapping exports in one run: both repeat events of T1 already in core, one new
+    # event of T1 and one of a new case T3 are in both files
+    day2a = _export(tmp_path / "day2a.csv", [
+        "T1;Open;2024-03-01 08:00;Desk L1",
+        "T1;Active;2024-03-01 08:30;Network L2",
+        "T1;Resolved;2024-03-02 10:00;Network L2",
+        "T3;Open;2024-03-02 07:00;Desk L1",
+    ])
+    day2b = _export(tmp_path / "day2b.csv", [
+        "T3;Open;2024-03-02 07:00;Desk L1",
+        "T1;Resolved;2024-03-02 10:00;Network L2",
+        "T1;Active;2024-03-01 08:30;Network L2",
+        "T3;Active;2024-03-02 07:30;Network L2",
+    ])
+    config = load_config()
+    assert ingest(config, db_path, "csv", [day1], MAPPING).events_loaded == 3
+    assert ingest(config, db_path, "csv", [day2a, day2b], MAPPING).events_loaded == 3
+    conn = store.connect(db_path)
+    try:
+        assert conn.execute("SELECT count(*), count(DISTINCT event_id) FROM core.events"
+                            ).fetchone() == (6, 6)
+        # a copy in two files of one run: the first file's is kept
+        assert conn.execute("SELECT source_file FROM core.events WHERE case_id = 'T3' "
+                            "AND activity = 'Open'").fetchone()[0].endswith("day2a.csv")
+        cases = {r[0]: r[1:] for r in conn.execute(
+            "SELECT case_id, strftime(opened_at, '%d %H:%M'), strftime(resolved_at, '%d %H:%M') "
+            "FROM core.cases").fetchall()}
+        assert cases == {"T1": ("01 08:00", "02 10:00"), "T2": ("01 09:00", None),
+                         "T3": ("02 07:00", None)}
+        _index_equals_a_rebuild(conn)
+    finally:
+        conn.close()
+
+
+def test_publishing_rebuilds_an_index_that_does_not_cover_core(
+        tmp_path: Path, db_path: Path) -> None:
+    """Publishing finds the events core holds of a case through core.case_keys: with the index
+    missing (a database upgraded from migration 5) it is rebuilt first, so events already in
+    core are not published twice."""
+    day1 = _export(tmp_path / "day1.csv", [
+        "T1;Open;2024-03-01 08:00;Desk L1",
+        "T1;Active;2024-03-01 08:30;Network L2",
+    ])
+    day2 = _export(tmp_path / "day2.csv", [
+        "T1;Open;2024-03-01 08:00;Desk L1",
+        "T1;Active;2024-03-01 08:30;Network L2",
+        "T1;Resolved;2024-03-02 10:00;Network L2",
+    ])
+    config = load_config()
+    ingest(config, db_path, "csv", [day1], MAPPING)
+    with store.writing(db_path) as conn:
+        for table in ("event_codes", "case_keys", "step_codes", "holder_codes"):
+            conn.execute(f"DELETE FROM core.{table}")
+    assert ingest(config, db_path, "csv", [day2], MAPPING).events_loaded == 1
+    conn = store.connect(db_path)
+    try:
+        assert conn.execute("SELECT count(*), count(DISTINCT event_id) FROM core.events"
+                            ).fetchone() == (3, 3)
+        _index_equals_a_rebuild(conn)
+    finally:
+        conn.close()
