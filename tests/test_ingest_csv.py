@@ -100,3 +100,26 @@ def test_ambiguous_dates_need_a_format(tmp_path: Path, db_path: Path) -> None:
     run_cli("ingest", export, "--source", "csv", "--db", db_path, "--date-format",
             "%d/%m/%Y %H:%M")
     assert _count(db_path, "SELECT count(*) FROM core.events WHERE month(ts) = 2") == 2
+
+
+def test_source_rows_follow_the_file_over_row_groups(tmp_path: Path, db_path: Path) -> None:
+    """Raw rows are numbered by their order of insertion (no row_number() window, so DuckDB
+    may read the file in parallel): every row over several row groups carries its own 1-based
+    data row, quoted line breaks (rows and lines differ) included."""
+    from procmine.ingest import stage_files
+
+    export = tmp_path / "large.csv"
+    rows = 300_000
+    with export.open("w", encoding="utf-8") as handle:
+        handle.write(HEADER.rstrip("\n") + ";row;note\n")
+        for i in range(1, rows + 1):
+            note = f'"line one\nline two {i}"' if i % 997 == 0 else "x" * 20
+            handle.write(f"T{i % 5000};Open;2024-03-01 09:00;ann;G;{i};{note}\n")
+    with store.writing(db_path) as conn:
+        report = stage_files(conn, load_config(), "csv", [export], "r1", MAPPING)
+        assert [f.rows for f in report.loaded] == [rows]
+        assert conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE _source_row = \"row\"::BIGINT), "
+            "min(_source_row), max(_source_row) FROM raw.csv").fetchone() == (rows, rows, 1, rows)
+        assert conn.execute("SELECT count(*) FROM staging.events WHERE source_row = 997 * 3 "
+                            "AND case_id = 'T2991'").fetchone() == (1,)

@@ -101,34 +101,32 @@ WITH snapshots AS (
     WINDOW ordered AS (PARTITION BY number ORDER BY updated_ts NULLS LAST, mod_n NULLS LAST,
                                                    file_order, _source_row)
 ),
-derived AS (
-    SELECT file_order, _source_row, number, resource, grp,
-           unnest(list_filter([
-               CASE WHEN k = 1 THEN {{'activity': 'Open', 'ts_raw': opened_raw,
-                   'ts': pm_parse_ts(opened_raw, $date_format, $timezone), 'extra': '',
-                   'seq': 0}} END,
-               CASE WHEN state IS NOT NULL AND state <> prev_state THEN {{'activity': state,
-                   'ts_raw': updated_raw, 'ts': updated_ts, 'extra': mod_raw, 'seq': 1}} END,
-               CASE WHEN grp IS NOT NULL AND grp IS DISTINCT FROM prev_group THEN {{
-                   'activity': CASE WHEN prev_group IS NULL THEN 'Assign' ELSE 'Reassign' END,
-                   'ts_raw': updated_raw, 'ts': updated_ts, 'extra': mod_raw, 'seq': 2}} END,
-               CASE WHEN k > 1 AND category IS NOT NULL
-                         AND category IS DISTINCT FROM prev_category THEN {{
-                   'activity': 'Reclassify', 'ts_raw': updated_raw, 'ts': updated_ts,
-                   'extra': mod_raw, 'seq': 3}} END
-           ], lambda e: e IS NOT NULL)) AS e
-    FROM snapshots
-    WHERE is_new
+derived AS (  -- each snapshot against each kind of event (seq), kept where it happened
+    SELECT file_order, _source_row, number, resource, grp, seq,
+           CASE seq WHEN 0 THEN 'Open' WHEN 1 THEN state
+                    WHEN 2 THEN CASE WHEN prev_group IS NULL THEN 'Assign' ELSE 'Reassign' END
+                    ELSE 'Reclassify' END AS activity,
+           CASE seq WHEN 0 THEN opened_raw ELSE updated_raw END AS ts_raw,
+           CASE seq WHEN 0 THEN pm_parse_ts(opened_raw, $date_format, $timezone)
+                    ELSE updated_ts END AS ts,
+           CASE seq WHEN 0 THEN '' ELSE mod_raw END AS extra
+    FROM snapshots CROSS JOIN (VALUES (0), (1), (2), (3)) AS kinds(seq)
+    WHERE is_new AND CASE seq
+        WHEN 0 THEN k = 1
+        WHEN 1 THEN state IS NOT NULL AND state <> prev_state
+        WHEN 2 THEN grp IS NOT NULL AND grp IS DISTINCT FROM prev_group
+        ELSE k > 1 AND category IS NOT NULL AND category IS DISTINCT FROM prev_category
+    END
 )
 SELECT
-    pm_event_id($source, $case_prefix || number, e.activity, e.ts_raw, e.extra) AS event_id,
+    pm_event_id($source, $case_prefix || number, activity, ts_raw, extra) AS event_id,
     $case_prefix || number AS case_id, pm_sn_case_type(number, $case_type) AS case_type,
-    e.activity AS activity, e.ts AS ts,
+    activity, ts,
     resource, grp AS org_group,
     CASE WHEN regexp_extract(grp, $level_pattern, 1) IN ('L1', 'L2', 'L3')
          THEN regexp_extract(grp, $level_pattern, 1) END AS support_level,
-    $source AS source, _source_file AS source_file, _source_row AS source_row, e.seq AS seq,
-    e.ts_raw AS ts_raw, $run_id AS run_id
+    $source AS source, _source_file AS source_file, _source_row AS source_row, seq,
+    ts_raw, $run_id AS run_id
 FROM derived JOIN _sn_files USING (file_order);
 
 -- A snapshot without a record number cannot be placed in a history: staged as one event
