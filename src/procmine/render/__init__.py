@@ -33,22 +33,27 @@ from procmine.render.scope import Scope, load_scope
 PageBuilder = Callable[[MartReader, Scope, Context], Page]
 PAGE_BUILDERS: list[PageBuilder] = [overview.build, waste.build, bottlenecks.build,
                                     variants.build, operating_model.build, data_quality.build]
+# The order the pages are built in (their order on the site is PAGE_BUILDERS'): quick
+# queries first, then the most charts, so PNGs are rendered while the slower pages query.
+BUILD_ORDER = [variants.build, bottlenecks.build, data_quality.build, waste.build,
+               operating_model.build, overview.build]
 VALIDATION_DOCS = Path("validation") / "index.html"
 MODEL_FILES = (Path("model") / "discovered_model.svg", Path("model") / "discovered_model.bpmn")
 
 
 def build_pages(conn: duckdb.DuckDBPyConnection, ctx: Context,
                 on_page: Callable[[Page], None] | None = None) -> tuple[Scope, list[Page]]:
-    """Every page's content from the marts of `conn` (read only; temp views only);
-    `on_page` is called with each page as soon as it is built."""
-    pages = []
+    """Every page's content from the marts of `conn` (read only; temp views and tables
+    only), in PAGE_BUILDERS' order; `on_page` is called with each page as soon as it is
+    built (in BUILD_ORDER)."""
+    built: dict[PageBuilder, Page] = {}
     with MartReader(conn) as reader:
         scope = load_scope(reader)
-        for build in PAGE_BUILDERS:
-            pages.append(build(reader, scope, ctx))
+        for build in BUILD_ORDER + [b for b in PAGE_BUILDERS if b not in BUILD_ORDER]:
+            built[build] = build(reader, scope, ctx)
             if on_page:
-                on_page(pages[-1])
-    return scope, pages
+                on_page(built[build])
+    return scope, [built[build] for build in PAGE_BUILDERS]
 
 
 def context_for(config: Config, out_dir: Path,
@@ -82,8 +87,6 @@ def render_all(conn: duckdb.DuckDBPyConnection, config: Config, out_dir: Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = context_for(config, out_dir, current_run)
     with PngJobs([out_dir, previous or config.dashboards_dir]) as pngs:
-        if png:
-            pngs.start()  # the workers start while the first page is queried
         scope, pages = build_pages(conn, ctx, (lambda page: pngs.add(page.charts)) if png
                                    else None)
         nav = [(page.slug, page.title) for page in pages]

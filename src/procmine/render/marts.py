@@ -95,6 +95,7 @@ class MartReader:
         for schema, table, column in rows:
             self._columns.setdefault((schema, table), set()).add(column)
         self.case_columns: set[str] = set()
+        self._waste_agg = False
 
     def has_table(self, schema: str, table: str) -> bool:
         return (schema, table) in self._columns
@@ -115,8 +116,8 @@ class MartReader:
         self.drop_views()
 
     def create_views(self) -> None:
-        """Temporary views of fixed shape over marts.case_kpis and marts.waste, and the
-        waste of every case aggregated by the attributes of its case (`WASTE_AGG`)."""
+        """Temporary views of fixed shape over marts.case_kpis and marts.waste (the waste of
+        every case by the attributes of its case, `WASTE_AGG`, follows with its first use)."""
         self.case_columns = self.columns("marts", "case_kpis")
         case = _select_list(self.case_columns, CASE_COLUMNS, "k")
         self._create_view(CASE_VIEW, case, "marts.case_kpis AS k",
@@ -124,7 +125,7 @@ class MartReader:
         waste = _select_list(self.columns("marts", "waste"), WASTE_COLUMNS, "w")
         self._create_view(WASTE_VIEW, waste, "marts.waste AS w",
                           self.has_table("marts", "waste"))
-        run_sql(self.conn, load_sql("render/waste_agg.sql"))
+        self._waste_agg = False
 
     def _create_view(self, view: str, exprs: dict[str, str], source: str, exists: bool,
                      derived: dict[str, str] | None = None) -> None:
@@ -152,7 +153,11 @@ class MartReader:
 
     def query(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of sql/render/<name>.sql (its last statement) as JSON-ready dicts."""
-        cursor = run_sql(self.conn, load_sql(f"render/{name}.sql"), params)
+        script = load_sql(f"render/{name}.sql")
+        if WASTE_AGG in script and not self._waste_agg:
+            run_sql(self.conn, load_sql("render/waste_agg.sql"))
+            self._waste_agg = True
+        cursor = run_sql(self.conn, script, params)
         return records(cursor)
 
     def scalar(self, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
