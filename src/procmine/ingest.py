@@ -20,7 +20,8 @@ import duckdb
 
 from procmine.config import Config
 from procmine.errors import InputError, ProcmineError
-from procmine.sources import Adapter, LoadContext, get_adapter
+from procmine.sources import Adapter, LoadContext, RawFile, get_adapter
+from procmine.sources.base import number_raw_rows
 from procmine.sql import load_sql, run_sql
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv", ".gz", ".xes", ".xes.gz")
@@ -190,25 +191,43 @@ def stage_files(
 
 def _load_file(conn: duckdb.DuckDBPyConnection, adapter: Adapter, ctx: LoadContext,
                result: FileResult) -> None:
-    """raw + staging for one file in one transaction; a failure rolls the file back whole."""
+    """raw + staging for one file; a failure rolls the file back whole.
+
+    One transaction, or two when the raw rows are numbered after their append
+    (`number_raw_rows`): then a failure after the first commit deletes the file's raw rows.
+    Either way the run works on a private copy of the database (store.writing).
+    """
+    committed: RawFile | None = None
     conn.execute("BEGIN TRANSACTION")
     try:
         raw = adapter.load_raw(conn, result.path, result.file_id, ctx)
+        if not raw.numbered:
+            conn.execute("COMMIT")
+            committed = raw
+            conn.execute("BEGIN TRANSACTION")
+            number_raw_rows(conn, ctx, raw)
         adapter.normalise(conn, [raw], ctx)
         conn.execute("COMMIT")
         result.rows = raw.rows
     except InputError as exc:
-        conn.execute("ROLLBACK")
+        _roll_back(conn, ctx, committed)
         if exc.fatal:
             raise
         result.status, result.message = "failed", str(exc)
     except duckdb.Error as exc:
-        conn.execute("ROLLBACK")
+        _roll_back(conn, ctx, committed)
         result.status = "failed"
         result.message = f"{result.path}: cannot load ({str(exc).splitlines()[0][:300]})"
     except BaseException:
-        conn.execute("ROLLBACK")
+        _roll_back(conn, ctx, committed)
         raise
+
+
+def _roll_back(conn: duckdb.DuckDBPyConnection, ctx: LoadContext,
+               committed: RawFile | None) -> None:
+    conn.execute("ROLLBACK")
+    if committed is not None:
+        conn.execute(f"DELETE FROM {ctx.raw_table} WHERE _file_id = ?", [committed.file_id])
 
 
 def apply_mappings(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str) -> None:

@@ -68,11 +68,16 @@ class LoadContext:
 
 @dataclass(frozen=True)
 class RawFile:
-    """One file loaded into the raw layer."""
+    """One file loaded into the raw layer.
+
+    `numbered` False: the rows were appended in file order with `_source_row` still NULL;
+    the loader commits them, then calls `number_raw_rows` (see there for why).
+    """
 
     path: Path
     file_id: str
     rows: int
+    numbered: bool = True
 
 
 class Adapter(ABC):
@@ -129,17 +134,20 @@ def read_delimited(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ct
     reader = ("read_csv($csv_path, columns = $columns, header = true, auto_detect = false, "
               "delim = $delim, quote = '\"', escape = '\"', strict_mode = true, "
               "null_padding = false, encoding = $encoding, max_line_size = 67108864)")
+    # rows numbered by a row_number() window would be read on one thread; in file order
+    # (DuckDB keeps the order of insertion), they are read in parallel and numbered after
+    in_order = _preserves_order(conn)
     try:
         rows = _append_raw(conn, reader, columns, path, file_id, ctx, {
             "csv_path": str(readable), "columns": dict.fromkeys(header, "VARCHAR"),
             "delim": delimiter, "encoding": "utf-8" if readable != path else encoding},
-            row_number=None)
+            row_number="NULL::BIGINT" if in_order else "row_number() OVER ()")
     except duckdb.Error as exc:
         raise csv_read_error(exc, path, encoding) from exc
     finally:
         if readable != path:
             readable.unlink(missing_ok=True)
-    return RawFile(path, file_id, rows)
+    return RawFile(path, file_id, rows, numbered=not in_order)
 
 
 def normalise_encoding(encoding: str) -> str:
@@ -226,11 +234,10 @@ def csv_read_error(exc: duckdb.Error, path: Path, encoding: str) -> InputError:
 
 def _append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str], path: Path,
                 file_id: str, ctx: LoadContext, reader_params: dict[str, Any] | None = None,
-                row_number: str | None = "_source_row") -> int:
+                row_number: str = "_source_row") -> int:
     """Append `staged` (a table with VARCHAR columns, or a table function reading the file)
     to raw.<source>, adding any new columns first; `row_number` is the SQL giving each row's
-    1-based data row, or None: the rows' order of insertion (see `_number_rows`). Returns the
-    number of rows appended."""
+    1-based data row. Returns the number of rows appended."""
     target = ctx.raw_table
     existing = {
         row[0] for row in conn.execute(
@@ -254,43 +261,43 @@ def _append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str]
         if masker and c in masker.columns else quote_ident(c)
         for c in columns
     )
-    params = {"file_id": file_id, "path": str(path), "loaded_at": datetime.now(UTC),
-              **(reader_params or {}),
-              **(masker.sql_params() if masker and masker.columns & set(columns) else {})}
-    insert = (f"INSERT INTO {target} BY NAME SELECT $file_id AS _file_id, $path AS "
-              f"_source_file, {{row_number}} AS _source_row, $loaded_at AS _loaded_at, "
-              f"{select} FROM {staged}")
-    if row_number is not None or not _preserves_order(conn):
-        return conn.execute(insert.format(row_number=row_number or "row_number() OVER ()"),
-                            params).fetchone()[0]
-    rows = conn.execute(insert.format(row_number="NULL::BIGINT"), params).fetchone()[0]
-    if not _number_rows(conn, target, file_id, rows):
-        conn.execute(f"DELETE FROM {target} WHERE _file_id = ?", [file_id])
-        rows = conn.execute(insert.format(row_number="row_number() OVER ()"),
-                            params).fetchone()[0]
-    return rows
+    return conn.execute(
+        f"INSERT INTO {target} BY NAME SELECT $file_id AS _file_id, $path AS _source_file, "
+        f"{row_number} AS _source_row, $loaded_at AS _loaded_at, {select} FROM {staged}",
+        {"file_id": file_id, "path": str(path), "loaded_at": datetime.now(UTC),
+         **(reader_params or {}),
+         **(masker.sql_params() if masker and masker.columns & set(columns) else {})},
+    ).fetchone()[0]
 
 
 def _preserves_order(conn: duckdb.DuckDBPyConnection) -> bool:
     return bool(conn.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0])
 
 
-def _number_rows(conn: duckdb.DuckDBPyConnection, target: str, file_id: str, rows: int) -> bool:
-    """Number the rows just appended for `file_id` 1, 2, ... in their order of insertion.
+def number_raw_rows(conn: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawFile) -> None:
+    """Set `_source_row` 1, 2, ... of a file appended unnumbered, in its order of insertion.
 
-    A `row_number() OVER ()` in the insert would read the file on one thread; without it
-    DuckDB reads in parallel and, with preserve_insertion_order (the default), appends the
-    rows in file order under consecutive row ids. False (nothing numbered) if the row ids are
-    not one consecutive run, so the caller reads the file again the slow way.
+    DuckDB appended the rows in file order (preserve_insertion_order) under consecutive row
+    ids. Call it after the append is committed: the append was written to the database file
+    as it was read, and updating those rows in the same transaction would copy every row
+    into the write-ahead log (a second write of the whole file).
     """
+    target = ctx.raw_table
     first, last, count = conn.execute(
         f"SELECT min(rowid), max(rowid), count(*) FROM {target} WHERE _file_id = ?",
-        [file_id]).fetchone()
-    if count != rows or (rows and last - first + 1 != rows):
-        return False
-    conn.execute(f"UPDATE {target} SET _source_row = rowid - ? + 1 WHERE _file_id = ?",
-                 [first, file_id])
-    return True
+        [raw.file_id]).fetchone()
+    if count != raw.rows:
+        raise RuntimeError(f"{raw.path}: {count} raw rows, {raw.rows} appended")
+    if not count:
+        return
+    if last - first + 1 == count:
+        conn.execute(f"UPDATE {target} SET _source_row = rowid - ? + 1 WHERE _file_id = ?",
+                     [first, raw.file_id])
+    else:  # not one run of row ids (never seen): number them in row id order
+        conn.execute(
+            f"UPDATE {target} AS t SET _source_row = o.n FROM (SELECT rowid AS id, "
+            f"row_number() OVER (ORDER BY rowid) AS n FROM {target} WHERE _file_id = ?) AS o "
+            "WHERE t.rowid = o.id", [raw.file_id])
 
 
 def sample_values(conn: duckdb.DuckDBPyConnection, raw_table: str, column: str,
