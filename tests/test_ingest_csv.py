@@ -123,3 +123,25 @@ def test_source_rows_follow_the_file_over_row_groups(tmp_path: Path, db_path: Pa
             "min(_source_row), max(_source_row) FROM raw.csv").fetchone() == (rows, rows, 1, rows)
         assert conn.execute("SELECT count(*) FROM staging.events WHERE source_row = 997 * 3 "
                             "AND case_id = 'T2991'").fetchone() == (1,)
+
+
+def test_a_file_failing_after_its_raw_rows_leaves_no_raw_rows(tmp_path: Path,
+                                                               db_path: Path) -> None:
+    """Raw rows are committed before they are numbered and normalised; a failure after that
+    (here: dates that fit day-first and month-first) removes them again."""
+    import pytest
+
+    from procmine.errors import InputError
+    from procmine.ingest import stage_files
+
+    good = _write(tmp_path / "good.csv", ["T1;Open;2024-03-01 09:00;ann;G"])
+    ambiguous = _write(tmp_path / "ambiguous.csv", ["T2;Open;01/02/2024 09:00;ann;G",
+                                                    "T2;Resolved;03/02/2024 10:00;ann;G"])
+    with store.writing(db_path) as conn:
+        stage_files(conn, load_config(), "csv", [good], "r1", MAPPING)
+        with pytest.raises(InputError, match="date"):
+            stage_files(conn, load_config(), "csv", [ambiguous], "r2", MAPPING)
+        assert conn.execute("SELECT _source_file, _source_row FROM raw.csv").fetchall() == [
+            (str(good), 1)]
+        assert conn.execute("SELECT count(*) FROM staging.events WHERE run_id = 'r2'"
+                            ).fetchone() == (0,)
