@@ -40,8 +40,10 @@ PNG_WORKERS = 2   # processes: this machine has two cores, and the pages are bui
 # from stdin, answers each with b"1" + length + PNG bytes (b"0" + length + error text).
 # The protocol gets its own copy of stdout; anything vl-convert prints goes to stderr. It
 # renders a one-bar chart first, so that vl-convert's start (~1 s) overlaps the queries.
+# Ctrl-C is the parent's to handle: it closes the worker's input, and the worker ends.
 _WORKER = r"""
-import json, os, struct, sys
+import json, os, signal, struct, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 import vl_convert
 out = os.fdopen(os.dup(1), "wb")
 os.dup2(2, 1)
