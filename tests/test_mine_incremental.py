@@ -98,7 +98,10 @@ def test_first_run_writes_every_case_and_a_rerun_none(
     before = _marts(db)
     again = _mine(db)
     assert (again.cases_rewritten, again.rewrite_reason) == (0, "")
-    assert _marts(db) == before
+    after = _marts(db)
+    # equal up to the last bits of floating sums (DuckDB adds in parallel, in any order)
+    assert all(len(after[m]) == len(before[m]) and all(
+        _same(a, b) for a, b in zip(after[m], before[m], strict=True)) for m in MARTS)
 
 
 def test_changed_cases_only_and_equal_to_a_full_run(

@@ -309,8 +309,9 @@ def _plan_rewrite(conn: duckdb.DuckDBPyConnection, events: EventArrays, variants
                   settings: MiningSettings, reference_model: Path | None,
                   incremental: bool) -> changes_mod.CaseChanges:
     """Which cases' rows of the per-case marts to write (changes.py)."""
-    signature = changes_mod.event_signatures(events) ^ mix64(
-        changes_mod.case_row_signatures(conn, events))
+    case_rows = in_thread(lambda: changes_mod.case_row_signatures(conn, events),
+                          "procmine-mine-case-rows")   # DuckDB, beside the numpy hashing
+    signature = changes_mod.event_signatures(events) ^ mix64(case_rows())
     reason = ""
     if not incremental:
         reason = "asked to rewrite every case"

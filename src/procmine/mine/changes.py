@@ -81,8 +81,10 @@ def event_signatures(events: EventArrays) -> np.ndarray:
     holder = _name_hashes([vocab.groups[c] for c in vocab.holder_group],
                           [vocab.levels[c] for c in vocab.holder_level],
                           [vocab.sourcings[c] for c in vocab.holder_sourcing])
-    mixed = mix64(events.t.view(np.uint64) * _K1 + step[events.x])
-    mixed += holder[events.y] * _K2 + events.pos.astype(np.uint64) * _K3
+    mixed = events.t.view(np.uint64) * _K1
+    mixed += step[events.x]
+    mixed += holder[events.y] * _K2
+    mixed += events.pos.astype(np.uint64) * _K3
     per_case = np.add.reduceat(mix64(mixed), events.starts)
     return per_case ^ mix64(events.lengths.astype(np.uint64) + _K1)
 
