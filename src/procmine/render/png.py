@@ -238,11 +238,3 @@ class PngJobs:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def chart_pngs(charts: list[Chart], previous: Iterable[Path],
-               ) -> tuple[dict[str, bytes], dict[str, Rendered]]:
-    """File name → PNG bytes of every chart, reused where one of the `previous` folders
-    rendered the same spec and rendered otherwise; and their manifest entries."""
-    with PngJobs(previous) as jobs:
-        jobs.add(charts)
-        return jobs.results()
