@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import queue
 import struct
 import subprocess
@@ -34,7 +35,7 @@ from procmine.render.page import Chart
 
 MANIFEST = ".png-manifest.json"
 PNG_SCALE = 2
-PNG_WORKERS = 2   # processes: this machine has two cores, and the pages are built beside them
+PNG_WORKERS = 2   # processes (at most one a core): the pages are built beside them
 
 # A worker process: reads [spec, vl_version, scale] frames (8-byte big-endian length + JSON)
 # from stdin, answers each with b"1" + length + PNG bytes (b"0" + length + error text).
@@ -181,7 +182,7 @@ class PngJobs:
 
     def __init__(self, previous: Iterable[Path], workers: int = PNG_WORKERS) -> None:
         self._manifests = [(folder, read_manifest(folder)) for folder in dict.fromkeys(previous)]
-        self._size = workers
+        self._size = max(1, min(workers, os.cpu_count() or 1))
         self._idle: queue.SimpleQueue[PngWorker] = queue.SimpleQueue()
         self._workers: list[PngWorker] = []
         self._pool: ThreadPoolExecutor | None = None
