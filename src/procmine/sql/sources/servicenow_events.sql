@@ -4,8 +4,8 @@
 -- hashes a row's exported values; {attributes} is the JSON of the case attribute columns.
 -- Params: $file_ids (files of this load), $null_tokens, $source, $case_type, $case_prefix,
 -- $date_format, $timezone, $level_pattern, $run_id.
--- Cost: a narrow scan of the number column of raw, then only the rows of the records in the
--- new files are read (a nightly's load is proportional to its file, not to the store).
+-- Cost: raw is passed once (its number column compared to the records of the new files);
+-- the rest works on the snapshots of those records only (a nightly's are a few thousand).
 
 CREATE OR REPLACE TEMP MACRO pm_sn_case_type(number, fallback) AS
     CASE
@@ -23,67 +23,55 @@ SELECT DISTINCT pm_null({number}, $null_tokens) AS number
 FROM {raw_table}
 WHERE list_contains($file_ids, _file_id) AND pm_null({number}, $null_tokens) IS NOT NULL;
 
--- How those record numbers are spelled in raw, and in which files: the wide read below
--- filters on the stored column itself, so DuckDB skips the row groups and rows of other
--- records.
-CREATE OR REPLACE TEMP TABLE _sn_spellings AS
-SELECT DISTINCT {number} AS spelling, _file_id
-FROM {raw_table}
-WHERE pm_null({number}, $null_tokens) IN (SELECT number FROM _sn_records);
-
--- Those files in load order (file_order stands for (_loaded_at, _source_file), constant per
--- file, so the snapshots are ordered and carried without the long strings).
+-- The files of raw in load order: file_order stands for (_loaded_at, _source_file), constant
+-- per file, so the snapshots are ordered and carried without those long strings.
 CREATE OR REPLACE TEMP TABLE _sn_files AS
 SELECT _file_id, _source_file, list_contains($file_ids, _file_id) AS is_new,
        row_number() OVER (ORDER BY _loaded_at, _source_file, _file_id) AS file_order
-FROM (SELECT DISTINCT _file_id, _loaded_at, _source_file
+FROM (SELECT _file_id, any_value(_loaded_at) AS _loaded_at,
+             any_value(_source_file) AS _source_file
       FROM {raw_table}
-      WHERE _file_id IN (SELECT _file_id FROM _sn_spellings));
+      GROUP BY _file_id);
+
+-- All raw snapshots of those records (earlier files too), narrow: file order and row, the
+-- columns events need and a hash of the row's exported values (case attributes are read
+-- back for the last snapshots only). One pass over raw: its number column is compared, the
+-- other columns are read for the matching rows only (materialised before the files are
+-- joined: else DuckDB checks every raw row's _file_id against the files first).
+CREATE OR REPLACE TEMP TABLE _sn_rows AS
+WITH matching AS MATERIALIZED (
+    SELECT _file_id, _source_row,
+           pm_null({number}, $null_tokens) AS number,
+           pm_null({state}, $null_tokens) AS state,
+           pm_null({updated_at}, $null_tokens) AS updated_raw,
+           pm_null({mod_count}, $null_tokens) AS mod_raw,
+           pm_null({opened_at}, $null_tokens) AS opened_raw,
+           pm_null({group}, $null_tokens) AS grp,
+           pm_null({resource}, $null_tokens) AS resource,
+           pm_null({category}, $null_tokens) AS category,
+           {content} AS content
+    FROM {raw_table}
+    WHERE pm_null({number}, $null_tokens) IN (SELECT number FROM _sn_records)
+)
+SELECT f.file_order, f.is_new, r.* EXCLUDE (_file_id),
+       pm_parse_ts(updated_raw, $date_format, $timezone) AS updated_ts,
+       try_cast(mod_raw AS BIGINT) AS mod_n
+FROM matching AS r
+JOIN _sn_files AS f USING (_file_id);
 
 -- A snapshot exported twice (same record, same exported values) counts once, attributed to
--- its earliest-loaded copy: the later copies are left out below. Only the records with such
--- copies are ordered (usually none). {content} hashes the row's exported values.
-CREATE OR REPLACE TEMP TABLE _sn_copies AS
-SELECT number, content
-FROM (SELECT pm_null({number}, $null_tokens) AS number, {content} AS content
-      FROM {raw_table}
-      WHERE {number} IN (SELECT spelling FROM _sn_spellings))
-GROUP BY ALL
-HAVING count(*) > 1;
-
-CREATE OR REPLACE TEMP TABLE _sn_later AS
-SELECT _file_id, _source_row
-FROM (SELECT _file_id, _source_row, _loaded_at, _source_file,
-             pm_null({number}, $null_tokens) AS number, {content} AS content
-      FROM {raw_table}
-      WHERE {number} IN (SELECT number FROM _sn_copies))
-SEMI JOIN _sn_copies USING (number, content)
-QUALIFY row_number() OVER (PARTITION BY number, content
-                           ORDER BY _loaded_at, _source_file, _source_row) > 1;
-
--- All raw snapshots of those records (earlier files too) but the later copies, narrow:
--- file order and row, and the columns events need (case attributes are read back for the
--- last snapshots only). Read from raw by each statement that needs it: a temporary copy
--- costs more than the narrow scan.
-CREATE OR REPLACE TEMP MACRO pm_sn_snapshots(null_tokens, date_format, timezone) AS TABLE
-SELECT f.file_order, f.is_new, r.* EXCLUDE (_file_id),
-       pm_parse_ts(updated_raw, date_format, timezone) AS updated_ts,
-       try_cast(mod_raw AS BIGINT) AS mod_n
-FROM (
-    SELECT _file_id, _source_row,
-           pm_null({number}, null_tokens) AS number,
-           pm_null({state}, null_tokens) AS state,
-           pm_null({updated_at}, null_tokens) AS updated_raw,
-           pm_null({mod_count}, null_tokens) AS mod_raw,
-           pm_null({opened_at}, null_tokens) AS opened_raw,
-           pm_null({group}, null_tokens) AS grp,
-           pm_null({resource}, null_tokens) AS resource,
-           pm_null({category}, null_tokens) AS category
-    FROM {raw_table}
-    WHERE {number} IN (SELECT spelling FROM _sn_spellings)
-) AS r
-JOIN _sn_files AS f USING (_file_id)
-ANTI JOIN _sn_later AS l USING (_file_id, _source_row);
+-- its earliest-loaded copy: the later copies are dropped. Only the records with such copies
+-- are ordered (usually none).
+DELETE FROM _sn_rows AS r
+USING (
+    SELECT file_order, _source_row
+    FROM _sn_rows
+    SEMI JOIN (SELECT number, content FROM _sn_rows GROUP BY ALL HAVING count(*) > 1) AS d
+        USING (number, content)
+    QUALIFY row_number() OVER (PARTITION BY number, content
+                               ORDER BY file_order, _source_row) > 1
+) AS later
+WHERE r.file_order = later.file_order AND r._source_row = later._source_row;
 
 -- Events: snapshots ordered by update time, mod count, load, row (k), with the last known
 -- (non-null) state, group and category before each; Open (seq 0) at opened_at on the first
@@ -92,12 +80,12 @@ ANTI JOIN _sn_later AS l USING (_file_id, _source_row);
 -- when their file was loaded).
 INSERT INTO staging.events BY NAME
 WITH snapshots AS (
-    SELECT *,
+    SELECT * EXCLUDE (content),
            row_number() OVER ordered AS k,
            coalesce(lag(state IGNORE NULLS) OVER ordered, 'New') AS prev_state,
            lag(grp IGNORE NULLS) OVER ordered AS prev_group,
            lag(category IGNORE NULLS) OVER ordered AS prev_category
-    FROM pm_sn_snapshots($null_tokens, $date_format, $timezone)
+    FROM _sn_rows
     WINDOW ordered AS (PARTITION BY number ORDER BY updated_ts NULLS LAST, mod_n NULLS LAST,
                                                    file_order, _source_row)
 ),
@@ -154,7 +142,7 @@ FROM (
            arg_max({{'file_order': file_order, 'row': _source_row}},
                    (updated_ts IS NULL, coalesce(updated_ts, '1970-01-01'::TIMESTAMPTZ),
                     mod_n IS NULL, coalesce(mod_n, 0), file_order, _source_row)) AS last
-    FROM pm_sn_snapshots($null_tokens, $date_format, $timezone)
+    FROM _sn_rows
     GROUP BY number
 ) AS l
 JOIN _sn_files AS f ON f.file_order = l.last.file_order;
@@ -191,8 +179,6 @@ FROM (
 JOIN _sn_last AS l USING (_file_id, _source_row);
 
 DROP TABLE _sn_last;
-DROP TABLE _sn_later;
-DROP TABLE _sn_copies;
+DROP TABLE _sn_rows;
 DROP TABLE _sn_files;
-DROP TABLE _sn_spellings;
 DROP TABLE _sn_records;
