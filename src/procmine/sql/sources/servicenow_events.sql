@@ -60,14 +60,14 @@ FROM matching AS r
 JOIN _sn_files AS f USING (_file_id);
 
 -- A snapshot exported twice (same record, same exported values) counts once, attributed to
--- its earliest-loaded copy: the later copies are dropped. Only the records with such copies
--- are ordered (usually none).
+-- its earliest-loaded copy: the later copies are dropped. Only the rows whose hash occurs
+-- more than once are ordered (usually none; the hash covers the number column too).
 DELETE FROM _sn_rows AS r
 USING (
     SELECT file_order, _source_row
     FROM _sn_rows
-    SEMI JOIN (SELECT number, content FROM _sn_rows GROUP BY ALL HAVING count(*) > 1) AS d
-        USING (number, content)
+    SEMI JOIN (SELECT content FROM _sn_rows GROUP BY content HAVING count(*) > 1) AS d
+        USING (content)
     QUALIFY row_number() OVER (PARTITION BY number, content
                                ORDER BY file_order, _source_row) > 1
 ) AS later
