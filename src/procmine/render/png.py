@@ -7,9 +7,9 @@ folder's entry, and whose previous PNG still has the recorded bytes, is copied i
 rendered; a mismatch of either (e.g. pages half moved into place by a killed run) renders again.
 
 vl-convert holds the GIL while it renders, so charts are rendered in `PNG_WORKERS` worker
-processes (`_WORKER`: a small script that imports vl-convert only), started before the first
-page is built: their start-up and the rendering overlap the page queries (DuckDB releases the
-GIL), and a page's charts are rendered while the next pages are built (`PngJobs`).
+processes (`_WORKER`: a small script that imports vl-convert only), started with the first
+chart that needs one: a page's charts are rendered while the next pages are queried and
+built (DuckDB releases the GIL), `PngJobs`.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ MANIFEST = ".png-manifest.json"
 PNG_SCALE = 2
 PNG_WORKERS = 2   # processes (at most one a core): the pages are built beside them
 
-# A worker process: reads [spec, vl_version, scale] frames (8-byte big-endian length + JSON)
-# from stdin, answers each with b"1" + length + PNG bytes (b"0" + length + error text).
-# The protocol gets its own copy of stdout; anything vl-convert prints goes to stderr. It
-# renders a one-bar chart first, so that vl-convert's start (~1 s) overlaps the queries.
+# A worker process (arguments: Vega-Lite version, scale): reads specs from stdin as frames
+# (8-byte big-endian length + JSON), answers each with b"1" + length + PNG bytes (b"0" +
+# length + error text).
+# The protocol gets its own copy of stdout; anything vl-convert prints goes to stderr.
 # Ctrl-C is the parent's to handle: it closes the worker's input, and the worker ends.
 _WORKER = r"""
 import json, os, signal, struct, sys
@@ -50,9 +50,6 @@ out = os.fdopen(os.dup(1), "wb")
 os.dup2(2, 1)
 inp = sys.stdin.buffer
 vl_version, scale = sys.argv[1], float(sys.argv[2])
-vl_convert.vegalite_to_png({"data": {"values": [{"a": 1}]}, "mark": "bar",
-                            "encoding": {"x": {"field": "a", "type": "quantitative"}}},
-                           vl_version=vl_version, scale=scale)
 while len(head := inp.read(8)) == 8:
     spec = json.loads(inp.read(struct.unpack(">Q", head)[0]))
     try:
