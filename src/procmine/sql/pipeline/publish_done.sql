@@ -6,6 +6,8 @@ DROP TABLE IF EXISTS _cases_in_core;
 DROP TABLE IF EXISTS _new_events;
 DROP TABLE IF EXISTS _prior_events;
 DROP TABLE IF EXISTS _derived_times;
+DROP TABLE IF EXISTS _last_sourcing;
+DROP TABLE IF EXISTS _case_dups;
 DROP TABLE IF EXISTS _dup_keys;
 DROP TABLE IF EXISTS _event_cases;
 DROP TABLE IF EXISTS _touched_cases;
