@@ -30,8 +30,8 @@ in_core AS (
 adapter AS (
     SELECT case_id, source, opened_at, resolved_at, closed_at
     FROM (
-        SELECT *, row_number() OVER (PARTITION BY case_id, source
-                                     ORDER BY opened_at NULLS LAST) AS n
+        SELECT case_id, source, opened_at, resolved_at, closed_at,
+               row_number() OVER (PARTITION BY case_id, source ORDER BY opened_at NULLS LAST) AS n
         FROM staging.cases
         WHERE case_id IN (SELECT case_id FROM staged)
     )
