@@ -2,36 +2,53 @@
 -- with that waste: support = share of those cases with the value, base_share = share of all
 -- cases with it, lift = support / base_share (> 1: over-represented). group and sourcing are
 -- every group / sourcing a case passed through. Only values with >= $min_cases waste cases.
+-- Values are numbered (vid) first, so the large joins and groupings are over integers.
 CREATE OR REPLACE TABLE marts.waste_drivers AS
 WITH case_attrs AS (
-    SELECT k.ci, unnest([{'attribute': 'priority', 'value': c.priority},
-                         {'attribute': 'category', 'value': c.category},
-                         {'attribute': 'source', 'value': c.source}]) AS a
+    SELECT k.ci, c.priority, c.category, c.source
     FROM _mine_case_id AS k JOIN marts.case_kpis AS c USING (case_id)
 ),
+named AS (
+    SELECT DISTINCT 'priority' AS attribute, priority AS value FROM case_attrs
+    UNION SELECT DISTINCT 'category', category FROM case_attrs
+    UNION SELECT DISTINCT 'source', source FROM case_attrs
+    UNION SELECT DISTINCT 'group', org_group FROM _mine_holder_key
+    UNION SELECT DISTINCT 'sourcing', sourcing FROM _mine_holder_key
+),
+vals AS (
+    SELECT attribute, value, (row_number() OVER (ORDER BY attribute, value))::INTEGER AS vid
+    FROM named WHERE value IS NOT NULL
+),
+holder_vals AS (
+    SELECT h.code, v.vid
+    FROM _mine_holder_key AS h
+    JOIN vals AS v ON (v.attribute = 'group' AND v.value = h.org_group)
+                   OR (v.attribute = 'sourcing' AND v.value = h.sourcing)
+),
 attrs AS (
-    SELECT ci, a.attribute, a.value FROM case_attrs WHERE a.value IS NOT NULL
+    SELECT a.ci, v.vid FROM case_attrs AS a
+    JOIN vals AS v ON v.attribute = 'priority' AND v.value = a.priority
     UNION ALL
-    SELECT DISTINCT t.ci, 'group', h.org_group
-    FROM _mine_touch AS t JOIN _mine_holder_key AS h ON h.code = t.holder
-    WHERE h.org_group IS NOT NULL
+    SELECT a.ci, v.vid FROM case_attrs AS a
+    JOIN vals AS v ON v.attribute = 'category' AND v.value = a.category
     UNION ALL
-    SELECT DISTINCT t.ci, 'sourcing', h.sourcing
-    FROM _mine_touch AS t JOIN _mine_holder_key AS h ON h.code = t.holder
-    WHERE h.sourcing IS NOT NULL
+    SELECT a.ci, v.vid FROM case_attrs AS a
+    JOIN vals AS v ON v.attribute = 'source' AND v.value = a.source
+    UNION ALL
+    SELECT DISTINCT t.ci, hv.vid FROM _mine_touch AS t JOIN holder_vals AS hv ON hv.code = t.holder
 ),
 total AS (SELECT count(*) AS cases FROM _mine_case),
-base AS (SELECT attribute, value, count(*) AS cases FROM attrs GROUP BY ALL),
+base AS (SELECT vid, count(*) AS cases FROM attrs GROUP BY vid),
 waste_cases AS (SELECT DISTINCT wtype, ci FROM _mine_waste),
 per_type AS (SELECT wtype, count(*) AS cases FROM waste_cases GROUP BY wtype),
 hits AS (
-    SELECT w.wtype, a.attribute, a.value, count(*) AS cases
+    SELECT w.wtype, a.vid, count(*) AS cases
     FROM waste_cases AS w JOIN attrs AS a USING (ci)
     GROUP BY ALL
 )
 SELECT list_extract($waste_types, hits.wtype + 1) AS waste_type,
-       hits.attribute,
-       hits.value,
+       v.attribute,
+       v.value,
        hits.cases::BIGINT AS cases,
        hits.cases / per_type.cases AS support,
        (hits.cases / per_type.cases) / (base.cases / total.cases) AS lift,
@@ -40,7 +57,8 @@ SELECT list_extract($waste_types, hits.wtype + 1) AS waste_type,
        base.cases::BIGINT AS value_cases
 FROM hits
 JOIN per_type USING (wtype)
-JOIN base USING (attribute, value)
+JOIN base USING (vid)
+JOIN vals AS v USING (vid)
 CROSS JOIN total
 WHERE hits.cases >= $min_cases
   AND (hits.cases / per_type.cases) / (base.cases / total.cases) > 1
