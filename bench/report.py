@@ -24,18 +24,17 @@ def _ordered(timings: dict[str, float], order: tuple[str, ...]) -> list[tuple[st
 # Why a target is missed, in plain words (kept next to the figures it explains; written from
 # the profile in bench/analysis.md). Shown only when the target is not met.
 GAP_CAUSES: dict[str, str] = {
-    "mining_vs_pm4py": "results are identical; the ratio moves with the machine's load "
-                       "(7.9x and 10.5x in two runs of the same mining code this round): "
-                       "the mine stage runs in a fresh process whose first scan of the index "
-                       "and first numpy passes are the slow part (see Analysis)",
-    "full_run": "ingest is ~3/4 of it: every exported column of every snapshot row parsed and "
-                "stored in raw (the CSV reader and the snapshot window mostly on one core), "
-                "then GX validation (~1.3 s per 1M rows) and publishing core (de-duplication "
-                "by md5 event id, building the mining index) (see Analysis)",
-    "nightly": "the mine step still recomputes and rewrites every mart from all events "
-               "(~14 s at 10M, 9 s of it the per-case and aggregate marts) and render "
-               "re-queries them and re-draws every chart (~8 s); loading the day's file "
-               "~7 s (see Analysis)",
+    "mining_vs_pm4py": "results are identical; the ratio moves with the machine's load: each "
+                       "side is the median of three runs (see Analysis)",
+    "full_run": "the load step is ~4/5 of it: ingest (~85 s: every exported column of 13.3M "
+                "snapshot rows parsed and stored in raw, ~4.5 CPU s per 1M rows, then the "
+                "snapshot ordering and event derivation), then validation and publishing core "
+                "(~15-20 s together); extract hashes the 4.3 GB export (~7 s) (see Analysis)",
+    "nightly": "mine ~12 s: the mining core over all events (~2 s), the per-case signatures "
+               "that find the changed cases (~1.4 s), the aggregate marts over all cases "
+               "(KPIs, drivers, bottlenecks, hand-offs: ~5 s) and the discovered model (pm4py, "
+               "~4 s in a thread) on two cores; load ~7 s; render ~5 s (16 PNGs by "
+               "vl-convert); copying the 1.6 GB store in and out ~2 s (see Analysis)",
     "peak_rss": "DuckDB's memory_limit (store.connect) bounds the engine; the rest is Python",
     "validate_rss": "GX's pandas batches: lower [validation] batch_rows",
 }
