@@ -159,6 +159,17 @@ def test_marts_out_of_step_with_the_state_rewrite_every_case(
     _assert_equal_to_a_full_run(db, tmp_path)
 
 
+def test_a_rebuilt_index_rewrites_every_case(
+        mined_once: tuple[Path, MineReport], tmp_path: Path) -> None:
+    db = tmp_path / "sn.duckdb"
+    shutil.copyfile(mined_once[0], db)
+    with store.writing(db) as conn:   # case keys are numbered anew
+        event_index.rebuild(conn)
+    report = _mine(db)
+    assert (report.cases_rewritten, report.rewrite_reason) == (20_769, "first run")
+    _assert_equal_to_a_full_run(db, tmp_path)
+
+
 def test_state_tables_are_plain_sql(mined_once: tuple[Path, MineReport]) -> None:
     conn = duckdb.connect(str(mined_once[0]), read_only=True)
     try:

@@ -6,6 +6,9 @@ DELETE FROM core.event_codes;
 DELETE FROM core.case_keys;
 DELETE FROM core.step_codes;
 DELETE FROM core.holder_codes;
+-- mining.case_state is keyed by case key: new keys invalidate it (mine/changes.py)
+DELETE FROM mining.case_state;
+DELETE FROM mining.run_state;
 DELETE FROM core.cases;
 DELETE FROM quarantine.events;
 DELETE FROM staging.events;
