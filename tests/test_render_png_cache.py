@@ -13,7 +13,8 @@ from procmine import store
 from procmine.config import Config
 from procmine.pipeline import publish_dashboards
 from procmine.render import build_pages, context_for, rebuild, render_all
-from procmine.render.png import MANIFEST, PngWorker, chart_png, spec_digest
+from procmine.render.fonts import host_fallback_fonts, preferred_families, write_font_config
+from procmine.render.png import MANIFEST, PngWorker, spec_digest
 from tests.test_dashboards import build_fixture_db, isolated_config
 
 
@@ -116,7 +117,11 @@ def test_dashboards_command_reuses_the_published_pngs(tmp_path: Path,
     assert len(rendered_specs) == len(first)
 
 
-def test_worker_processes_render_the_same_bytes_as_vl_convert_here(tmp_path: Path) -> None:
+def test_workers_draw_text_with_the_bundled_font_and_report_errors(tmp_path: Path) -> None:
+    """Given render.fonts' fontconfig file, a worker draws the same bytes as vl-convert with no
+    host font at all (its bundled Liberation Sans), yet keeps the host's other fonts."""
+    if host_fallback_fonts() is None:
+        pytest.skip("no fontconfig here: the workers use the host's fonts")
     db = build_fixture_db(tmp_path / "procmine.duckdb")
     config = isolated_config(tmp_path)
     conn = store.reading(db)
@@ -125,13 +130,26 @@ def test_worker_processes_render_the_same_bytes_as_vl_convert_here(tmp_path: Pat
     finally:
         conn.close()
     charts = [c for p in pages for c in p.charts][:3]
-    worker = PngWorker()
+    font_config = write_font_config(tmp_path / "fonts")
+    assert font_config is not None and "<dir>" in font_config.read_text()
+    no_fonts = tmp_path / "no-fonts.conf"
+    no_fonts.write_text(f"<fontconfig><dir>{tmp_path / 'none'}</dir></fontconfig>")
+    workers = [PngWorker(font_config), PngWorker(no_fonts)]
     try:
-        assert [worker.render(c.full_spec()) for c in charts] == [
-            chart_png(c.full_spec()) for c in charts]
+        ours, bundled_only = ([w.render(c.full_spec()) for c in charts] for w in workers)
+        assert ours == bundled_only
         with pytest.raises(RuntimeError, match="vl-convert could not render"):
-            worker.render({"mark": "no-such-mark"})
-        assert worker.render(charts[0].full_spec()) == chart_png(charts[0].full_spec())
+            workers[0].render({"mark": "no-such-mark"})
+        assert workers[0].render(charts[0].full_spec()) == ours[0]
     finally:
-        worker.close()
-    assert worker.proc.returncode == 0
+        for worker in workers:
+            worker.close()
+    assert [w.proc.returncode for w in workers] == [0, 0]
+
+
+def test_the_font_stack_s_families_are_left_out_of_the_workers_fonts() -> None:
+    fonts = host_fallback_fonts()
+    if fonts is None:
+        pytest.skip("no fontconfig here")
+    assert {"Arial", "Liberation Sans", "Roboto"} <= preferred_families()
+    assert not [f for f in fonts if Path(f).name.startswith("LiberationSans-")]

@@ -9,7 +9,8 @@ rendered; a mismatch of either (e.g. pages half moved into place by a killed run
 vl-convert holds the GIL while it renders, so charts are rendered in `PNG_WORKERS` worker
 processes (`_WORKER`: a small script that imports vl-convert only), started with the first
 chart that needs one: a page's charts are rendered while the next pages are queried and
-built (DuckDB releases the GIL), `PngJobs`.
+built (DuckDB releases the GIL), `PngJobs`. The workers draw text with the font vl-convert
+bundles (render.fonts).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import hashlib
 import json
 import os
 import queue
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -30,6 +33,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from procmine.render.fonts import fonts_tag, write_font_config
 from procmine.render.html import VL_VERSION
 from procmine.render.page import Chart
 
@@ -38,12 +42,12 @@ PNG_SCALE = 2
 PNG_WORKERS = 2   # processes (at most one a core): the pages are built beside them
 
 # A worker process (arguments: Vega-Lite version, scale): reads specs from stdin as frames
-# (8-byte big-endian length + JSON), answers each with b"1" + length + PNG bytes (b"0" +
-# length + error text).
+# (8-byte big-endian length + JSON text, handed to vl-convert as is), answers each with
+# b"1" + length + PNG bytes (b"0" + length + error text).
 # The protocol gets its own copy of stdout; anything vl-convert prints goes to stderr.
 # Ctrl-C is the parent's to handle: it closes the worker's input, and the worker ends.
 _WORKER = r"""
-import json, os, signal, struct, sys
+import os, signal, struct, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 import vl_convert
 out = os.fdopen(os.dup(1), "wb")
@@ -51,7 +55,7 @@ os.dup2(2, 1)
 inp = sys.stdin.buffer
 vl_version, scale = sys.argv[1], float(sys.argv[2])
 while len(head := inp.read(8)) == 8:
-    spec = json.loads(inp.read(struct.unpack(">Q", head)[0]))
+    spec = inp.read(struct.unpack(">Q", head)[0]).decode("utf-8")
     try:
         ok, data = b"1", vl_convert.vegalite_to_png(spec, vl_version=vl_version, scale=scale)
     except Exception as exc:
@@ -69,13 +73,6 @@ class Rendered:
     png: str
 
 
-def chart_png(spec: dict[str, Any]) -> bytes:
-    """A chart's PNG rendered in this process (what each worker process does)."""
-    import vl_convert
-
-    return vl_convert.vegalite_to_png(spec, vl_version=VL_VERSION, scale=PNG_SCALE)
-
-
 @cache
 def _renderer() -> str:
     try:
@@ -86,8 +83,8 @@ def _renderer() -> str:
 
 def spec_digest(spec: dict[str, Any]) -> str:
     """Digest of a chart's full spec as vl-convert would render it."""
-    payload = json.dumps([spec, VL_VERSION, PNG_SCALE, _renderer()], sort_keys=True,
-                         separators=(",", ":"), ensure_ascii=False, default=str)
+    payload = json.dumps([spec, VL_VERSION, PNG_SCALE, _renderer(), fonts_tag()],
+                         sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -127,12 +124,14 @@ def _previous_png(manifests: list[tuple[Path, dict[str, Rendered]]], name: str,
 
 
 class PngWorker:
-    """One vl-convert worker process; `render` sends a spec and waits for its PNG."""
+    """One vl-convert worker process; `render` sends a spec and waits for its PNG.
+    `font_config`: the fontconfig file it loads fonts by (render.fonts), else the host's."""
 
-    def __init__(self) -> None:
+    def __init__(self, font_config: Path | None = None) -> None:
+        env = {**os.environ, "FONTCONFIG_FILE": str(font_config)} if font_config else None
         self.proc = subprocess.Popen(
             [sys.executable, "-P", "-c", _WORKER, VL_VERSION, str(PNG_SCALE)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
     def render(self, spec: dict[str, Any]) -> bytes:
         payload = json.dumps(spec, allow_nan=False).encode("utf-8")
@@ -185,11 +184,14 @@ class PngJobs:
         self._pool: ThreadPoolExecutor | None = None
         self._pngs: dict[str, bytes | Future[bytes]] = {}
         self._digests: dict[str, str] = {}
+        self._fonts: Path | None = None   # the workers' fontconfig file and font links
 
     def start(self) -> None:
         """Start the worker processes now (their start-up then overlaps the caller's work)."""
         if self._pool is None:
-            self._workers = [PngWorker() for _ in range(self._size)]
+            self._fonts = Path(tempfile.mkdtemp(prefix="procmine-png-fonts-"))
+            font_config = write_font_config(self._fonts)
+            self._workers = [PngWorker(font_config) for _ in range(self._size)]
             for worker in self._workers:
                 self._idle.put(worker)
             self._pool = ThreadPoolExecutor(max_workers=self._size,
@@ -229,6 +231,9 @@ class PngJobs:
         for worker in self._workers:
             worker.close()
         self._workers = []
+        if self._fonts is not None:
+            shutil.rmtree(self._fonts, ignore_errors=True)
+            self._fonts = None
 
     def __enter__(self) -> PngJobs:
         return self
