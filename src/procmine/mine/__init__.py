@@ -26,6 +26,7 @@ from procmine.mine import changes as changes_mod
 from procmine.mine import conformance as conformance_mod
 from procmine.mine.background import in_thread
 from procmine.mine.events import EventArrays, case_index, load_events, resolve_case_ids
+from procmine.mine.groupings import distinct_in_case, handoff_table, waste_cases
 from procmine.mine.kpis import backlog_tables, case_table
 from procmine.mine.memory import reused_memory
 from procmine.mine.model import ModelResult, discover_model
@@ -224,9 +225,15 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             writer.wait()
         with _timed(report, "write_other_marts", progress):
             categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
+            vocab, runs = events.vocab, found.runs
             register(
                 _mine_case=cases, _mine_case_rows=_case_rows(cases, rewrite, events),
-                _mine_touch=_touch_table(found.runs),
+                _mine_group=_names(vocab.groups), _mine_sourcing=_names(vocab.sourcings),
+                _mine_case_group=distinct_in_case(runs.case, vocab.holder_group[runs.holder]),
+                _mine_case_sourcing=distinct_in_case(runs.case,
+                                                     vocab.holder_sourcing[runs.holder]),
+                _mine_waste_case=waste_cases(instances, events.cases, len(WASTE_TYPES)),
+                _mine_handoff=handoff_table(events, instances, params["handoff_code"]),
                 _mine_conformance={
                     "vi": np.arange(variants.size, dtype=np.int32),
                     "fitness": np.array([np.nan if f is None else f for f in checked.fitness]),
@@ -414,11 +421,6 @@ def _waste_table(events: EventArrays, instances: Instances, cost: np.ndarray,
         "e2": instances.e2,
         "e3": instances.e3,
     }
-
-
-def _touch_table(runs: Any) -> Table:
-    """(case, holder) of each group run: the groups each case passed through (SQL dedups)."""
-    return {"ci": runs.case, "holder": runs.holder}
 
 
 __all__ = ["MineReport", "mine"]

@@ -4,7 +4,9 @@ saved as BPMN and, when graphviz's `dot` is installed, as SVG."""
 
 from __future__ import annotations
 
+import importlib
 import shutil
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,15 @@ class ModelResult:
     bpmn: Path
     svg: Path | None
     note: str = ""
+
+
+def import_in_background() -> threading.Thread:
+    """Start importing pm4py (over a second of CPU) in a daemon thread, so that it overlaps
+    with loading files (DuckDB releases the GIL); discover_model then finds it imported."""
+    thread = threading.Thread(target=importlib.import_module, args=("pm4py",),
+                              name="procmine-import-pm4py", daemon=True)
+    thread.start()
+    return thread
 
 
 def top_variants(variants: Variants, coverage: float) -> int:

@@ -149,7 +149,8 @@ def step_table(events: EventArrays) -> Table:
 
 
 def step_flags(events: EventArrays, steps: Table) -> Table:
-    """The step table plus first_transition / first_group / first_sourcing: a step whose
+    """The step table plus the group and sourcing codes of the holder (from_group,
+    from_sourcing) and first_transition / first_group / first_sourcing: a step whose
     (transition, stage) / (group, stage) / (sourcing, stage) occurs for the first time in its
     case; their sums count distinct cases (bottlenecks.sql)."""
     from procmine.mine.waste import first_in_case
@@ -166,10 +167,13 @@ def step_flags(events: EventArrays, steps: Table) -> Table:
                                      cases)
         return flags
 
+    group, sourcing = vocab.holder_group[holder], vocab.holder_sourcing[holder]
     return {
         **steps,
+        "from_group": group,
+        "from_sourcing": sourcing,
         "first_transition": first(events.a.astype(np.int64) * (len(vocab.activities) + 1)
                                   + steps["to_a"]),
-        "first_group": first(vocab.holder_group[holder]),
-        "first_sourcing": first(vocab.holder_sourcing[holder]),
+        "first_group": first(group),
+        "first_sourcing": first(sourcing),
     }

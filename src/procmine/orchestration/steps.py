@@ -246,6 +246,9 @@ def load(state: RunState) -> dict[str, Any]:
 
     batches = state.plan.batches()
     if batches:
+        from procmine.mine.model import import_in_background
+
+        import_in_background()   # mining follows new data: its pm4py import overlaps the load
         state.validation = pipeline.load_and_publish_core(
             state.db, state.config, state.result, batches, progress,
             identities=state.plan.identities())

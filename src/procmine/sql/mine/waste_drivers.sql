@@ -3,6 +3,9 @@
 -- cases with it, lift = support / base_share (> 1: over-represented). group and sourcing are
 -- every group / sourcing a case passed through. Only values with >= $min_cases waste cases.
 -- Values are numbered (vid) first, so the large joins and groupings are over integers.
+-- Inputs (groupings.py): _mine_case_group / _mine_case_sourcing, the distinct (ci, code) of
+-- the groups and sourcings of each case's group runs (names in _mine_group / _mine_sourcing);
+-- _mine_waste_case, the distinct (wtype, ci) of the waste instances.
 CREATE OR REPLACE TABLE marts.waste_drivers AS
 WITH case_attrs AS (
     SELECT k.ci, c.priority, c.category, c.source
@@ -12,18 +15,20 @@ named AS (
     SELECT DISTINCT 'priority' AS attribute, priority AS value FROM case_attrs
     UNION SELECT DISTINCT 'category', category FROM case_attrs
     UNION SELECT DISTINCT 'source', source FROM case_attrs
-    UNION SELECT DISTINCT 'group', org_group FROM _mine_holder_key
-    UNION SELECT DISTINCT 'sourcing', sourcing FROM _mine_holder_key
+    UNION SELECT 'group', name FROM _mine_group
+    UNION SELECT 'sourcing', name FROM _mine_sourcing
 ),
 vals AS (
     SELECT attribute, value, (row_number() OVER (ORDER BY attribute, value))::INTEGER AS vid
     FROM named WHERE value IS NOT NULL
 ),
-holder_vals AS (
-    SELECT h.code, v.vid
-    FROM _mine_holder_key AS h
-    JOIN vals AS v ON (v.attribute = 'group' AND v.value = h.org_group)
-                   OR (v.attribute = 'sourcing' AND v.value = h.sourcing)
+group_vid AS (
+    SELECT g.code, v.vid FROM _mine_group AS g
+    JOIN vals AS v ON v.attribute = 'group' AND v.value = g.name
+),
+sourcing_vid AS (
+    SELECT s.code, v.vid FROM _mine_sourcing AS s
+    JOIN vals AS v ON v.attribute = 'sourcing' AND v.value = s.name
 ),
 attrs AS (
     SELECT a.ci, v.vid FROM case_attrs AS a
@@ -35,15 +40,16 @@ attrs AS (
     SELECT a.ci, v.vid FROM case_attrs AS a
     JOIN vals AS v ON v.attribute = 'source' AND v.value = a.source
     UNION ALL
-    SELECT DISTINCT t.ci, hv.vid FROM _mine_touch AS t JOIN holder_vals AS hv ON hv.code = t.holder
+    SELECT t.ci, g.vid FROM _mine_case_group AS t JOIN group_vid AS g USING (code)
+    UNION ALL
+    SELECT t.ci, s.vid FROM _mine_case_sourcing AS t JOIN sourcing_vid AS s USING (code)
 ),
 total AS (SELECT count(*) AS cases FROM _mine_case),
 base AS (SELECT vid, count(*) AS cases FROM attrs GROUP BY vid),
-waste_cases AS (SELECT DISTINCT wtype, ci FROM _mine_waste),
-per_type AS (SELECT wtype, count(*) AS cases FROM waste_cases GROUP BY wtype),
+per_type AS (SELECT wtype, count(*) AS cases FROM _mine_waste_case GROUP BY wtype),
 hits AS (
     SELECT w.wtype, a.vid, count(*) AS cases
-    FROM waste_cases AS w JOIN attrs AS a USING (ci)
+    FROM _mine_waste_case AS w JOIN attrs AS a USING (ci)
     GROUP BY ALL
 )
 SELECT list_extract($waste_types, hits.wtype + 1) AS waste_type,

@@ -1,0 +1,57 @@
+"""Integer inputs of the aggregate marts, prepared in numpy so their SQL models group and
+join small integer codes instead of names, and count distinct cases by summing flags:
+
+- handoff_table: the hand-offs with their from/to group and sourcing codes, each flagged when
+  its (group pair) / (sourcing pair) occurs for the first time in its case (handoff_matrix.sql);
+- distinct_in_case: the distinct (case, code) pairs of per-event or per-run codes
+  (waste_drivers.sql: the groups and sourcings each case passed through);
+- waste_cases: the distinct (waste type, case) pairs (waste_drivers.sql).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from procmine.mine.events import EventArrays
+from procmine.mine.variants import Table
+from procmine.mine.waste import Instances, first_in_case, stable_argsort
+
+
+def distinct_in_case(cases: np.ndarray, codes: np.ndarray) -> Table:
+    """The distinct (ci, code) pairs with code > 0 (0 = NULL); `cases` in event order."""
+    keep = first_in_case(codes, cases) & (codes > 0)
+    return {"ci": cases[keep].astype(np.int32), "code": codes[keep].astype(np.int32)}
+
+
+def handoff_table(events: EventArrays, instances: Instances, handoff_code: int) -> Table:
+    """One row per hand-off instance (e1 = holder handing off, e2 = holder taking over)."""
+    vocab = events.vocab
+    idx = np.flatnonzero(instances.wtype == handoff_code)
+    ci = instances.ci[idx]
+    if len(ci) > 1 and (np.diff(ci) < 0).any():   # first_in_case needs case order
+        idx = idx[stable_argsort(ci)]
+        ci = instances.ci[idx]
+    from_holder, to_holder = instances.e1[idx], instances.e2[idx]
+    groups, sourcings = len(vocab.groups), len(vocab.sourcings)
+    from_group, to_group = vocab.holder_group[from_holder], vocab.holder_group[to_holder]
+    from_sourcing = vocab.holder_sourcing[from_holder]
+    to_sourcing = vocab.holder_sourcing[to_holder]
+    return {
+        "ci": ci,
+        "dwell_s": events.dwell_us[instances.ev[idx]] / 1e6,
+        "from_group": from_group,
+        "to_group": to_group,
+        "from_sourcing": from_sourcing,
+        "to_sourcing": to_sourcing,
+        "first_group": first_in_case(from_group.astype(np.int64) * groups + to_group, ci),
+        "first_sourcing": first_in_case(from_sourcing.astype(np.int64) * sourcings
+                                        + to_sourcing, ci),
+    }
+
+
+def waste_cases(instances: Instances, cases: int, waste_types: int) -> Table:
+    """The distinct (wtype, ci) pairs of the waste instances, by case."""
+    seen = np.zeros((cases, waste_types), dtype=bool)
+    seen[instances.ci, instances.wtype] = True
+    ci, wtype = np.nonzero(seen)
+    return {"wtype": wtype.astype(np.int8), "ci": ci.astype(np.int32)}
