@@ -21,41 +21,49 @@ from procmine.config import Config
 from procmine.render import html
 from procmine.render.marts import MartReader, jsonable
 from procmine.render.page import Context, Page
-from procmine.render.pages import (
-    bottlenecks,
-    data_quality,
-    operating_model,
-    overview,
-    variants,
-    waste,
-)
 from procmine.render.png import MANIFEST, PngJobs, Rendered, manifest_text
 from procmine.render.scope import Scope, load_scope
 
 PageBuilder = Callable[[MartReader, Scope, Context], Page]
-PAGE_BUILDERS: list[PageBuilder] = [overview.build, waste.build, bottlenecks.build,
-                                    variants.build, operating_model.build, data_quality.build]
-# The order the pages are built in (their order on the site is PAGE_BUILDERS'): quick
-# queries first, then the most charts, so PNGs are rendered while the slower pages query.
-BUILD_ORDER = [variants.build, bottlenecks.build, data_quality.build, waste.build,
-               operating_model.build, overview.build]
 VALIDATION_DOCS = Path("validation") / "index.html"
 MODEL_FILES = (Path("model") / "discovered_model.svg", Path("model") / "discovered_model.bpmn")
+
+
+def page_builders() -> tuple[list[PageBuilder], list[PageBuilder]]:
+    """The pages in their order on the site, and in the order they are built: quick queries
+    first, then the most charts, so PNGs are rendered while the slower pages query. (The
+    page modules import Altair, ~0.4 s: only when pages are built, after the PNG workers
+    have been started.)"""
+    from procmine.render.pages import (
+        bottlenecks,
+        data_quality,
+        operating_model,
+        overview,
+        variants,
+        waste,
+    )
+
+    site = [overview.build, waste.build, bottlenecks.build, variants.build,
+            operating_model.build, data_quality.build]
+    build_order = [variants.build, bottlenecks.build, data_quality.build, waste.build,
+                   operating_model.build, overview.build]
+    return site, build_order + [b for b in site if b not in build_order]
 
 
 def build_pages(conn: duckdb.DuckDBPyConnection, ctx: Context,
                 on_page: Callable[[Page], None] | None = None) -> tuple[Scope, list[Page]]:
     """Every page's content from the marts of `conn` (read only; temp views and tables
-    only), in PAGE_BUILDERS' order; `on_page` is called with each page as soon as it is
-    built (in BUILD_ORDER)."""
+    only), in the site's order; `on_page` is called with each page as soon as it is built
+    (in build order, `page_builders`)."""
+    site, build_order = page_builders()
     built: dict[PageBuilder, Page] = {}
     with MartReader(conn) as reader:
         scope = load_scope(reader)
-        for build in BUILD_ORDER + [b for b in PAGE_BUILDERS if b not in BUILD_ORDER]:
+        for build in build_order:
             built[build] = build(reader, scope, ctx)
             if on_page:
                 on_page(built[build])
-    return scope, [built[build] for build in PAGE_BUILDERS]
+    return scope, [built[build] for build in site]
 
 
 def context_for(config: Config, out_dir: Path,
@@ -76,7 +84,7 @@ def jsonable_run(run: dict[str, Any]) -> dict[str, Any]:
 
 def render_all(conn: duckdb.DuckDBPyConnection, config: Config, out_dir: Path,
                *, png: bool = True, current_run: dict[str, Any] | None = None,
-               previous: Path | None = None) -> list[Path]:
+               previous: Path | None = None, workers_first: bool = True) -> list[Path]:
     """Write index.html, one HTML page per dashboard and a PNG per chart into `out_dir`.
 
     `current_run`: a run not yet recorded in marts.run_log (the pipeline renders before it
@@ -84,11 +92,16 @@ def render_all(conn: duckdb.DuckDBPyConnection, config: Config, out_dir: Path,
     published pages `out_dir` will replace (default: the configured dashboards folder); a
     chart whose spec is unchanged since its PNG there was rendered is copied, not rendered;
     the others are rendered in worker processes while the next pages are built.
+    `workers_first`: start those processes before anything else, so their start-up (~0.5 s
+    of CPU each) overlaps the first queries (new marts change every chart); False starts
+    them with the first chart that needs drawing, if any.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = context_for(config, out_dir, current_run)
     with PngJobs([out_dir, previous or config.dashboards_dir]) as pngs:
+        if png and workers_first:
+            pngs.start()
         scope, pages = build_pages(conn, ctx, (lambda page: pngs.add(page.charts)) if png
                                    else None)
         nav = [(page.slug, page.title) for page in pages]
@@ -124,7 +137,7 @@ def rebuild(config: Config, db_path: Path, out_dir: Path | None = None) -> list[
     try:
         conn = store.reading(db_path)
         try:
-            written = render_all(conn, config, staged, previous=final)
+            written = render_all(conn, config, staged, previous=final, workers_first=False)
         finally:
             conn.close()
         publish_dashboards(staged, final)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
-
-import altair as alt
+from typing import TYPE_CHECKING, Any
 
 from procmine.render.theme import vega_config
+
+if TYPE_CHECKING:   # Altair is imported by the page builders (render.pages), when they run
+    import altair as alt
 
 # Altair can check every chart against the Vega-Lite JSON schema as it builds its dict
 # (jsonschema, ~40 ms of pure Python a chart: more than all the charts' other work). The
@@ -77,4 +78,6 @@ class Context:
 
 
 def named(name: str) -> alt.Data:
+    import altair as alt
+
     return alt.Data(name=name)

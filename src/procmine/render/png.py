@@ -31,11 +31,13 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from procmine.render.fonts import fonts_tag, write_font_config
 from procmine.render.html import VL_VERSION
-from procmine.render.page import Chart
+
+if TYPE_CHECKING:
+    from procmine.render.page import Chart
 
 MANIFEST = ".png-manifest.json"
 PNG_SCALE = 2
