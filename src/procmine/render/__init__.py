@@ -31,9 +31,10 @@ MODEL_FILES = (Path("model") / "discovered_model.svg", Path("model") / "discover
 
 def page_builders() -> tuple[list[PageBuilder], list[PageBuilder]]:
     """The pages in their order on the site, and in the order they are built: quick queries
-    first, then the most charts, so PNGs are rendered while the slower pages query. (The
-    page modules import Altair, ~0.4 s: only when pages are built, after the PNG workers
-    have been started.)"""
+    first, then the most charts, so PNGs are rendered while the slower pages query; last the
+    data-quality page, whose one small chart is all that is left to draw after the last
+    query. (The page modules import Altair, ~0.4 s: only when pages are built, after the PNG
+    workers have been started.)"""
     from procmine.render.pages import (
         bottlenecks,
         data_quality,
@@ -45,8 +46,8 @@ def page_builders() -> tuple[list[PageBuilder], list[PageBuilder]]:
 
     site = [overview.build, waste.build, bottlenecks.build, variants.build,
             operating_model.build, data_quality.build]
-    build_order = [variants.build, bottlenecks.build, data_quality.build, waste.build,
-                   operating_model.build, overview.build]
+    build_order = [variants.build, bottlenecks.build, waste.build, operating_model.build,
+                   overview.build, data_quality.build]
     return site, build_order + [b for b in site if b not in build_order]
 
 

@@ -6,10 +6,11 @@ rendered from, and the digest of the PNG's bytes. A chart whose spec digest equa
 folder's entry, and whose previous PNG still has the recorded bytes, is copied instead of
 rendered; a mismatch of either (e.g. pages half moved into place by a killed run) renders again.
 
-vl-convert holds the GIL while it renders, so charts are rendered in `PNG_WORKERS` worker
-processes (`_WORKER`: a small script that imports vl-convert only), started with the first
-chart that needs one: a page's charts are rendered while the next pages are queried and
-built (DuckDB releases the GIL), `PngJobs`. The workers draw text with the font vl-convert
+vl-convert holds the GIL while it renders, so charts are rendered in worker processes
+(`_WORKER`: a small script that imports vl-convert only; one a core beside the process that
+builds the pages, at most `PNG_WORKERS`), started with the first chart that needs one
+(or earlier, `PngJobs.start`): a page's charts are rendered while the next pages are
+queried and built (DuckDB releases the GIL), `PngJobs`. The workers draw text with the font vl-convert
 bundles (render.fonts).
 """
 
@@ -41,7 +42,10 @@ if TYPE_CHECKING:
 
 MANIFEST = ".png-manifest.json"
 PNG_SCALE = 2
-PNG_WORKERS = 2   # processes (at most one a core): the pages are built beside them
+# Worker processes at most; one core is left to the pages' queries. On two cores, one worker
+# draws the 16 charts of a nightly in ~2.4 s of CPU as the pages come, two took ~3 s of CPU
+# (each starts a JavaScript runtime, ~0.5 s) and slowed the queries they competed with.
+PNG_WORKERS = 2
 
 # A worker process (arguments: Vega-Lite version, scale): reads specs from stdin as frames
 # (8-byte big-endian length + JSON text, handed to vl-convert as is), answers each with
@@ -180,7 +184,7 @@ class PngJobs:
 
     def __init__(self, previous: Iterable[Path], workers: int = PNG_WORKERS) -> None:
         self._manifests = [(folder, read_manifest(folder)) for folder in dict.fromkeys(previous)]
-        self._size = max(1, min(workers, os.cpu_count() or 1))
+        self._size = max(1, min(workers, (os.cpu_count() or 1) - 1))
         self._idle: queue.SimpleQueue[PngWorker] = queue.SimpleQueue()
         self._workers: list[PngWorker] = []
         self._pool: ThreadPoolExecutor | None = None
