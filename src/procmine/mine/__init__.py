@@ -25,8 +25,8 @@ from procmine.errors import ProcmineError
 from procmine.mine import changes as changes_mod
 from procmine.mine import conformance as conformance_mod
 from procmine.mine.background import in_thread
-from procmine.mine.events import EventArrays, case_index, load_events, resolve_case_ids
-from procmine.mine.groupings import distinct_in_case, handoff_table, waste_cases
+from procmine.mine.events import EventArrays, load_events, resolve_case_ids
+from procmine.mine.groupings import distinct_in_case, first_of_kind, handoff_table, waste_cases
 from procmine.mine.kpis import backlog_tables, case_table
 from procmine.mine.memory import reused_memory
 from procmine.mine.model import ModelResult, discover_model
@@ -56,8 +56,7 @@ DELETE_REWRITTEN_SQL = ("DELETE FROM marts.{mart} "
                         "WHERE case_id IN (SELECT case_id FROM _mine_rewrite_id)")
 REWRITE_IDS_SQL = ("CREATE OR REPLACE TEMP TABLE _mine_rewrite_id AS SELECT i.case_id "
                    "FROM _mine_case_id AS i SEMI JOIN _mine_rewrite AS r USING (ci)")
-CASE_VENDORS_SQL = ("SELECT k.case_key, c.vendor FROM core.cases AS c "
-                    "JOIN core.case_keys AS k USING (case_id) WHERE c.vendor IS NOT NULL")
+CASE_VENDORS_SQL = "SELECT ci, vendor FROM _mine_case_id WHERE vendor IS NOT NULL"
 
 
 @dataclass
@@ -200,8 +199,6 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                                   model_dir or config.dashboards_dir / "model"),
                 "procmine-mine-model")
         with _timed(report, "plan_rewrite", progress):
-            resolve_case_ids(conn, events)
-            _waste_as_table(conn)
             changes = _plan_rewrite(conn, events, variants, settings, checked.model_path,
                                     incremental)
             rewrite = changes.rewrite
@@ -315,10 +312,14 @@ def _mart_rows(conn: duckdb.DuckDBPyConnection, mart: str) -> int:
 def _plan_rewrite(conn: duckdb.DuckDBPyConnection, events: EventArrays, variants: Variants,
                   settings: MiningSettings, reference_model: Path | None,
                   incremental: bool) -> changes_mod.CaseChanges:
-    """Which cases' rows of the per-case marts to write (changes.py)."""
-    case_rows = in_thread(lambda: changes_mod.case_row_signatures(conn, events),
-                          "procmine-mine-case-rows")   # DuckDB, beside the numpy hashing
-    signature = changes_mod.event_signatures(events) ^ mix64(case_rows())
+    """Which cases' rows of the per-case marts to write (changes.py); builds _mine_case_id."""
+    def case_rows() -> np.ndarray:
+        resolve_case_ids(conn, events)
+        return changes_mod.case_row_signatures(conn, events)
+
+    case_rows_job = in_thread(case_rows, "procmine-mine-case-rows")   # beside numpy hashing
+    signature = changes_mod.event_signatures(events) ^ mix64(case_rows_job())
+    _waste_as_table(conn)
     reason = ""
     if not incremental:
         reason = "asked to rewrite every case"
@@ -369,14 +370,12 @@ def _case_vendors(conn: duckdb.DuckDBPyConnection, events: EventArrays,
     """Vendor names (code table) and, on waits at a vendor, e3 = the case's vendor code
     (core.cases.vendor, e.g. ServiceNow's vendor column)."""
     found = conn.sql(CASE_VENDORS_SQL).fetchnumpy()
-    keys, names = np.asarray(found["case_key"]), np.asarray(found["vendor"], dtype=object)
-    if not len(keys):
+    at, names = np.asarray(found["ci"]), np.asarray(found["vendor"], dtype=object)
+    if not len(at):
         return [None]
     vendors, codes = np.unique(names.astype(str), return_inverse=True)
-    at = case_index(events, keys.astype(np.int64))
-    known = at >= 0
     case_vendor = np.zeros(events.cases, np.int32)
-    case_vendor[at[known]] = codes.reshape(-1)[known] + 1
+    case_vendor[at] = codes.reshape(-1) + 1
     vendor_wait = (instances.wtype == WASTE_TYPES.index("waiting")) & (
         instances.detail == DETAILS.index("vendor"))
     instances.e3[vendor_wait] = case_vendor[instances.ci[vendor_wait]]
@@ -407,10 +406,12 @@ def _waste_table(events: EventArrays, instances: Instances, cost: np.ndarray,
                  reopen_stage: int) -> Table:
     ev = instances.ev
     reopen = instances.wtype == WASTE_TYPES.index("reopen")
+    stage = np.where(reopen, reopen_stage, events.st[ev]).astype(np.int32)
     return {
         "ci": instances.ci,
         "wtype": instances.wtype,
-        "stage": np.where(reopen, reopen_stage, events.st[ev]).astype(np.int32),
+        "stage": stage,
+        "first_of_kind": first_of_kind(instances.ci, stage, instances.wtype, len(WASTE_TYPES)),
         "detail": instances.detail,
         "hours": instances.hours,
         "cost": cost,

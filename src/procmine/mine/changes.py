@@ -26,13 +26,14 @@ import numpy as np
 from procmine.mine.events import EventArrays, case_index
 from procmine.mine.settings import MiningSettings
 from procmine.mine.variants import mix64
-from procmine.sql import load_sql, run_sql
+from procmine.sql import run_sql
 
 REWRITE_ALL_SHARE = 0.25
 MINING_CODE = (Path(__file__).parent, Path(__file__).parents[1] / "sql" / "mine")
 _K1 = np.uint64(0x9E3779B97F4A7C15)
 _K2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _K3 = np.uint64(0x165667B19E3779F9)
+CASE_ROW_SIGNATURES_SQL = "SELECT ci, signature FROM _mine_case_id WHERE signature IS NOT NULL"
 STORED_STATE_SQL = "SELECT case_key, signature FROM mining.case_state"
 STORED_FINGERPRINT_SQL = "SELECT fingerprint FROM mining.run_state"
 REPLACE_STATE_SQL = ("CREATE OR REPLACE TABLE mining.case_state AS "
@@ -90,12 +91,11 @@ def event_signatures(events: EventArrays) -> np.ndarray:
 
 
 def case_row_signatures(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> np.ndarray:
-    """Per case, a hash of its id and its core.cases columns (0 when it has no row)."""
-    found = conn.sql(load_sql("mine/case_signatures.sql")).fetchnumpy()
-    at = case_index(events, np.asarray(found["case_key"]).astype(np.int64))
+    """Per case, the hash of its id and core.cases columns in _mine_case_id (case_ids.sql;
+    0 when it has no row)."""
+    found = conn.sql(CASE_ROW_SIGNATURES_SQL).fetchnumpy()
     out = np.zeros(events.cases, np.uint64)
-    known = at >= 0
-    out[at[known]] = np.asarray(found["signature"], np.uint64)[known]
+    out[np.asarray(found["ci"])] = np.asarray(found["signature"], np.uint64)
     return out
 
 

@@ -5,7 +5,9 @@ join small integer codes instead of names, and count distinct cases by summing f
   its (group pair) / (sourcing pair) occurs for the first time in its case (handoff_matrix.sql);
 - distinct_in_case: the distinct (case, code) pairs of per-event or per-run codes
   (waste_drivers.sql: the groups and sourcings each case passed through);
-- waste_cases: the distinct (waste type, case) pairs (waste_drivers.sql).
+- waste_cases: the distinct (waste type, case) pairs (waste_drivers.sql);
+- first_of_kind: flags the first waste instance of each (stage, waste type) in its case
+  (waste_heatmap.sql counts distinct cases with it).
 """
 
 from __future__ import annotations
@@ -55,3 +57,13 @@ def waste_cases(instances: Instances, cases: int, waste_types: int) -> Table:
     seen[instances.ci, instances.wtype] = True
     ci, wtype = np.nonzero(seen)
     return {"wtype": wtype.astype(np.int8), "ci": ci.astype(np.int32)}
+
+
+def first_of_kind(ci: np.ndarray, stage: np.ndarray, wtype: np.ndarray,
+                  waste_types: int) -> np.ndarray:
+    """True on the first instance of each (stage, waste type) in its case (any order in)."""
+    by_case = stable_argsort(ci)
+    flags = np.empty(len(ci), dtype=bool)
+    flags[by_case] = first_in_case(stage[by_case].astype(np.int64) * waste_types
+                                   + wtype[by_case], ci[by_case])
+    return flags

@@ -6,7 +6,7 @@
 -- Input _mine_step_flags (ci, from_a, to_a, from_st, from_group, from_sourcing, wait_s,
 -- has_next, first_*; group and sourcing codes name _mine_group / _mine_sourcing, 0 = NULL).
 CREATE OR REPLACE TABLE marts.bottlenecks AS
-WITH s AS (SELECT * FROM _mine_step_flags WHERE has_next),
+WITH s AS NOT MATERIALIZED (SELECT * FROM _mine_step_flags WHERE has_next),
 findings AS (
     SELECT 'transition' AS dimension, f.name || ' → ' || t.name AS key, x.from_st AS st,
            x.median_wait_s, x.mean_wait_s, x.cases, x.steps

@@ -5,39 +5,110 @@
 -- resolved with no hand-off and no reopen; reassignment: at least one hand-off; cost per
 -- ticket: [cost] ticket_effort_h at the resolving group's rate plus the case's waste cost;
 -- security: category matching [mining] security_categories.
+-- The additive figures (counts, sums: every rate and mean is sum / count) are taken once per
+-- (source, sourcing, priority, case_type, month) and rolled up into the grouping sets; only
+-- the medians and the 90th percentile read every case in each grouping set.
 CREATE OR REPLACE TABLE marts.kpis AS
-WITH c AS (SELECT *, CAST(date_trunc('month', opened_at) AS DATE) AS month FROM marts.case_kpis)
-SELECT CASE WHEN grouping(source) = 0 THEN 'source'
-            WHEN grouping(sourcing) = 0 THEN 'sourcing'
-            WHEN grouping(priority) = 0 THEN 'priority'
-            WHEN grouping(case_type) = 0 THEN 'case_type'
-            ELSE 'all' END AS dimension,
-       CASE WHEN grouping(source) = 0 THEN coalesce(source, '(none)')
-            WHEN grouping(sourcing) = 0 THEN coalesce(sourcing, '(none)')
-            WHEN grouping(priority) = 0 THEN coalesce(priority, '(none)')
-            WHEN grouping(case_type) = 0 THEN coalesce(case_type, '(none)')
-            ELSE 'all' END AS key,
-       CASE WHEN grouping(month) = 0 THEN month END AS period,
-       count(*)::BIGINT AS cases,
-       count(resolved_at)::BIGINT AS resolved,
-       median(response_s) AS median_response_s,
-       avg(response_s) AS mean_response_s,
-       median(resolution_s) AS median_resolution_s,
-       avg(resolution_s) AS mean_resolution_s,
-       quantile_cont(resolution_s, 0.9) AS p90_resolution_s,
-       avg(CAST(sla_met AS DOUBLE)) AS sla_rate,
-       avg(CAST(reopened AS DOUBLE)) AS reopen_rate,
-       avg(CAST(first_contact_resolution AS DOUBLE)) FILTER (WHERE resolved_at IS NOT NULL)
-           AS first_contact_resolution_rate,
-       avg(CASE WHEN handoffs > 0 THEN 1.0 ELSE 0.0 END) AS reassignment_rate,
-       avg(handoffs) AS mean_handoffs,
-       avg(cost) AS cost_per_ticket,
-       avg(waste_cost) AS waste_cost_per_ticket,
-       sum(waste_hours) AS waste_hours,
-       count(*) FILTER (WHERE security)::BIGINT AS security_cases,
-       median(resolution_s) FILTER (WHERE security) AS security_median_resolution_s,
-       avg(resolution_s) FILTER (WHERE security) AS security_mean_resolution_s
-FROM c
-GROUP BY GROUPING SETS ((), (month), (source), (source, month), (sourcing), (sourcing, month),
-                        (priority), (priority, month), (case_type), (case_type, month))
+WITH c AS (
+    SELECT source, sourcing, priority, case_type,
+           CAST(date_trunc('month', opened_at) AS DATE) AS month,
+           resolved_at, response_s, resolution_s, sla_met, reopened, first_contact_resolution,
+           handoffs, cost, waste_cost, waste_hours, security
+    FROM marts.case_kpis
+),
+fine AS (
+    SELECT source, sourcing, priority, case_type, month,
+           count(*) AS cases,
+           count(resolved_at) AS resolved,
+           sum(response_s) AS response_sum, count(response_s) AS response_n,
+           sum(resolution_s) AS resolution_sum, count(resolution_s) AS resolution_n,
+           count(*) FILTER (WHERE sla_met) AS sla_met, count(sla_met) AS sla_n,
+           count(*) FILTER (WHERE reopened) AS reopened, count(reopened) AS reopened_n,
+           count(*) FILTER (WHERE first_contact_resolution AND resolved_at IS NOT NULL)
+               AS fcr,
+           count(first_contact_resolution) FILTER (WHERE resolved_at IS NOT NULL) AS fcr_n,
+           count(*) FILTER (WHERE handoffs > 0) AS reassigned,
+           sum(handoffs) AS handoffs_sum, count(handoffs) AS handoffs_n,
+           sum(cost) AS cost_sum, count(cost) AS cost_n,
+           sum(waste_cost) AS waste_cost_sum, count(waste_cost) AS waste_cost_n,
+           sum(waste_hours) AS waste_hours,
+           count(*) FILTER (WHERE security) AS security_cases,
+           sum(resolution_s) FILTER (WHERE security) AS security_resolution_sum,
+           count(resolution_s) FILTER (WHERE security) AS security_resolution_n
+    FROM c GROUP BY ALL
+),
+additive AS (
+    SELECT CASE WHEN grouping(source) = 0 THEN 'source'
+                WHEN grouping(sourcing) = 0 THEN 'sourcing'
+                WHEN grouping(priority) = 0 THEN 'priority'
+                WHEN grouping(case_type) = 0 THEN 'case_type'
+                ELSE 'all' END AS dimension,
+           CASE WHEN grouping(source) = 0 THEN coalesce(source, '(none)')
+                WHEN grouping(sourcing) = 0 THEN coalesce(sourcing, '(none)')
+                WHEN grouping(priority) = 0 THEN coalesce(priority, '(none)')
+                WHEN grouping(case_type) = 0 THEN coalesce(case_type, '(none)')
+                ELSE 'all' END AS key,
+           CASE WHEN grouping(month) = 0 THEN month END AS period,
+           sum(cases) AS cases, sum(resolved) AS resolved,
+           sum(response_sum) AS response_sum, sum(response_n) AS response_n,
+           sum(resolution_sum) AS resolution_sum, sum(resolution_n) AS resolution_n,
+           sum(sla_met) AS sla_met, sum(sla_n) AS sla_n,
+           sum(reopened) AS reopened, sum(reopened_n) AS reopened_n,
+           sum(fcr) AS fcr, sum(fcr_n) AS fcr_n, sum(reassigned) AS reassigned,
+           sum(handoffs_sum) AS handoffs_sum, sum(handoffs_n) AS handoffs_n,
+           sum(cost_sum) AS cost_sum, sum(cost_n) AS cost_n,
+           sum(waste_cost_sum) AS waste_cost_sum, sum(waste_cost_n) AS waste_cost_n,
+           sum(waste_hours) AS waste_hours, sum(security_cases) AS security_cases,
+           sum(security_resolution_sum) AS security_resolution_sum,
+           sum(security_resolution_n) AS security_resolution_n
+    FROM fine
+    GROUP BY GROUPING SETS ((), (month), (source), (source, month), (sourcing),
+                            (sourcing, month), (priority), (priority, month), (case_type),
+                            (case_type, month))
+),
+holistic AS (
+    SELECT CASE WHEN grouping(source) = 0 THEN 'source'
+                WHEN grouping(sourcing) = 0 THEN 'sourcing'
+                WHEN grouping(priority) = 0 THEN 'priority'
+                WHEN grouping(case_type) = 0 THEN 'case_type'
+                ELSE 'all' END AS dimension,
+           CASE WHEN grouping(source) = 0 THEN coalesce(source, '(none)')
+                WHEN grouping(sourcing) = 0 THEN coalesce(sourcing, '(none)')
+                WHEN grouping(priority) = 0 THEN coalesce(priority, '(none)')
+                WHEN grouping(case_type) = 0 THEN coalesce(case_type, '(none)')
+                ELSE 'all' END AS key,
+           CASE WHEN grouping(month) = 0 THEN month END AS period,
+           median(response_s) AS median_response_s,
+           quantile_cont(resolution_s, [0.5, 0.9]) AS resolution_q,   -- one sort for both
+           median(resolution_s) FILTER (WHERE security) AS security_median_resolution_s
+    FROM c
+    GROUP BY GROUPING SETS ((), (month), (source), (source, month), (sourcing),
+                            (sourcing, month), (priority), (priority, month), (case_type),
+                            (case_type, month))
+)
+SELECT a.dimension,
+       a.key,
+       a.period,
+       a.cases::BIGINT AS cases,
+       a.resolved::BIGINT AS resolved,
+       h.median_response_s,
+       a.response_sum / nullif(a.response_n, 0) AS mean_response_s,
+       h.resolution_q[1] AS median_resolution_s,
+       a.resolution_sum / nullif(a.resolution_n, 0) AS mean_resolution_s,
+       h.resolution_q[2] AS p90_resolution_s,
+       a.sla_met / nullif(a.sla_n, 0) AS sla_rate,
+       a.reopened / nullif(a.reopened_n, 0) AS reopen_rate,
+       a.fcr / nullif(a.fcr_n, 0) AS first_contact_resolution_rate,
+       a.reassigned / a.cases AS reassignment_rate,
+       a.handoffs_sum / nullif(a.handoffs_n, 0) AS mean_handoffs,
+       a.cost_sum / nullif(a.cost_n, 0) AS cost_per_ticket,
+       a.waste_cost_sum / nullif(a.waste_cost_n, 0) AS waste_cost_per_ticket,
+       a.waste_hours,
+       a.security_cases::BIGINT AS security_cases,
+       h.security_median_resolution_s,
+       a.security_resolution_sum / nullif(a.security_resolution_n, 0)
+           AS security_mean_resolution_s
+FROM additive AS a
+JOIN holistic AS h
+  ON h.dimension = a.dimension AND h.key = a.key AND h.period IS NOT DISTINCT FROM a.period
 ORDER BY dimension, key, period NULLS FIRST;

@@ -1,6 +1,8 @@
 -- marts.waste_heatmap: d2c_stage × waste_type with distinct cases, hours, cost and the share
 -- of all cases' cycle time (first to last event) the hours represent. Backlog (inventory)
 -- rows: cases = mean open cases at day end in the stage, hours = case-hours spent open in it.
+-- Input _mine_waste (mine/__init__.py; first_of_kind: groupings.py), _mine_backlog,
+-- _mine_stage_hours, _mine_case.
 CREATE OR REPLACE TABLE marts.waste_heatmap AS
 WITH cycle AS (
     SELECT sum(last_us - first_us) / 3.6e9 AS hours FROM _mine_case
@@ -8,7 +10,7 @@ WITH cycle AS (
 waste AS (
     SELECT st.name AS d2c_stage,
            list_extract($waste_types, w.wtype + 1) AS waste_type,
-           count(DISTINCT w.ci) AS cases,
+           count(*) FILTER (WHERE w.first_of_kind) AS cases,   -- distinct cases
            sum(w.hours) AS hours,
            sum(w.cost) AS cost,
            count(*) AS instances
