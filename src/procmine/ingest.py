@@ -21,7 +21,7 @@ import duckdb
 from procmine.config import Config
 from procmine.errors import InputError, ProcmineError
 from procmine.sources import Adapter, LoadContext, RawFile, get_adapter
-from procmine.sources.base import number_raw_rows
+from procmine.sources.base import create_mapping_tables, number_raw_rows
 from procmine.sql import load_sql, run_sql
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv", ".gz", ".xes", ".xes.gz")
@@ -231,32 +231,14 @@ def _roll_back(conn: duckdb.DuckDBPyConnection, ctx: LoadContext,
 
 
 def apply_mappings(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str) -> None:
-    """Fill d2c_stage, sourcing (and nothing else) of the staged events from the config."""
-    stage_rows = [
-        (name, activity, stage)
-        for name in config.source_names
-        for activity, stage in config.source(name).stages.items()
-    ]
+    """Fill d2c_stage, sourcing (and nothing else) of the staged events from the config, where
+    their adapter did not (one UPDATE; events mapped as they were staged are not rewritten)."""
     sources = [r[0] for r in conn.execute(
         "SELECT DISTINCT source FROM staging.events WHERE run_id = ?", [run_id]).fetchall()]
-    generic = config.section("stages")
-    activities = conn.execute(
-        "SELECT DISTINCT source, activity FROM staging.events WHERE run_id = ? "
-        "AND activity IS NOT NULL", [run_id]).fetchall()
-    known = {(s, a) for s, a, _ in stage_rows}
-    stage_rows += [(s, a, generic[a]) for s, a in activities if (s, a) not in known and a in generic]
     groups = [r[0] for r in conn.execute(
-        "SELECT DISTINCT org_group FROM staging.events WHERE run_id = ? AND org_group IS NOT NULL",
-        [run_id]).fetchall()]
-    conn.execute("CREATE OR REPLACE TEMP TABLE _stage_map "
-                 "(source VARCHAR, activity VARCHAR, d2c_stage VARCHAR)")
-    conn.execute("CREATE OR REPLACE TEMP TABLE _sourcing_map (org_group VARCHAR, sourcing VARCHAR)")
-    stage_rows = [r for r in stage_rows if r[0] in sources]
-    if stage_rows:  # executemany refuses an empty list (e.g. an XES log, no known activity)
-        conn.executemany("INSERT INTO _stage_map VALUES (?, ?, ?)", stage_rows)
-    if groups:
-        conn.executemany("INSERT INTO _sourcing_map VALUES (?, ?)",
-                         [(g, config.sourcing_of(g)) for g in groups])
+        "SELECT DISTINCT org_group FROM staging.events WHERE run_id = ? AND sourcing IS NULL "
+        "AND org_group IS NOT NULL", [run_id]).fetchall()]
+    create_mapping_tables(conn, config, sources, groups)
     run_sql(conn, load_sql("pipeline/apply_mappings.sql"), {"run_id": run_id})
 
 

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -298,6 +299,35 @@ def number_raw_rows(conn: duckdb.DuckDBPyConnection, ctx: LoadContext, raw: RawF
             f"UPDATE {target} AS t SET _source_row = o.n FROM (SELECT rowid AS id, "
             f"row_number() OVER (ORDER BY rowid) AS n FROM {target} WHERE _file_id = ?) AS o "
             "WHERE t.rowid = o.id", [raw.file_id])
+
+
+def create_mapping_tables(conn: duckdb.DuckDBPyConnection, config: Config,
+                          sources: Iterable[str], groups: Iterable[str]) -> None:
+    """The config's stage and sourcing mapping as temp tables for SQL to join.
+
+    _stage_map(source, activity, d2c_stage): each source's [sources.<name>.stages], then the
+    generic [stages] for the activities the source does not map; _sourcing_map(org_group,
+    sourcing): each of `groups` by the first matching [[sourcing]] rule (else "unmapped").
+    """
+    generic = config.section("stages")
+    stage_rows: list[tuple[str, str, str]] = []
+    for name in dict.fromkeys(sources):
+        own = config.source(name).stages if name in config.source_names else {}
+        stage_rows += [(name, activity, stage) for activity, stage in own.items()]
+        stage_rows += [(name, activity, stage) for activity, stage in generic.items()
+                       if activity not in own]
+    groups = list(dict.fromkeys(groups))
+    conn.execute("CREATE OR REPLACE TEMP TABLE _stage_map "
+                 "(source VARCHAR, activity VARCHAR, d2c_stage VARCHAR)")
+    conn.execute("CREATE OR REPLACE TEMP TABLE _sourcing_map (org_group VARCHAR, sourcing VARCHAR)")
+    if stage_rows:
+        conn.execute("INSERT INTO _stage_map SELECT unnest($sources), unnest($activities), "
+                     "unnest($stages)", {"sources": [r[0] for r in stage_rows],
+                                         "activities": [r[1] for r in stage_rows],
+                                         "stages": [r[2] for r in stage_rows]})
+    if groups:
+        conn.execute("INSERT INTO _sourcing_map SELECT unnest($groups), unnest($sourcings)",
+                     {"groups": groups, "sourcings": [config.sourcing_of(g) for g in groups]})
 
 
 def sample_values(conn: duckdb.DuckDBPyConnection, raw_table: str, column: str,

@@ -1,7 +1,8 @@
 """ServiceNow audit exports: one row per update of a record (state snapshots) → events.
 
 The derivation rules (Open, state changes, Assign/Reassign, Reclassify; case attributes
-from the last snapshot) live in sql/sources/servicenow_events.sql and docs/sources.md.
+from the last snapshot) live in sql/sources/servicenow_rows.sql (the snapshots of the new
+files' records) and servicenow_events.sql (events, cases), and in docs/sources.md.
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ from typing import ClassVar
 import duckdb
 
 from procmine.sources import register
-from procmine.sources.base import LINEAGE_COLUMNS, LoadContext, RawFile, quote_ident
-from procmine.sources.mapped import MappedAdapter, raw_columns
+from procmine.sources.base import (
+    LINEAGE_COLUMNS,
+    LoadContext,
+    RawFile,
+    create_mapping_tables,
+    quote_ident,
+)
+from procmine.sources.mapped import NULL_VARCHAR, MappedAdapter, raw_columns
 from procmine.sql import load_sql, run_sql
 
 DEFAULT_CASE_ATTRIBUTES = (
@@ -45,13 +52,7 @@ class ServiceNowAdapter(MappedAdapter):
         exported = sorted(present - set(LINEAGE_COLUMNS))
         attribute_columns = [c for c in ctx.option("case_attributes", DEFAULT_CASE_ATTRIBUTES)
                              if c in present]
-        sql = load_sql("sources/servicenow_events.sql").format(
-            raw_table=ctx.raw_table,
-            content="hash(" + ", ".join(quote_ident(c) for c in exported) + ")",
-            attributes=_attributes_json(attribute_columns),
-            **self.identifiers(conn, ctx),
-        )
-        run_sql(conn, sql, {
+        params = {
             "file_ids": [f.file_id for f in files],
             "null_tokens": ctx.source.null_tokens,
             "source": ctx.source.name,
@@ -61,7 +62,21 @@ class ServiceNowAdapter(MappedAdapter):
             "timezone": ctx.option("timezone", "UTC"),
             "level_pattern": ctx.option("level_pattern", r" (L[1-3])$"),
             "run_id": ctx.run_id,
-        })
+        }
+        identifiers = {key: column if column == NULL_VARCHAR else f"raw_row.{column}"
+                       for key, column in self.identifiers(conn, ctx).items()}
+        run_sql(conn, load_sql("sources/servicenow_rows.sql").format(
+            raw_table=ctx.raw_table,
+            content="hash(" + ", ".join(quote_ident(c) for c in exported) + ")",
+            **identifiers,
+        ), params)
+        # the events are staged with their stage and sourcing (no UPDATE of them afterwards)
+        create_mapping_tables(conn, ctx.config, [ctx.source.name], [row[0] for row in conn.execute(
+            "SELECT DISTINCT grp FROM _sn_rows WHERE is_new AND grp IS NOT NULL").fetchall()])
+        run_sql(conn, load_sql("sources/servicenow_events.sql").format(
+            raw_table=ctx.raw_table, attributes=_attributes_json(attribute_columns),
+            **identifiers,
+        ), params)
 
 
 def _attributes_json(columns: list[str]) -> str:

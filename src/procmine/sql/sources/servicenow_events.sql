@@ -1,11 +1,13 @@
--- ServiceNow audit snapshots -> canonical events and cases (rules: docs/sources.md).
--- {raw_table} and the column placeholders ({number}, {state}, ...) are quoted identifiers
--- from the source's column mapping (or NULL::VARCHAR when the column is absent); {content}
--- hashes a row's exported values; {attributes} is the JSON of the case attribute columns.
+-- ServiceNow audit snapshots, part 2: events and cases from the narrow snapshots of part 1
+-- (servicenow_rows.sql: temp tables _sn_records, _sn_files, _sn_rows; rules: docs/sources.md).
+-- {raw_table} is raw.<source>; the column placeholders ({number}, {state}, ...) are its
+-- columns named by the source's mapping, quoted and qualified as raw_row (or NULL::VARCHAR
+-- when absent);
+-- {attributes} is the JSON of the case attribute columns. The stage and sourcing mapping is
+-- joined in from the temp tables _stage_map(source, activity, d2c_stage) and
+-- _sourcing_map(org_group, sourcing) (procmine.sources.base.create_mapping_tables).
 -- Params: $file_ids (files of this load), $null_tokens, $source, $case_type, $case_prefix,
 -- $date_format, $timezone, $level_pattern, $run_id.
--- Cost: raw is passed once (its number column compared to the records of the new files);
--- the rest works on the snapshots of those records only (a nightly's are a few thousand).
 
 CREATE OR REPLACE TEMP MACRO pm_sn_case_type(number, fallback) AS
     CASE
@@ -17,77 +19,28 @@ CREATE OR REPLACE TEMP MACRO pm_sn_case_type(number, fallback) AS
         ELSE fallback
     END;
 
--- Records that appear in the new files (their whole history is re-derived).
-CREATE OR REPLACE TEMP TABLE _sn_records AS
-SELECT DISTINCT pm_null({number}, $null_tokens) AS number
-FROM {raw_table}
-WHERE list_contains($file_ids, _file_id) AND pm_null({number}, $null_tokens) IS NOT NULL;
-
--- The files of raw in load order: file_order stands for (_loaded_at, _source_file), constant
--- per file, so the snapshots are ordered and carried without those long strings.
-CREATE OR REPLACE TEMP TABLE _sn_files AS
-SELECT _file_id, _source_file, list_contains($file_ids, _file_id) AS is_new,
-       row_number() OVER (ORDER BY _loaded_at, _source_file, _file_id) AS file_order
-FROM (SELECT _file_id, any_value(_loaded_at) AS _loaded_at,
-             any_value(_source_file) AS _source_file
-      FROM {raw_table}
-      GROUP BY _file_id);
-
--- All raw snapshots of those records (earlier files too), narrow: file order and row, the
--- columns events need and a hash of the row's exported values (case attributes are read
--- back for the last snapshots only). One pass over raw: its number column is compared, the
--- other columns are read for the matching rows only (materialised before the files are
--- joined: else DuckDB checks every raw row's _file_id against the files first).
-CREATE OR REPLACE TEMP TABLE _sn_rows AS
-WITH matching AS MATERIALIZED (
-    SELECT _file_id, _source_row,
-           pm_null({number}, $null_tokens) AS number,
-           pm_null({state}, $null_tokens) AS state,
-           pm_null({updated_at}, $null_tokens) AS updated_raw,
-           pm_null({mod_count}, $null_tokens) AS mod_raw,
-           pm_null({opened_at}, $null_tokens) AS opened_raw,
-           pm_null({group}, $null_tokens) AS grp,
-           pm_null({resource}, $null_tokens) AS resource,
-           pm_null({category}, $null_tokens) AS category,
-           {content} AS content
-    FROM {raw_table}
-    WHERE pm_null({number}, $null_tokens) IN (SELECT number FROM _sn_records)
-)
-SELECT f.file_order, f.is_new, r.* EXCLUDE (_file_id),
-       pm_parse_ts(updated_raw, $date_format, $timezone) AS updated_ts,
-       try_cast(mod_raw AS BIGINT) AS mod_n
-FROM matching AS r
-JOIN _sn_files AS f USING (_file_id);
-
--- A snapshot exported twice (same record, same exported values) counts once, attributed to
--- its earliest-loaded copy: the later copies are dropped. Only the rows whose hash occurs
--- more than once are ordered (usually none; the hash covers the number column too).
-DELETE FROM _sn_rows AS r
-USING (
-    SELECT file_order, _source_row
-    FROM _sn_rows
-    SEMI JOIN (SELECT content FROM _sn_rows GROUP BY content HAVING count(*) > 1) AS d
-        USING (content)
-    QUALIFY row_number() OVER (PARTITION BY number, content
-                               ORDER BY file_order, _source_row) > 1
-) AS later
-WHERE r.file_order = later.file_order AND r._source_row = later._source_row;
+-- Each assignment group of the new snapshots once: its support level and sourcing.
+CREATE OR REPLACE TEMP TABLE _sn_groups AS
+SELECT org_group AS grp, sourcing,
+       CASE WHEN regexp_extract(org_group, $level_pattern, 1) IN ('L1', 'L2', 'L3')
+            THEN regexp_extract(org_group, $level_pattern, 1) END AS support_level
+FROM _sourcing_map;
 
 -- Events: snapshots ordered by update time, mod count, load, row (k), with the last known
 -- (non-null) state, group and category before each; Open (seq 0) at opened_at on the first
 -- snapshot; per snapshot a state change (seq 1), Assign/Reassign (seq 2), Reclassify (seq 3).
 -- Only events whose lineage row came from the new files are staged (the others were staged
--- when their file was loaded).
+-- when their file was loaded). Stage and sourcing are mapped here (no later UPDATE).
 INSERT INTO staging.events BY NAME
 WITH snapshots AS (
-    SELECT * EXCLUDE (content),
+    SELECT *,
            row_number() OVER ordered AS k,
            coalesce(lag(state IGNORE NULLS) OVER ordered, 'New') AS prev_state,
            lag(grp IGNORE NULLS) OVER ordered AS prev_group,
            lag(category IGNORE NULLS) OVER ordered AS prev_category
     FROM _sn_rows
-    WINDOW ordered AS (PARTITION BY number ORDER BY updated_ts NULLS LAST, mod_n NULLS LAST,
-                                                   file_order, _source_row)
+    WINDOW ordered AS (PARTITION BY rid ORDER BY updated_ts NULLS LAST, mod_n NULLS LAST,
+                                                file_order, _source_row)
 ),
 derived AS (  -- each snapshot against each kind of event (seq), kept where it happened
     SELECT file_order, _source_row, number, resource, grp, seq,
@@ -107,15 +60,17 @@ derived AS (  -- each snapshot against each kind of event (seq), kept where it h
     END
 )
 SELECT
-    pm_event_id($source, $case_prefix || number, activity, ts_raw, extra) AS event_id,
+    pm_event_id($source, $case_prefix || number, derived.activity, ts_raw, extra) AS event_id,
     $case_prefix || number AS case_id, pm_sn_case_type(number, $case_type) AS case_type,
-    activity, ts,
-    resource, grp AS org_group,
-    CASE WHEN regexp_extract(grp, $level_pattern, 1) IN ('L1', 'L2', 'L3')
-         THEN regexp_extract(grp, $level_pattern, 1) END AS support_level,
+    derived.activity, ts,
+    resource, derived.grp AS org_group, g.support_level,
+    coalesce(g.sourcing, 'unmapped') AS sourcing, m.d2c_stage,
     $source AS source, _source_file AS source_file, _source_row AS source_row, seq,
     ts_raw, $run_id AS run_id
-FROM derived JOIN _sn_files USING (file_order);
+FROM derived
+JOIN _sn_files USING (file_order)
+LEFT JOIN _sn_groups AS g ON g.grp = derived.grp
+LEFT JOIN _stage_map AS m ON m.source = $source AND m.activity = derived.activity;
 
 -- A snapshot without a record number cannot be placed in a history: staged as one event
 -- with an empty case id, so validation quarantines it with the reason (never dropped).
@@ -130,20 +85,19 @@ SELECT
     pm_null({group}, $null_tokens) AS org_group,
     $source AS source, _source_file AS source_file, _source_row AS source_row, 1 AS seq,
     pm_null({updated_at}, $null_tokens) AS ts_raw, $run_id AS run_id
-FROM {raw_table}
+FROM {raw_table} AS raw_row
 WHERE list_contains($file_ids, _file_id) AND pm_null({number}, $null_tokens) IS NULL;
 
 -- Each record's last snapshot in the same order as the events (NULL times and mod counts
 -- last).
 CREATE OR REPLACE TEMP TABLE _sn_last AS
-SELECT l.number, f._file_id, l.last.row AS _source_row
+SELECT l.last.number, f._file_id, l.last.row AS _source_row
 FROM (
-    SELECT number,
-           arg_max({{'file_order': file_order, 'row': _source_row}},
+    SELECT arg_max({{'number': number, 'file_order': file_order, 'row': _source_row}},
                    (updated_ts IS NULL, coalesce(updated_ts, '1970-01-01'::TIMESTAMPTZ),
                     mod_n IS NULL, coalesce(mod_n, 0), file_order, _source_row)) AS last
     FROM _sn_rows
-    GROUP BY number
+    GROUP BY rid
 ) AS l
 JOIN _sn_files AS f ON f.file_order = l.last.file_order;
 
@@ -179,6 +133,7 @@ FROM (
 JOIN _sn_last AS l USING (_file_id, _source_row);
 
 DROP TABLE _sn_last;
+DROP TABLE _sn_groups;
 DROP TABLE _sn_rows;
 DROP TABLE _sn_files;
 DROP TABLE _sn_records;
