@@ -1,5 +1,6 @@
 -- The one pass over marts.waste joined to its cases that the pages share (kpi_windows,
--- kpi_cube, sourcing_kpis and waste_cube read this small table, not the per-case marts):
+-- kpi_cube, sourcing_kpis, waste_cube and waiting_by_sourcing read this small table, not
+-- the per-case marts):
 -- waste hours, cost and instances per attributes of the case (whether it is in
 -- marts.case_kpis, day opened, priority, source, sourcing) × sourcing of the waste (else of
 -- its case) × waste type. Hours and cost are summed as exact decimals (12 places per
