@@ -21,6 +21,10 @@ from procmine.sources.base import quote_ident
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport, store_results, validate_staged
 from procmine.validation.gx_engine import import_in_background
+from procmine.validation.repeats import repeated_hashes, store_hashes
+
+# the 64-bit hashes of the run's staged event ids (validation.repeats finds the repeated ones)
+RUN_ID_HASHES_SQL = "SELECT hash(event_id) AS h FROM staging.events WHERE run_id = $run_id"
 
 
 @dataclass
@@ -63,10 +67,17 @@ def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
     if not event_index.covers_core(conn):
         event_index.rebuild(conn)  # core.case_keys must name every case of core.events
     first = core_event_count(conn) == 0
+    cases_before = conn.execute("SELECT count(*) FROM core.cases").fetchone()[0]
+    repeated = repeated_hashes(conn, RUN_ID_HASHES_SQL, params)
+    store_hashes(conn, "_dup_keys", repeated)
     run_sql(conn, load_sql("pipeline/publish_scope.sql"), params)
+    if not len(repeated):
+        run_sql(conn, load_sql("pipeline/staged_unique.sql"))
     run_sql(conn, load_sql("pipeline/publish_events_first.sql" if first
                            else "pipeline/publish_events.sql"), params)
     run_sql(conn, load_sql("pipeline/publish_cases.sql"), params)
+    if cases_before:
+        run_sql(conn, load_sql("pipeline/publish_cases_sourcing.sql"))
     event_index.refresh(conn, events_ready=True)
     run_sql(conn, load_sql("pipeline/publish_done.sql"), params)
 

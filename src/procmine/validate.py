@@ -31,12 +31,16 @@ from procmine.config import Config
 from procmine.errors import ConfigError, ValidationFailed
 from procmine.sources.base import STAGING_EVENT_COLUMNS, quote_ident
 from procmine.sql import load_sql, run_sql
-from procmine.validation.gx_engine import GxEngine, Outcome
+from procmine.validation.gx_engine import GxEngine, Outcome, import_in_background
+from procmine.validation.repeats import repeated_hashes, store_hashes
 from procmine.validation.suites import Parameters, Rule, Suite, load_suites
 
 CASE_FACT_COLUMNS = ("case_id", "source", "opened_at", "resolved_at", "closed_at",
                      "has_opening_event")
 INDEX = "_row"
+SOURCE_ID_HASHES_SQL = ("SELECT hash(event_id) AS h FROM staging.events "
+                        "WHERE run_id = $run_id AND source = $source")
+CASE_HASHES_SQL = "SELECT hash(source, case_id) AS h FROM staging.cases"
 
 
 @dataclass
@@ -167,15 +171,27 @@ def _validate_rows(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suite: Sui
                    report: ValidationReport) -> None:
     gx_rules = suite.gx_rules(params)
     outcomes = _new_outcomes(gx_rules, source)
+    # the DuckDB rules first: they need no GX, which may still be importing
+    sql_outcomes = _run_sql_rules(conn, suite.sql_rules(params), source, run_id)
     _gx_pass(conn, engine, suite, gx_rules, params, outcomes, batch_rows, GxInput(
         "rowid", "staging.events WHERE run_id = $run_id AND source = $source",
         {"run_id": run_id, "source": source}, STAGING_EVENT_COLUMNS,
         "validation/insert_failed_rows.sql", {}))
+    outcomes.update(sql_outcomes)
+    report.outcomes.extend(outcomes.values())
+
+
+def _run_sql_rules(conn: duckdb.DuckDBPyConnection, rules: list[Rule], source: str,
+                   run_id: str) -> dict[str, Outcome]:
+    """The source's row-level rules DuckDB evaluates; they may read _repeated_ids (the hashes
+    of the source's event ids staged more than once)."""
+    if not rules:
+        return {}
+    params = {"run_id": run_id, "source": source}
+    store_hashes(conn, "_repeated_ids", repeated_hashes(conn, SOURCE_ID_HASHES_SQL, params))
     staged = conn.execute("SELECT count(*) FROM staging.events WHERE run_id = ? AND source = ?",
                           [run_id, source]).fetchall()[0][0]
-    for rule in suite.sql_rules(params):
-        outcomes[rule.name] = _run_sql_rule(conn, rule, source, run_id, staged)
-    report.outcomes.extend(outcomes.values())
+    return {rule.name: _run_sql_rule(conn, rule, source, run_id, staged) for rule in rules}
 
 
 def _run_sql_rule(conn: duckdb.DuckDBPyConnection, rule: Rule, source: str, run_id: str,
@@ -191,7 +207,7 @@ def _run_sql_rule(conn: duckdb.DuckDBPyConnection, rule: Rule, source: str, run_
     outcome = Outcome(rule, source, element_count=element_count)
     outcome.unexpected_count = conn.execute("SELECT count(*) FROM _failed").fetchall()[0][0] - before
     outcome.add_partial([r[0] for r in conn.execute(
-        "SELECT bad_value FROM _failed WHERE rule = ? AND source = ? LIMIT 20",
+        "SELECT bad_value FROM _failed WHERE rule = ? AND source = ? ORDER BY row_key LIMIT 20",
         [rule.name, source]).fetchall()])
     outcome.gx_kwargs = rule.kwargs
     return outcome
@@ -204,6 +220,7 @@ def _validate_cases(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suite: Su
     conn.execute("DELETE FROM _opening")
     if opening:
         conn.executemany("INSERT INTO _opening VALUES (?, ?)", opening)
+    store_hashes(conn, "_case_repeats", repeated_hashes(conn, CASE_HASHES_SQL))
     run_sql(conn, load_sql("validation/case_facts.sql"), {"run_id": run_id})
     for source in sources:
         params = parameters.for_source(source)
@@ -274,6 +291,7 @@ def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str
     staged for core. `files` are the (source, path) pairs loaded in the run (default: those
     with staged rows). Raises ValidationFailed (carrying the report as ``.report``) when a
     batch-level expectation fails; results are then not stored (the caller records them)."""
+    import_in_background()  # GX (if not imported yet) while DuckDB does the first checks
     suites = load_suites(config)
     parameters = Parameters(config)
     report = ValidationReport(run_id)

@@ -86,14 +86,20 @@ def _raised(info: Any) -> str | None:
     return None
 
 
+_import_thread: threading.Thread | None = None
+
+
 def import_in_background() -> threading.Thread:
     """Start importing Great Expectations (seconds of CPU) in a daemon thread, so that it
     overlaps with loading files (DuckDB releases the GIL); GxEngine's own import then finds
-    it done, or waits for it."""
-    thread = threading.Thread(target=importlib.import_module, args=("great_expectations",),
-                              name="procmine-import-gx", daemon=True)
-    thread.start()
-    return thread
+    it done, or waits for it. Called again, it returns the thread already started."""
+    global _import_thread
+    if _import_thread is None:
+        _import_thread = threading.Thread(target=importlib.import_module,
+                                          args=("great_expectations",),
+                                          name="procmine-import-gx", daemon=True)
+        _import_thread.start()
+    return _import_thread
 
 
 def _skip_frame_fingerprint() -> None:

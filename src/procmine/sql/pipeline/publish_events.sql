@@ -4,6 +4,14 @@
 -- cases the run touched (_prior_events), found through the mining index's case keys (every
 -- case of core.events has one: publish_core checks the index is in step first), instead of
 -- against every event id of core.
+
+-- every case the run touched, by events or by attributes alone (e.g. a later export that only
+-- changed a priority)
+CREATE OR REPLACE TEMP TABLE _touched_cases AS
+SELECT case_id FROM _event_cases
+UNION
+SELECT case_id FROM staging.cases;
+
 CREATE OR REPLACE TEMP TABLE _prior_events AS
 SELECT * FROM core.events
 WHERE case_id IN (SELECT case_id FROM _touched_cases SEMI JOIN core.case_keys USING (case_id));

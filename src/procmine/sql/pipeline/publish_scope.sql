@@ -1,19 +1,11 @@
 -- What a run publishes into (pipeline.publish_core, step 1): the cases its staged events
--- belong to (_event_cases), every case it touched by events or by attributes alone
--- (_touched_cases; e.g. a later export that only changed a priority), and the staged event
--- ids that occur more than once (_dup_keys, by a 64-bit hash: only those rows need a window
--- to pick one copy; a hash shared by two different ids just sends both to that window).
+-- belong to (_event_cases). The staged event ids that occur more than once are in _dup_keys
+-- (by a 64-bit hash, found by pipeline.publish_core with validation.repeats: only those rows
+-- need a window to pick one copy; a hash shared by two different ids just sends both to that
+-- window). When there are none, pipeline/staged_unique.sql replaces _staged_once by a plain
+-- scan (which DuckDB inserts in parallel).
 CREATE OR REPLACE TEMP TABLE _event_cases AS
 SELECT DISTINCT case_id FROM staging.events WHERE run_id = $run_id;
-
-CREATE OR REPLACE TEMP TABLE _touched_cases AS
-SELECT case_id FROM _event_cases
-UNION
-SELECT case_id FROM staging.cases;
-
-CREATE OR REPLACE TEMP TABLE _dup_keys AS
-SELECT hash(event_id) AS h FROM staging.events WHERE run_id = $run_id
-GROUP BY 1 HAVING count(*) > 1;
 
 -- The run's staged events, each event_id once: its first copy by (source_file, source_row,
 -- seq). Copies within one file were quarantined by validation (event_id_unique); what is left

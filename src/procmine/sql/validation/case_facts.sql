@@ -28,12 +28,18 @@ in_core AS (
     GROUP BY c.case_id, c.source
 ),
 adapter AS (
+    -- a (source, case) given once, as it is; one given more than once (its hash is in
+    -- _case_repeats, made by validate.py): the row opened first
+    SELECT case_id, source, opened_at, resolved_at, closed_at
+    FROM staging.cases
+    WHERE hash(source, case_id) NOT IN (SELECT h FROM _case_repeats)
+    UNION ALL
     SELECT case_id, source, opened_at, resolved_at, closed_at
     FROM (
         SELECT case_id, source, opened_at, resolved_at, closed_at,
                row_number() OVER (PARTITION BY case_id, source ORDER BY opened_at NULLS LAST) AS n
         FROM staging.cases
-        WHERE case_id IN (SELECT case_id FROM staged)
+        WHERE hash(source, case_id) IN (SELECT h FROM _case_repeats)
     )
     WHERE n = 1
 )

@@ -1,7 +1,8 @@
 -- event_id_unique (engine duckdb): the 2nd and later copies of an event_id within one source
 -- file of this run are duplicates; the same event in two overlapping files is not (publishing
--- de-duplicates it). Candidate keys come from a hash aggregate (small), copies are then
--- numbered by their position in the file.
+-- de-duplicates it). Only rows whose id is repeated in the source are looked at: their hashes
+-- are in _repeated_ids (validate.py sorts the source's hashes in numpy; usually none). Copies
+-- are numbered by their position in the file.
 INSERT INTO _failed
 SELECT row_key, $rule, $column, event_id, $reason, $source
 FROM (
@@ -10,10 +11,6 @@ FROM (
                               ORDER BY source_row, seq, rowid) AS copy
     FROM staging.events
     WHERE run_id = $run_id AND source = $source
-      AND hash(source_file, event_id) IN (
-          SELECT hash(source_file, event_id) FROM staging.events
-          WHERE run_id = $run_id AND source = $source
-          GROUP BY 1 HAVING count(*) > 1
-      )
+      AND hash(event_id) IN (SELECT h FROM _repeated_ids)
 )
 WHERE copy > 1;
