@@ -3,6 +3,7 @@ the published PNG was rendered; the others are copied, byte for byte."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from procmine.config import Config
 from procmine.pipeline import publish_dashboards
 from procmine.render import build_pages, context_for, rebuild, render_all
 from procmine.render.fonts import host_fallback_fonts, preferred_families, write_font_config
-from procmine.render.png import MANIFEST, PngWorker, spec_digest
+from procmine.render.png import LATE_WORKER_CHARTS, MANIFEST, PngJobs, PngWorker, spec_digest
 from tests.test_dashboards import build_fixture_db, isolated_config
 
 
@@ -153,3 +154,27 @@ def test_the_font_stack_s_families_are_left_out_of_the_workers_fonts() -> None:
         pytest.skip("no fontconfig here")
     assert {"Arial", "Liberation Sans", "Roboto"} <= preferred_families()
     assert not [f for f in fonts if Path(f).name.startswith("LiberationSans-")]
+
+
+def test_a_second_worker_joins_when_many_charts_wait_for_it(tmp_path: Path) -> None:
+    """While the pages are built, one worker a core but one; when the caller waits for the
+    results with a long queue, one more (on two cores and more): the same PNGs."""
+    db = build_fixture_db(tmp_path / "procmine.duckdb")
+    config = isolated_config(tmp_path)
+    conn = store.reading(db)
+    try:
+        _, pages = build_pages(conn, context_for(config, config.dashboards_dir))
+    finally:
+        conn.close()
+    charts = [c for p in pages for c in p.charts]
+    assert len(charts) > LATE_WORKER_CHARTS + 2
+    drawn = []
+    for workers in (1, 2):
+        with PngJobs([], workers=workers) as jobs:
+            jobs.add(charts)
+            images, _ = jobs.results()
+            started = len(jobs._workers)
+        drawn.append(images)
+        cores = os.cpu_count() or 1
+        assert started == (1 if workers == 1 or cores == 1 else 2)
+    assert drawn[0] == drawn[1] and len(drawn[0]) == len(charts)

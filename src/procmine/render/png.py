@@ -26,8 +26,9 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -42,10 +43,13 @@ if TYPE_CHECKING:
 
 MANIFEST = ".png-manifest.json"
 PNG_SCALE = 2
-# Worker processes at most; one core is left to the pages' queries. On two cores, one worker
-# draws the 16 charts of a nightly in ~2.4 s of CPU as the pages come, two took ~3 s of CPU
-# (each starts a JavaScript runtime, ~0.5 s) and slowed the queries they competed with.
+# Worker processes at most. While the pages are built one core is left to their queries: on
+# two cores one worker draws the 16 charts of a nightly in ~2.4 s of CPU as the pages come;
+# two took ~3 s of CPU (each starts a JavaScript runtime, ~0.5 s) and slowed the queries.
+# Once the pages are built their core draws too, if `LATE_WORKER_CHARTS` charts still wait
+# (~1 s of drawing: more than a start-up; e.g. 1M events, whose pages are built quickly).
 PNG_WORKERS = 2
+LATE_WORKER_CHARTS = 6
 
 # A worker process (arguments: Vega-Lite version, scale): reads specs from stdin as frames
 # (8-byte big-endian length + JSON text, handed to vl-convert as is), answers each with
@@ -180,28 +184,46 @@ def _read(stream: BinaryIO, size: int) -> bytes:
 class PngJobs:
     """PNGs of charts as they are added: copied where one of the `previous` folders rendered
     the same spec, otherwise rendered by worker processes (started with the first `add`
-    unless `start()` is called earlier) while the caller goes on. Use as a context manager."""
+    unless `start()` is called earlier) while the caller goes on; when the caller asks for
+    the `results`, one more worker may join. Use as a context manager."""
 
     def __init__(self, previous: Iterable[Path], workers: int = PNG_WORKERS) -> None:
         self._manifests = [(folder, read_manifest(folder)) for folder in dict.fromkeys(previous)]
-        self._size = max(1, min(workers, (os.cpu_count() or 1) - 1))
-        self._idle: queue.SimpleQueue[PngWorker] = queue.SimpleQueue()
-        self._workers: list[PngWorker] = []
-        self._pool: ThreadPoolExecutor | None = None
+        cores = os.cpu_count() or 1
+        self._size = max(1, min(workers, cores - 1))   # while the caller works
+        self._most = max(1, min(workers, cores))       # once it waits for the results
+        self._tasks: queue.SimpleQueue[tuple[dict[str, Any], Future[bytes]] | None] = (
+            queue.SimpleQueue())
+        self._workers: list[tuple[PngWorker, threading.Thread]] = []
         self._pngs: dict[str, bytes | Future[bytes]] = {}
         self._digests: dict[str, str] = {}
         self._fonts: Path | None = None   # the workers' fontconfig file and font links
+        self._font_config: Path | None = None
 
     def start(self) -> None:
         """Start the worker processes now (their start-up then overlaps the caller's work)."""
-        if self._pool is None:
+        if self._fonts is None:
             self._fonts = Path(tempfile.mkdtemp(prefix="procmine-png-fonts-"))
-            font_config = write_font_config(self._fonts)
-            self._workers = [PngWorker(font_config) for _ in range(self._size)]
-            for worker in self._workers:
-                self._idle.put(worker)
-            self._pool = ThreadPoolExecutor(max_workers=self._size,
-                                            thread_name_prefix="procmine-png")
+            self._font_config = write_font_config(self._fonts)
+            for _ in range(self._size):
+                self._add_worker()
+
+    def _add_worker(self) -> None:
+        """A worker process and the thread that feeds it charts from the shared queue."""
+        worker = PngWorker(self._font_config)
+        thread = threading.Thread(target=self._serve, args=(worker,), daemon=True,
+                                  name="procmine-png")
+        self._workers.append((worker, thread))
+        thread.start()
+
+    def _serve(self, worker: PngWorker) -> None:
+        while (task := self._tasks.get()) is not None:
+            spec, future = task
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(worker.render(spec))
+                except BaseException as exc:  # handed to the caller by future.result()
+                    future.set_exception(exc)
 
     def add(self, charts: Iterable[Chart]) -> None:
         for chart in charts:
@@ -213,28 +235,28 @@ class PngJobs:
                 self._pngs[name] = previous
             else:
                 self.start()
-                assert self._pool is not None
-                self._pngs[name] = self._pool.submit(self._render, spec)
-
-    def _render(self, spec: dict[str, Any]) -> bytes:
-        worker = self._idle.get()
-        try:
-            return worker.render(spec)
-        finally:
-            self._idle.put(worker)
+                future: Future[bytes] = Future()
+                self._tasks.put((spec, future))
+                self._pngs[name] = future
 
     def results(self) -> tuple[dict[str, bytes], dict[str, Rendered]]:
         """File name → PNG bytes of every chart added, and their manifest entries."""
+        if self._tasks.qsize() >= LATE_WORKER_CHARTS and len(self._workers) < self._most:
+            self._add_worker()   # the caller's core is free now; the queue repays a start-up
         images = {name: data if isinstance(data, bytes) else data.result()
                   for name, data in self._pngs.items()}
         return images, {name: Rendered(self._digests[name], _digest(data))
                         for name, data in images.items()}
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        for worker in self._workers:
+        """Cancel the charts not yet drawn, end the workers (after their current chart)."""
+        with contextlib.suppress(queue.Empty):
+            while (task := self._tasks.get_nowait()) is not None:
+                task[1].cancel()
+        for _ in self._workers:
+            self._tasks.put(None)
+        for worker, thread in self._workers:
+            thread.join()
             worker.close()
         self._workers = []
         if self._fonts is not None:
