@@ -26,7 +26,12 @@ from procmine.mine import changes as changes_mod
 from procmine.mine import conformance as conformance_mod
 from procmine.mine.background import in_thread
 from procmine.mine.events import EventArrays, load_events, resolve_case_ids
-from procmine.mine.groupings import distinct_in_case, first_of_kind, handoff_table, waste_cases
+from procmine.mine.groupings import (
+    case_waste_masks,
+    distinct_in_case,
+    first_of_kind,
+    handoff_table,
+)
 from procmine.mine.kpis import backlog_tables, case_table
 from procmine.mine.memory import reused_memory
 from procmine.mine.model import ModelResult, discover_model
@@ -229,7 +234,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                 _mine_case_group=distinct_in_case(runs.case, vocab.holder_group[runs.holder]),
                 _mine_case_sourcing=distinct_in_case(runs.case,
                                                      vocab.holder_sourcing[runs.holder]),
-                _mine_waste_case=waste_cases(instances, events.cases, len(WASTE_TYPES)),
+                _mine_case_waste=case_waste_masks(instances, events.cases),
                 _mine_handoff=handoff_table(events, instances, params["handoff_code"]),
                 _mine_conformance={
                     "vi": np.arange(variants.size, dtype=np.int32),

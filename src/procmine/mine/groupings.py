@@ -5,7 +5,7 @@ join small integer codes instead of names, and count distinct cases by summing f
   its (group pair) / (sourcing pair) occurs for the first time in its case (handoff_matrix.sql);
 - distinct_in_case: the distinct (case, code) pairs of per-event or per-run codes
   (waste_drivers.sql: the groups and sourcings each case passed through);
-- waste_cases: the distinct (waste type, case) pairs (waste_drivers.sql);
+- case_waste_masks: per case, a bit mask of the waste types it has (waste_drivers.sql);
 - first_of_kind: flags the first waste instance of each (stage, waste type) in its case
   (waste_heatmap.sql counts distinct cases with it).
 """
@@ -15,8 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from procmine.mine.events import EventArrays
+from procmine.mine.settings import WASTE_TYPES
 from procmine.mine.variants import Table
 from procmine.mine.waste import Instances, first_in_case, stable_argsort
+
+WASTE_TYPE_BITS = len(WASTE_TYPES)
+assert WASTE_TYPE_BITS <= 16, "case_waste_masks packs the waste types into 16 bits"
 
 
 def distinct_in_case(cases: np.ndarray, codes: np.ndarray) -> Table:
@@ -51,12 +55,14 @@ def handoff_table(events: EventArrays, instances: Instances, handoff_code: int) 
     }
 
 
-def waste_cases(instances: Instances, cases: int, waste_types: int) -> Table:
-    """The distinct (wtype, ci) pairs of the waste instances, by case."""
-    seen = np.zeros((cases, waste_types), dtype=bool)
+def case_waste_masks(instances: Instances, cases: int) -> Table:
+    """Per case with waste, a bit mask of its waste types (bit = waste type code)."""
+    seen = np.zeros((cases, 8 * ((WASTE_TYPE_BITS + 7) // 8)), dtype=bool)
     seen[instances.ci, instances.wtype] = True
-    ci, wtype = np.nonzero(seen)
-    return {"wtype": wtype.astype(np.int8), "ci": ci.astype(np.int32)}
+    packed = np.packbits(seen, axis=1, bitorder="little")
+    mask = packed.view(np.uint8 if packed.shape[1] == 1 else np.uint16).reshape(-1)
+    ci = np.flatnonzero(mask)
+    return {"ci": ci.astype(np.int32), "wmask": mask[ci].astype(np.int32)}
 
 
 def first_of_kind(ci: np.ndarray, stage: np.ndarray, wtype: np.ndarray,

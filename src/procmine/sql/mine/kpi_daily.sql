@@ -2,10 +2,22 @@
 -- (the backlog: open stages of marts.backlog), median resolution time and SLA rate of the
 -- cases resolved that day.
 CREATE OR REPLACE TABLE marts.kpi_daily AS
-WITH bounds AS (
-    SELECT least(min(CAST(opened_at AS DATE)), min(CAST(first_event_at AS DATE))) AS lo,
-           greatest(max(CAST(last_event_at AS DATE)), max(CAST(resolved_at AS DATE))) AS hi
+WITH c AS (
+    -- UTC days (the store's session time zone) from epoch values: no time zone lookups
+    SELECT DATE '1970-01-01' + CAST(floor(epoch_us(opened_at) / 86400e6) AS INTEGER) AS opened,
+           DATE '1970-01-01' + CAST(floor(epoch_us(first_event_at) / 86400e6) AS INTEGER)
+               AS first_event,
+           DATE '1970-01-01' + CAST(floor(epoch_us(last_event_at) / 86400e6) AS INTEGER)
+               AS last_event,
+           DATE '1970-01-01' + CAST(floor(epoch_us(resolved_at) / 86400e6) AS INTEGER)
+               AS resolved,
+           resolution_s, sla_met
     FROM marts.case_kpis
+),
+bounds AS (
+    SELECT least(min(opened), min(first_event)) AS lo,
+           greatest(max(last_event), max(resolved)) AS hi
+    FROM c
 ),
 days AS (
     SELECT CAST(d AS DATE) AS day
@@ -14,15 +26,14 @@ days AS (
     WHERE bounds.lo IS NOT NULL
 ),
 opened AS (
-    SELECT CAST(opened_at AS DATE) AS day, count(*) AS opened
-    FROM marts.case_kpis GROUP BY 1
+    SELECT opened AS day, count(*) AS opened FROM c GROUP BY 1
 ),
 resolved AS (
-    SELECT CAST(resolved_at AS DATE) AS day, count(*) AS resolved,
+    SELECT resolved AS day, count(*) AS resolved,
            median(resolution_s) AS median_resolution_s,
            avg(CAST(sla_met AS DOUBLE)) AS sla_rate,
            count(*) FILTER (WHERE sla_met = false) AS sla_breaches
-    FROM marts.case_kpis WHERE resolved_at IS NOT NULL GROUP BY 1
+    FROM c WHERE resolved IS NOT NULL GROUP BY 1
 ),
 backlog AS (
     SELECT day, sum(open_cases) AS backlog

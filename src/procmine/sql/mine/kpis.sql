@@ -11,7 +11,8 @@
 CREATE OR REPLACE TABLE marts.kpis AS
 WITH c AS (
     SELECT source, sourcing, priority, case_type,
-           CAST(date_trunc('month', opened_at) AS DATE) AS month,
+           -- the UTC month (the store's session time zone), without time zone lookups
+           CAST(date_trunc('month', make_timestamp(epoch_us(opened_at))) AS DATE) AS month,
            resolved_at, response_s, resolution_s, sla_met, reopened, first_contact_resolution,
            handoffs, cost, waste_cost, waste_hours, security
     FROM marts.case_kpis

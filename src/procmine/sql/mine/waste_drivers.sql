@@ -5,7 +5,9 @@
 -- Values are numbered (vid) first, so the large joins and groupings are over integers.
 -- Inputs (groupings.py): _mine_case_group / _mine_case_sourcing, the distinct (ci, code) of
 -- the groups and sourcings of each case's group runs (names in _mine_group / _mine_sourcing);
--- _mine_waste_case, the distinct (wtype, ci) of the waste instances.
+-- _mine_case_waste (ci, wmask), per case with waste the bit mask of its waste types
+-- (bit = code of _mine_waste_type): cases are joined to their attributes once, not once per
+-- waste type.
 CREATE OR REPLACE TABLE marts.waste_drivers AS
 WITH case_attrs AS (
     SELECT k.ci, c.priority, c.category, c.source
@@ -46,10 +48,19 @@ attrs AS (
 ),
 total AS (SELECT count(*) AS cases FROM _mine_case),
 base AS (SELECT vid, count(*) AS cases FROM attrs GROUP BY vid),
-per_type AS (SELECT wtype, count(*) AS cases FROM _mine_waste_case GROUP BY wtype),
+per_type AS (
+    SELECT t.code AS wtype, count(*) AS cases
+    FROM _mine_case_waste AS w JOIN _mine_waste_type AS t ON w.wmask & (1 << t.code) <> 0
+    GROUP BY ALL
+),
+hits_by_mask AS (
+    SELECT w.wmask, a.vid, count(*) AS cases
+    FROM _mine_case_waste AS w JOIN attrs AS a USING (ci)
+    GROUP BY ALL
+),
 hits AS (
-    SELECT w.wtype, a.vid, count(*) AS cases
-    FROM _mine_waste_case AS w JOIN attrs AS a USING (ci)
+    SELECT t.code AS wtype, h.vid, sum(h.cases) AS cases
+    FROM hits_by_mask AS h JOIN _mine_waste_type AS t ON h.wmask & (1 << t.code) <> 0
     GROUP BY ALL
 )
 SELECT list_extract($waste_types, hits.wtype + 1) AS waste_type,
