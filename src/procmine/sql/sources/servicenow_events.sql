@@ -33,7 +33,7 @@ FROM _sourcing_map;
 -- when their file was loaded). Stage and sourcing are mapped here (no later UPDATE).
 INSERT INTO staging.events BY NAME
 WITH snapshots AS (
-    SELECT *,
+    SELECT * EXCLUDE (same),
            row_number() OVER ordered AS k,
            coalesce(lag(state IGNORE NULLS) OVER ordered, 'New') AS prev_state,
            lag(grp IGNORE NULLS) OVER ordered AS prev_group,

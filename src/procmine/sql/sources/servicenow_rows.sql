@@ -27,7 +27,8 @@ FROM (SELECT _file_id, any_value(_loaded_at) AS _loaded_at,
 
 -- All raw snapshots of those records (earlier files too), narrow: file order and row, the
 -- record key and the columns events need (case attributes are read back for the last
--- snapshots only). One pass over raw: its number column is compared, the other columns are
+-- snapshots only), and `same`, a hash of those values (for finding copies below). One pass
+-- over raw: its number column is compared, the other columns are
 -- read for the matching rows only (materialised before the files are joined: else DuckDB
 -- checks every raw row's _file_id against the files first).
 CREATE OR REPLACE TEMP TABLE _sn_rows AS
@@ -41,11 +42,12 @@ WITH matching AS MATERIALIZED (
            pm_null({resource}, $null_tokens) AS resource,
            pm_null({category}, $null_tokens) AS category
     FROM {raw_table} AS raw_row
-    JOIN _sn_records AS rec ON rec.number = pm_null({number}, $null_tokens)
+    JOIN _sn_records AS rec ON rec.number = trim({number})  -- = pm_null: no record is a token
 )
 SELECT f.file_order, f.is_new, r.* EXCLUDE (_file_id),
        pm_parse_ts(updated_raw, $date_format, $timezone) AS updated_ts,
-       try_cast(mod_raw AS BIGINT) AS mod_n
+       try_cast(mod_raw AS BIGINT) AS mod_n,
+       hash(rid, state, updated_raw, mod_raw, opened_raw, grp, resource, category) AS same
 FROM matching AS r
 JOIN _sn_files AS f USING (_file_id);
 
@@ -57,10 +59,7 @@ CREATE OR REPLACE TEMP TABLE _sn_copies AS
 SELECT f._file_id, r.file_order, r._source_row, r.rid
 FROM _sn_rows AS r
 JOIN _sn_files AS f USING (file_order)
-WHERE hash(r.rid, r.state, r.updated_raw, r.mod_raw, r.opened_raw, r.grp, r.resource,
-           r.category)
-      IN (SELECT hash(rid, state, updated_raw, mod_raw, opened_raw, grp, resource, category)
-          FROM _sn_rows GROUP BY 1 HAVING count(*) > 1);
+SEMI JOIN (SELECT same FROM _sn_rows GROUP BY same HAVING count(*) > 1) AS d USING (same);
 
 DELETE FROM _sn_rows AS r
 USING (
