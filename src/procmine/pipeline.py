@@ -25,6 +25,7 @@ from procmine.validation.repeats import repeated_hashes, store_hashes
 
 # the 64-bit hashes of the run's staged event ids (validation.repeats finds the repeated ones)
 RUN_ID_HASHES_SQL = "SELECT hash(event_id) AS h FROM staging.events WHERE run_id = $run_id"
+CASE_HASHES_SQL = "SELECT hash(source, case_id) AS h FROM staging.cases"
 
 
 @dataclass
@@ -75,6 +76,7 @@ def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
         run_sql(conn, load_sql("pipeline/staged_unique.sql"))
     run_sql(conn, load_sql("pipeline/publish_events_first.sql" if first
                            else "pipeline/publish_events.sql"), params)
+    store_hashes(conn, "_case_dups", repeated_hashes(conn, CASE_HASHES_SQL))
     run_sql(conn, load_sql("pipeline/publish_cases.sql"), params)
     if cases_before:
         run_sql(conn, load_sql("pipeline/publish_cases_sourcing.sql"))

@@ -11,15 +11,15 @@ FROM _case_events
 WHERE org_group IS NOT NULL
 GROUP BY case_id;
 
--- staging.cases rows of a (source, case) given more than once: only they need ranking
-CREATE OR REPLACE TEMP TABLE _case_dups AS
-SELECT hash(source, case_id) AS h FROM staging.cases GROUP BY 1 HAVING count(*) > 1;
-
 DELETE FROM core.cases AS c WHERE EXISTS (
     SELECT 1 FROM staging.cases AS s WHERE s.case_id = c.case_id AND s.source = c.source
 );
+-- staging.cases rows of a (source, case) given more than once (their hashes are in
+-- _case_dups, made by pipeline.publish_core): only they need ranking. The sourcing is looked
+-- up per row (DuckDB then hashes the narrow _last_sourcing, not the wide staging rows).
 INSERT INTO core.cases BY NAME
-SELECT s.* REPLACE (coalesce(l.sourcing, s.sourcing) AS sourcing)
+SELECT s.* REPLACE (coalesce((SELECT l.sourcing FROM _last_sourcing AS l
+                              WHERE l.case_id = s.case_id), s.sourcing) AS sourcing)
 FROM (
     SELECT * FROM staging.cases WHERE hash(source, case_id) NOT IN (SELECT h FROM _case_dups)
     UNION ALL
@@ -29,7 +29,6 @@ FROM (
         FROM staging.cases WHERE hash(source, case_id) IN (SELECT h FROM _case_dups)
     ) WHERE n = 1
 ) AS s
-LEFT JOIN _last_sourcing AS l USING (case_id)
 WHERE s.case_id IN (SELECT case_id FROM _cases_in_core);
 
 -- The events of touched (source, case) pairs the adapter gave no attributes this run: their
