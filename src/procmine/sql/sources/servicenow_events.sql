@@ -33,7 +33,7 @@ FROM _sourcing_map;
 -- when their file was loaded). Stage and sourcing are mapped here (no later UPDATE).
 INSERT INTO staging.events BY NAME
 WITH snapshots AS (
-    SELECT * EXCLUDE (same),
+    SELECT * EXCLUDE (same, raw_rowid),
            row_number() OVER ordered AS k,
            coalesce(lag(state IGNORE NULLS) OVER ordered, 'New') AS prev_state,
            lag(grp IGNORE NULLS) OVER ordered AS prev_group,
@@ -91,15 +91,14 @@ WHERE list_contains($file_ids, _file_id) AND pm_null({number}, $null_tokens) IS 
 -- Each record's last snapshot in the same order as the events (NULL times and mod counts
 -- last).
 CREATE OR REPLACE TEMP TABLE _sn_last AS
-SELECT l.last.number, f._file_id, l.last.row AS _source_row
+SELECT last.number, last.raw_rowid
 FROM (
-    SELECT arg_max({{'number': number, 'file_order': file_order, 'row': _source_row}},
+    SELECT arg_max({{'number': number, 'raw_rowid': raw_rowid}},
                    (updated_ts IS NULL, coalesce(updated_ts, '1970-01-01'::TIMESTAMPTZ),
                     mod_n IS NULL, coalesce(mod_n, 0), file_order, _source_row)) AS last
     FROM _sn_rows
     GROUP BY rid
-) AS l
-JOIN _sn_files AS f ON f.file_order = l.last.file_order;
+);
 
 -- Cases: attributes from each record's last snapshot (replacing any staged earlier in the
 -- run: this derivation saw every snapshot).
@@ -108,9 +107,9 @@ WHERE source = $source AND case_id IN (SELECT $case_prefix || number FROM _sn_re
 
 INSERT INTO staging.cases BY NAME
 SELECT $case_prefix || l.number AS case_id, pm_sn_case_type(l.number, $case_type) AS case_type,
-       $source AS source, r.* EXCLUDE (_file_id, _source_row)
+       $source AS source, r.* EXCLUDE (raw_rowid)
 FROM (
-    SELECT _file_id, _source_row,
+    SELECT raw_row.rowid AS raw_rowid,
            pm_null({priority}, $null_tokens) AS priority,
            pm_null({category}, $null_tokens) AS category,
            pm_null({service}, $null_tokens) AS service,
@@ -127,10 +126,9 @@ FROM (
            pm_null({vendor}, $null_tokens) AS vendor,
            {attributes} AS attributes
     FROM {raw_table} AS raw_row
-    WHERE EXISTS (SELECT 1 FROM _sn_last AS l
-                  WHERE l._file_id = raw_row._file_id AND l._source_row = raw_row._source_row)
+    WHERE raw_row.rowid IN (SELECT raw_rowid FROM _sn_last)
 ) AS r
-JOIN _sn_last AS l USING (_file_id, _source_row);
+JOIN _sn_last AS l USING (raw_rowid);
 
 DROP TABLE _sn_last;
 DROP TABLE _sn_groups;

@@ -27,13 +27,13 @@ FROM (SELECT _file_id, any_value(_loaded_at) AS _loaded_at,
 
 -- All raw snapshots of those records (earlier files too), narrow: file order and row, the
 -- record key and the columns events need (case attributes are read back for the last
--- snapshots only), and `same`, a hash of those values (for finding copies below). One pass
--- over raw: its number column is compared, the other columns are
--- read for the matching rows only (materialised before the files are joined: else DuckDB
--- checks every raw row's _file_id against the files first).
+-- snapshots only, by raw_rowid: raw's row id, fixed within this transaction), and `same`, a
+-- hash of those values (for finding copies below). One pass over raw: its number column is
+-- compared, the other columns are read for the matching rows only (materialised before the
+-- files are joined: else DuckDB checks every raw row's _file_id against the files first).
 CREATE OR REPLACE TEMP TABLE _sn_rows AS
 WITH matching AS MATERIALIZED (
-    SELECT _file_id, _source_row, rec.rid, rec.number,
+    SELECT _file_id, _source_row, raw_row.rowid AS raw_rowid, rec.rid, rec.number,
            pm_null({state}, $null_tokens) AS state,
            pm_null({updated_at}, $null_tokens) AS updated_raw,
            pm_null({mod_count}, $null_tokens) AS mod_raw,
@@ -56,21 +56,18 @@ JOIN _sn_files AS f USING (_file_id);
 -- sharing every value the events use with another of the record's (usually none); only
 -- their raw rows are hashed over all exported columns and ordered.
 CREATE OR REPLACE TEMP TABLE _sn_copies AS
-SELECT f._file_id, r.file_order, r._source_row, r.rid
-FROM _sn_rows AS r
-JOIN _sn_files AS f USING (file_order)
+SELECT raw_rowid, file_order, _source_row, rid
+FROM _sn_rows
 SEMI JOIN (SELECT same FROM _sn_rows GROUP BY same HAVING count(*) > 1) AS d USING (same);
 
 DELETE FROM _sn_rows AS r
 USING (
     SELECT c.file_order, c._source_row
     FROM _sn_copies AS c
-    JOIN (SELECT _file_id, _source_row, {content} AS content
+    JOIN (SELECT raw_row.rowid AS raw_rowid, {content} AS content
           FROM {raw_table} AS raw_row
-          WHERE EXISTS (SELECT 1 FROM _sn_copies AS c
-                        WHERE c._file_id = raw_row._file_id
-                          AND c._source_row = raw_row._source_row)) AS x
-      USING (_file_id, _source_row)
+          WHERE raw_row.rowid IN (SELECT raw_rowid FROM _sn_copies)) AS x
+      USING (raw_rowid)
     QUALIFY row_number() OVER (PARTITION BY c.rid, x.content
                                ORDER BY c.file_order, c._source_row) > 1
 ) AS later
