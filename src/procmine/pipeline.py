@@ -21,10 +21,8 @@ from procmine.sources.base import quote_ident
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport, store_results, validate_staged
 from procmine.validation.gx_engine import import_in_background
-from procmine.validation.repeats import repeated_hashes, store_hashes
+from procmine.validation.repeats import repeated_hashes, run_repeats, store_hashes
 
-# the 64-bit hashes of the run's staged event ids (validation.repeats finds the repeated ones)
-RUN_ID_HASHES_SQL = "SELECT hash(event_id) AS h FROM staging.events WHERE run_id = $run_id"
 CASE_HASHES_SQL = "SELECT hash(source, case_id) AS h FROM staging.cases"
 
 
@@ -69,10 +67,9 @@ def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
         event_index.rebuild(conn)  # core.case_keys must name every case of core.events
     first = core_event_count(conn) == 0
     cases_before = conn.execute("SELECT count(*) FROM core.cases").fetchone()[0]
-    repeated = repeated_hashes(conn, RUN_ID_HASHES_SQL, params)
-    store_hashes(conn, "_dup_keys", repeated)
+    repeated = run_repeats(conn, run_id, "_dup_keys")  # validation's, when it ran here
     run_sql(conn, load_sql("pipeline/publish_scope.sql"), params)
-    if not len(repeated):
+    if not repeated:
         run_sql(conn, load_sql("pipeline/staged_unique.sql"))
     run_sql(conn, load_sql("pipeline/publish_events_first.sql" if first
                            else "pipeline/publish_events.sql"), params)

@@ -32,14 +32,17 @@ from procmine.errors import ConfigError, ValidationFailed
 from procmine.sources.base import STAGING_EVENT_COLUMNS, quote_ident
 from procmine.sql import load_sql, run_sql
 from procmine.validation.gx_engine import GxEngine, Outcome, import_in_background
-from procmine.validation.repeats import repeated_hashes, store_hashes
+from procmine.validation.repeats import (
+    keep_run_repeats,
+    repeated_hashes,
+    run_repeats,
+    store_hashes,
+)
 from procmine.validation.suites import Parameters, Rule, Suite, load_suites
 
 CASE_FACT_COLUMNS = ("case_id", "source", "opened_at", "resolved_at", "closed_at",
                      "has_opening_event")
 INDEX = "_row"
-SOURCE_ID_HASHES_SQL = ("SELECT hash(event_id) AS h FROM staging.events "
-                        "WHERE run_id = $run_id AND source = $source")
 CASE_HASHES_SQL = "SELECT hash(source, case_id) AS h FROM staging.cases"
 
 
@@ -184,11 +187,9 @@ def _validate_rows(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suite: Sui
 def _run_sql_rules(conn: duckdb.DuckDBPyConnection, rules: list[Rule], source: str,
                    run_id: str) -> dict[str, Outcome]:
     """The source's row-level rules DuckDB evaluates; they may read _repeated_ids (the hashes
-    of the source's event ids staged more than once)."""
+    of the run's event ids staged more than once, made by validate_staged)."""
     if not rules:
         return {}
-    params = {"run_id": run_id, "source": source}
-    store_hashes(conn, "_repeated_ids", repeated_hashes(conn, SOURCE_ID_HASHES_SQL, params))
     staged = conn.execute("SELECT count(*) FROM staging.events WHERE run_id = ? AND source = ?",
                           [run_id, source]).fetchall()[0][0]
     return {rule.name: _run_sql_rule(conn, rule, source, run_id, staged) for rule in rules}
@@ -302,6 +303,7 @@ def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str
     report.staged = conn.execute("SELECT count(*) FROM staging.events WHERE run_id = ?",
                                  [run_id]).fetchall()[0][0]
     engine = GxEngine()
+    run_repeats(conn, run_id, "_repeated_ids")
     for source in sources:
         _validate_rows(conn, engine, suites["staging_events"], source,
                        parameters.for_source(source), run_id, parameters.batch_rows, report)
@@ -317,6 +319,7 @@ def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str
         error.report = report  # type: ignore[attr-defined]
         raise error
     run_sql(conn, load_sql("validation/quarantine_rows.sql"), {"run_id": run_id})
+    keep_run_repeats(conn, run_id)  # publishing on this connection needs not find them again
     store_results(conn, report)
     return report
 

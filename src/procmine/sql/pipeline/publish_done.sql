@@ -9,6 +9,8 @@ DROP TABLE IF EXISTS _derived_times;
 DROP TABLE IF EXISTS _last_sourcing;
 DROP TABLE IF EXISTS _case_dups;
 DROP TABLE IF EXISTS _dup_keys;
+DROP TABLE IF EXISTS _repeated_ids;
+DROP TABLE IF EXISTS _repeated_ids_of;
 DROP TABLE IF EXISTS _event_cases;
 DROP TABLE IF EXISTS _touched_cases;
 DROP MACRO TABLE IF EXISTS _staged_once;

@@ -1,8 +1,8 @@
 -- event_id_unique (engine duckdb): the 2nd and later copies of an event_id within one source
 -- file of this run are duplicates; the same event in two overlapping files is not (publishing
--- de-duplicates it). Only rows whose id is repeated in the source are looked at: their hashes
--- are in _repeated_ids (validate.py sorts the source's hashes in numpy; usually none). Copies
--- are numbered by their position in the file.
+-- de-duplicates it). Only rows whose id is repeated in the run are looked at: their hashes
+-- are in _repeated_ids (validation.repeats sorts the run's hashes in numpy; usually none).
+-- Copies are numbered by their position in the file.
 INSERT INTO _failed
 SELECT row_key, $rule, $column, event_id, $reason, $source
 FROM (

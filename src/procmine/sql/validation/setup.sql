@@ -7,5 +7,5 @@ CREATE OR REPLACE TEMP TABLE _failed (
 CREATE OR REPLACE TEMP TABLE _opening (source VARCHAR, activity VARCHAR);
 CREATE OR REPLACE TEMP TABLE _loaded_files (source VARCHAR, source_file VARCHAR,
                                             allow_empty BOOLEAN);
--- (_repeated_ids(h), the hashes of a source's event ids staged more than once, is made per
--- source by validate._run_sql_rules for the DuckDB rules.)
+-- (_repeated_ids(h), the hashes of the run's event ids staged more than once, is made by
+-- validation.repeats.run_repeats for the DuckDB rules and kept for publishing.)
