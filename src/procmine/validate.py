@@ -21,10 +21,9 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from procmine.config import Config
@@ -39,6 +38,9 @@ from procmine.validation.repeats import (
     store_hashes,
 )
 from procmine.validation.suites import Parameters, Rule, Suite, load_suites
+
+if TYPE_CHECKING:   # pandas is imported with GX, in the background (gx_engine)
+    import pandas as pd
 
 CASE_FACT_COLUMNS = ("case_id", "source", "opened_at", "resolved_at", "closed_at",
                      "has_opening_event")
@@ -327,6 +329,8 @@ def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str
 def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    import pandas as pd
+
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, bool | int | float | str):

@@ -35,11 +35,17 @@ class ModelResult:
     note: str = ""
 
 
-def import_in_background() -> threading.Thread:
+def import_in_background(after: threading.Thread | None = None) -> threading.Thread:
     """Start importing pm4py (over a second of CPU) in a daemon thread, so that it overlaps
-    with loading files (DuckDB releases the GIL); discover_model then finds it imported."""
-    thread = threading.Thread(target=importlib.import_module, args=("pm4py",),
-                              name="procmine-import-pm4py", daemon=True)
+    with loading files (DuckDB releases the GIL); discover_model then finds it imported.
+    `after`: a thread to wait for first (e.g. GX's import, needed sooner: two imports at once
+    share the interpreter lock and both finish late)."""
+    def work() -> None:
+        if after is not None:
+            after.join()
+        importlib.import_module("pm4py")
+
+    thread = threading.Thread(target=work, name="procmine-import-pm4py", daemon=True)
     thread.start()
     return thread
 

@@ -228,6 +228,11 @@ def extract(state: RunState) -> dict[str, Any]:
             status = plan.status_of(identity, identifier, loaded_paths)
             plan.files.append(LandingFile(source, identity, status))
     state.plan = plan
+    if plan.to_read:   # new data: validation needs GX, then mining pm4py; import both meanwhile
+        from procmine.mine.model import import_in_background as import_pm4py
+        from procmine.validation.gx_engine import import_in_background as import_gx
+
+        import_pm4py(after=import_gx())
     for landing_file in plan.to_read:
         log.info("extract: %s %s (%s)", landing_file.status, landing_file.path,
                  landing_file.source)
@@ -246,9 +251,6 @@ def load(state: RunState) -> dict[str, Any]:
 
     batches = state.plan.batches()
     if batches:
-        from procmine.mine.model import import_in_background
-
-        import_in_background()   # mining follows new data: its pm4py import overlaps the load
         state.validation = pipeline.load_and_publish_core(
             state.db, state.config, state.result, batches, progress,
             identities=state.plan.identities())

@@ -12,13 +12,15 @@ import importlib
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from procmine.errors import ProcmineError
 from procmine.validation.suites import Rule
+
+if TYPE_CHECKING:   # pandas comes with GX, imported in the background
+    import pandas as pd
 
 os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before GX is imported: no usage statistics
 
