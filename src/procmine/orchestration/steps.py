@@ -30,6 +30,7 @@ from procmine.config import Config
 from procmine.errors import ConfigError, InputError, ProcmineError
 from procmine.faults import crash_point
 from procmine.ingest import FileIdentifier, FileIdentity, FileResult, expand_paths
+from procmine.orchestration.imports import start_heavy_imports
 from procmine.pipeline import RunResult
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport
@@ -228,11 +229,8 @@ def extract(state: RunState) -> dict[str, Any]:
             status = plan.status_of(identity, identifier, loaded_paths)
             plan.files.append(LandingFile(source, identity, status))
     state.plan = plan
-    if plan.to_read:   # new data: validation needs GX, then mining pm4py; import both meanwhile
-        from procmine.mine.model import import_in_background as import_pm4py
-        from procmine.validation.gx_engine import import_in_background as import_gx
-
-        import_pm4py(after=import_gx())
+    if plan.to_read:   # new data: validation needs GX, then mining pm4py
+        start_heavy_imports()
     for landing_file in plan.to_read:
         log.info("extract: %s %s (%s)", landing_file.status, landing_file.path,
                  landing_file.source)
