@@ -116,9 +116,8 @@ class EventArrays:
     def load(cls, conn: duckdb.DuckDBPyConnection, vocab: Vocabulary) -> EventArrays | None:
         """The index as arrays, or None when it is not in canonical layout."""
         columns = conn.sql(EVENTS_SQL).fetchnumpy()
-        events = cls(vocab, np.asarray(columns["case_key"]).astype(np.int64),
-                     np.asarray(columns["t"]), np.asarray(columns["step"]).astype(np.int32),
-                     np.asarray(columns["holder"]).astype(np.int32))
+        events = cls(vocab, _non_negative(columns["case_key"]), np.asarray(columns["t"]),
+                     _int32_codes(columns["step"]), _int32_codes(columns["holder"]))
         return events if events.canonical() else None
 
     def canonical(self) -> bool:
@@ -128,7 +127,7 @@ class EventArrays:
         keys = self.key[self.starts]
         if int(keys.min()) < 0 or np.bincount(keys).max() > 1:
             return False
-        later = np.diff(self.t) >= 0
+        later = self.t[1:] >= self.t[:-1]
         return bool((later | self.new_case[1:]).all())
 
     @property
@@ -292,6 +291,21 @@ def load_events(conn: duckdb.DuckDBPyConnection) -> EventArrays:
         raise ProcmineError("core.event_codes is not in canonical order after a rebuild "
                             "(internal error)")
     return events
+
+
+def _non_negative(column: np.ndarray) -> np.ndarray:
+    """Case keys as read (DuckDB's UINTEGER: uint32, no copy) or as int64."""
+    values = np.asarray(column)
+    return values if values.dtype.kind == "u" and values.itemsize <= 4 else values.astype(
+        np.int64)
+
+
+def _int32_codes(column: np.ndarray) -> np.ndarray:
+    """Step / holder codes (UINTEGER, small) as int32: the same bits, viewed without a copy."""
+    values = np.asarray(column)
+    if values.dtype == np.uint32 and (not len(values) or int(values.max()) < 2**31):
+        return values.view(np.int32)
+    return values.astype(np.int32)
 
 
 def resolve_case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> None:
