@@ -24,17 +24,18 @@ def _ordered(timings: dict[str, float], order: tuple[str, ...]) -> list[tuple[st
 # Why a target is missed, in plain words (kept next to the figures it explains; written from
 # the profile in bench/analysis.md). Shown only when the target is not met.
 GAP_CAUSES: dict[str, str] = {
-    "mining_vs_pm4py": "results are identical; the ratio moves with the machine's load: each "
-                       "side is the median of three runs (see Analysis)",
-    "full_run": "the load step is ~4/5 of it: ingest (~85 s: every exported column of 13.3M "
-                "snapshot rows parsed and stored in raw, ~4.5 CPU s per 1M rows, then the "
-                "snapshot ordering and event derivation), then validation and publishing core "
-                "(~15-20 s together); extract hashes the 4.3 GB export (~7 s) (see Analysis)",
-    "nightly": "mine ~12 s: the mining core over all events (~2 s), the per-case signatures "
-               "that find the changed cases (~1.4 s), the aggregate marts over all cases "
-               "(KPIs, drivers, bottlenecks, hand-offs: ~5 s) and the discovered model (pm4py, "
-               "~4 s in a thread) on two cores; load ~7 s; render ~5 s (16 PNGs by "
-               "vl-convert); copying the 1.6 GB store in and out ~2 s (see Analysis)",
+    "mining_vs_pm4py": "results are identical; the ratio moves with the machine's load (it has "
+                       "been 9.7-11.0x in recent runs): each side is the median of three "
+                       "runs (see Analysis)",
+    "full_run": "the load step is most of it: ingest stores every exported column of 13.3M "
+                "snapshot rows in raw (~4.5 CPU s per 1M rows) and derives events with a "
+                "window sort, then validation and publishing core (see Analysis)",
+    "nightly": "mine ~6 s (the core over all 10M events ~2 s, finding the changed cases ~1 s, "
+               "the aggregate marts' medians over all cases ~2 s), load ~3.7 s (the raw "
+               "append's checkpoint ~0.8 s, GX's import overlapping it), render ~2.7 s, the "
+               "store's copy and rename ~1 s, and ~1.3 s of process start-up and exit (the "
+               "interpreter's final garbage collection over GX's and pm4py's objects) (see "
+               "Analysis)",
     "peak_rss": "DuckDB's memory_limit (store.connect) bounds the engine; the rest is Python",
     "validate_rss": "GX's pandas batches: lower [validation] batch_rows",
 }
