@@ -4,9 +4,7 @@ saved as BPMN and, when graphviz's `dot` is installed, as SVG."""
 
 from __future__ import annotations
 
-import importlib
 import shutil
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,21 +31,6 @@ class ModelResult:
     bpmn: Path
     svg: Path | None
     note: str = ""
-
-
-def import_in_background(after: threading.Thread | None = None) -> threading.Thread:
-    """Start importing pm4py (over a second of CPU) in a daemon thread, so that it overlaps
-    with loading files (DuckDB releases the GIL); discover_model then finds it imported.
-    `after`: a thread to wait for first (e.g. GX's import, needed sooner: two imports at once
-    share the interpreter lock and both finish late)."""
-    def work() -> None:
-        if after is not None:
-            after.join()
-        importlib.import_module("pm4py")
-
-    thread = threading.Thread(target=work, name="procmine-import-pm4py", daemon=True)
-    thread.start()
-    return thread
 
 
 def top_variants(variants: Variants, coverage: float) -> int:

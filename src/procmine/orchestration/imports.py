@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import importlib
 import threading
 
 _started: threading.Thread | None = None
@@ -27,20 +28,22 @@ def start_heavy_imports() -> threading.Thread:
     """Start (once) importing GX, then pm4py, then freezing what they built."""
     global _started
     if _started is None:
-        from procmine.mine.model import import_in_background as import_pm4py
         from procmine.validation.gx_engine import import_in_background as import_gx
 
         thresholds = gc.get_threshold()
         gc.set_threshold(thresholds[0], thresholds[1], NO_FULL_COLLECTIONS)
-        pm4py_import = import_pm4py(after=import_gx())
+        gx_import = import_gx()   # validation waits for this thread
 
-        def freeze_when_imported() -> None:
-            pm4py_import.join()
-            atexit.register(gc.unfreeze)
-            gc.freeze()
-            gc.set_threshold(*thresholds)
+        def then_pm4py_and_freeze() -> None:
+            try:
+                gx_import.join()
+                importlib.import_module("pm4py")   # mine/model.py finds it imported
+            finally:   # a failed import is reported where it is needed; collect as usual
+                atexit.register(gc.unfreeze)
+                gc.freeze()
+                gc.set_threshold(*thresholds)
 
-        _started = threading.Thread(target=freeze_when_imported, name="procmine-gc-freeze",
-                                    daemon=True)
+        _started = threading.Thread(target=then_pm4py_and_freeze,
+                                    name="procmine-import-pm4py", daemon=True)
         _started.start()
     return _started

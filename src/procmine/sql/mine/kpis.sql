@@ -39,17 +39,8 @@ fine AS (
     FROM c GROUP BY ALL
 ),
 additive AS (
-    SELECT CASE WHEN grouping(source) = 0 THEN 'source'
-                WHEN grouping(sourcing) = 0 THEN 'sourcing'
-                WHEN grouping(priority) = 0 THEN 'priority'
-                WHEN grouping(case_type) = 0 THEN 'case_type'
-                ELSE 'all' END AS dimension,
-           CASE WHEN grouping(source) = 0 THEN coalesce(source, '(none)')
-                WHEN grouping(sourcing) = 0 THEN coalesce(sourcing, '(none)')
-                WHEN grouping(priority) = 0 THEN coalesce(priority, '(none)')
-                WHEN grouping(case_type) = 0 THEN coalesce(case_type, '(none)')
-                ELSE 'all' END AS key,
-           CASE WHEN grouping(month) = 0 THEN month END AS period,
+    SELECT grouping(source, sourcing, priority, case_type) AS grouping_id,
+           source, sourcing, priority, case_type, month,
            sum(cases) AS cases, sum(resolved) AS resolved,
            sum(response_sum) AS response_sum, sum(response_n) AS response_n,
            sum(resolution_sum) AS resolution_sum, sum(resolution_n) AS resolution_n,
@@ -68,17 +59,8 @@ additive AS (
                             (case_type, month))
 ),
 holistic AS (
-    SELECT CASE WHEN grouping(source) = 0 THEN 'source'
-                WHEN grouping(sourcing) = 0 THEN 'sourcing'
-                WHEN grouping(priority) = 0 THEN 'priority'
-                WHEN grouping(case_type) = 0 THEN 'case_type'
-                ELSE 'all' END AS dimension,
-           CASE WHEN grouping(source) = 0 THEN coalesce(source, '(none)')
-                WHEN grouping(sourcing) = 0 THEN coalesce(sourcing, '(none)')
-                WHEN grouping(priority) = 0 THEN coalesce(priority, '(none)')
-                WHEN grouping(case_type) = 0 THEN coalesce(case_type, '(none)')
-                ELSE 'all' END AS key,
-           CASE WHEN grouping(month) = 0 THEN month END AS period,
+    SELECT grouping(source, sourcing, priority, case_type) AS grouping_id,
+           source, sourcing, priority, case_type, month,
            median(response_s) AS median_response_s,
            quantile_cont(resolution_s, [0.5, 0.9]) AS resolution_q,   -- one sort for both
            median(resolution_s) FILTER (WHERE security) AS security_median_resolution_s
@@ -87,9 +69,15 @@ holistic AS (
                             (sourcing, month), (priority), (priority, month), (case_type),
                             (case_type, month))
 )
-SELECT a.dimension,
-       a.key,
-       a.period,
+SELECT CASE a.grouping_id WHEN 7 THEN 'source' WHEN 11 THEN 'sourcing'   -- 1 bit per
+                          WHEN 13 THEN 'priority' WHEN 14 THEN 'case_type'   -- dimension
+                          ELSE 'all' END AS dimension,                      -- not grouped by
+       CASE a.grouping_id WHEN 7 THEN coalesce(a.source, '(none)')
+                          WHEN 11 THEN coalesce(a.sourcing, '(none)')
+                          WHEN 13 THEN coalesce(a.priority, '(none)')
+                          WHEN 14 THEN coalesce(a.case_type, '(none)')
+                          ELSE 'all' END AS key,
+       a.month AS period,
        a.cases::BIGINT AS cases,
        a.resolved::BIGINT AS resolved,
        h.median_response_s,
@@ -111,5 +99,7 @@ SELECT a.dimension,
            AS security_mean_resolution_s
 FROM additive AS a
 JOIN holistic AS h
-  ON h.dimension = a.dimension AND h.key = a.key AND h.period IS NOT DISTINCT FROM a.period
+  ON h.grouping_id = a.grouping_id AND h.source IS NOT DISTINCT FROM a.source
+ AND h.sourcing IS NOT DISTINCT FROM a.sourcing AND h.priority IS NOT DISTINCT FROM a.priority
+ AND h.case_type IS NOT DISTINCT FROM a.case_type AND h.month IS NOT DISTINCT FROM a.month
 ORDER BY dimension, key, period NULLS FIRST;
