@@ -41,14 +41,19 @@ def render(db: Path, config: Config, out: Path) -> None:
         conn.close()
 
 
-def chart_digests(db: Path, config: Config) -> dict[str, str]:
-    """PNG file name → digest of the chart's full spec, as the marts of `db` give them."""
+def charts_of(db: Path, config: Config) -> list[Any]:
+    """Every chart of the dashboards, as the marts of `db` give them."""
     conn = store.reading(db)
     try:
         _, pages = build_pages(conn, context_for(config, config.dashboards_dir))
     finally:
         conn.close()
-    return {f"{c.slug}.png": spec_digest(c.full_spec()) for p in pages for c in p.charts}
+    return [c for p in pages for c in p.charts]
+
+
+def chart_digests(db: Path, config: Config) -> dict[str, str]:
+    """PNG file name → digest of the chart's full spec, as the marts of `db` give them."""
+    return {f"{c.slug}.png": spec_digest(c.full_spec()) for c in charts_of(db, config)}
 
 
 def pngs(folder: Path) -> dict[str, bytes]:
@@ -123,14 +128,8 @@ def test_workers_draw_text_with_the_bundled_font_and_report_errors(tmp_path: Pat
     host font at all (its bundled Liberation Sans), yet keeps the host's other fonts."""
     if host_fallback_fonts() is None:
         pytest.skip("no fontconfig here: the workers use the host's fonts")
-    db = build_fixture_db(tmp_path / "procmine.duckdb")
-    config = isolated_config(tmp_path)
-    conn = store.reading(db)
-    try:
-        _, pages = build_pages(conn, context_for(config, config.dashboards_dir))
-    finally:
-        conn.close()
-    charts = [c for p in pages for c in p.charts][:3]
+    charts = charts_of(build_fixture_db(tmp_path / "procmine.duckdb"),
+                       isolated_config(tmp_path))[:3]
     font_config = write_font_config(tmp_path / "fonts")
     assert font_config is not None and "<dir>" in font_config.read_text()
     no_fonts = tmp_path / "no-fonts.conf"
@@ -159,14 +158,7 @@ def test_the_font_stack_s_families_are_left_out_of_the_workers_fonts() -> None:
 def test_a_second_worker_joins_when_many_charts_wait_for_it(tmp_path: Path) -> None:
     """While the pages are built, one worker a core but one; when the caller waits for the
     results with a long queue, one more (on two cores and more): the same PNGs."""
-    db = build_fixture_db(tmp_path / "procmine.duckdb")
-    config = isolated_config(tmp_path)
-    conn = store.reading(db)
-    try:
-        _, pages = build_pages(conn, context_for(config, config.dashboards_dir))
-    finally:
-        conn.close()
-    charts = [c for p in pages for c in p.charts]
+    charts = charts_of(build_fixture_db(tmp_path / "procmine.duckdb"), isolated_config(tmp_path))
     assert len(charts) > LATE_WORKER_CHARTS + 2
     drawn = []
     for workers in (1, 2):
