@@ -21,9 +21,12 @@ from procmine.sources.base import quote_ident
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport, store_results, validate_staged
 from procmine.validation.gx_engine import import_in_background
-from procmine.validation.repeats import repeated_hashes, run_repeats, store_hashes
-
-CASE_HASHES_SQL = "SELECT hash(source, case_id) AS h FROM staging.cases"
+from procmine.validation.repeats import (
+    STAGED_CASE_HASHES_SQL,
+    repeated_hashes,
+    run_repeats,
+    store_hashes,
+)
 
 
 @dataclass
@@ -73,7 +76,7 @@ def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
         run_sql(conn, load_sql("pipeline/staged_unique.sql"))
     run_sql(conn, load_sql("pipeline/publish_events_first.sql" if first
                            else "pipeline/publish_events.sql"), params)
-    store_hashes(conn, "_case_dups", repeated_hashes(conn, CASE_HASHES_SQL))
+    store_hashes(conn, "_case_dups", repeated_hashes(conn, STAGED_CASE_HASHES_SQL))
     run_sql(conn, load_sql("pipeline/publish_cases.sql"), params)
     if cases_before:
         run_sql(conn, load_sql("pipeline/publish_cases_sourcing.sql"))

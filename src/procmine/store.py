@@ -12,7 +12,6 @@ import fcntl
 import json
 import os
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -133,12 +132,6 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_quietly(path: Path) -> None:
-    """fsync in the background: a file removed meanwhile (a failed run) is no error."""
-    with contextlib.suppress(OSError):
-        _fsync_path(path)
-
-
 MEMORY_LIMIT_ENV = "PROCMINE_DUCKDB_MEMORY_LIMIT"
 # DuckDB's own default is 80% of RAM: a 10M-event load then holds ~10 GB resident; with a
 # limit it spills sorts, joins and temp tables to <db>.tmp/ instead (measured in BENCHMARKS.md)
@@ -166,10 +159,6 @@ def writing(db_path: Path, *, lock_wait_s: float = 0.0) -> Iterator[duckdb.DuckD
             leftover.unlink(missing_ok=True)
         if db_path.exists():
             shutil.copyfile(db_path, work)
-            # the copy's pages reach the disk while the run works, not at its first
-            # checkpoint or at publishing (both fsync it: ~0.5 s for 1.6 GB here)
-            threading.Thread(target=_fsync_quietly, args=(work,), name="procmine-flush-copy",
-                             daemon=True).start()
         conn = connect(work)
         try:
             migrate(conn)

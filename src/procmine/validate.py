@@ -32,6 +32,7 @@ from procmine.sources.base import STAGING_EVENT_COLUMNS, quote_ident
 from procmine.sql import load_sql, run_sql
 from procmine.validation.gx_engine import GxEngine, Outcome, import_in_background
 from procmine.validation.repeats import (
+    STAGED_CASE_HASHES_SQL,
     keep_run_repeats,
     repeated_hashes,
     run_repeats,
@@ -45,7 +46,6 @@ if TYPE_CHECKING:   # pandas is imported with GX, in the background (gx_engine)
 CASE_FACT_COLUMNS = ("case_id", "source", "opened_at", "resolved_at", "closed_at",
                      "has_opening_event")
 INDEX = "_row"
-CASE_HASHES_SQL = "SELECT hash(source, case_id) AS h FROM staging.cases"
 
 
 @dataclass
@@ -223,7 +223,7 @@ def _validate_cases(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suite: Su
     conn.execute("DELETE FROM _opening")
     if opening:
         conn.executemany("INSERT INTO _opening VALUES (?, ?)", opening)
-    store_hashes(conn, "_case_repeats", repeated_hashes(conn, CASE_HASHES_SQL))
+    store_hashes(conn, "_case_repeats", repeated_hashes(conn, STAGED_CASE_HASHES_SQL))
     run_sql(conn, load_sql("validation/case_facts.sql"), {"run_id": run_id})
     for source in sources:
         params = parameters.for_source(source)

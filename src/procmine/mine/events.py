@@ -116,7 +116,7 @@ class EventArrays:
     def load(cls, conn: duckdb.DuckDBPyConnection, vocab: Vocabulary) -> EventArrays | None:
         """The index as arrays, or None when it is not in canonical layout."""
         columns = conn.sql(EVENTS_SQL).fetchnumpy()
-        events = cls(vocab, _non_negative(columns["case_key"]), np.asarray(columns["t"]),
+        events = cls(vocab, _case_keys(columns["case_key"]), np.asarray(columns["t"]),
                      _int32_codes(columns["step"]), _int32_codes(columns["holder"]))
         return events if events.canonical() else None
 
@@ -293,7 +293,7 @@ def load_events(conn: duckdb.DuckDBPyConnection) -> EventArrays:
     return events
 
 
-def _non_negative(column: np.ndarray) -> np.ndarray:
+def _case_keys(column: np.ndarray) -> np.ndarray:
     """Case keys as read (DuckDB's UINTEGER: uint32, no copy) or as int64."""
     values = np.asarray(column)
     return values if values.dtype.kind == "u" and values.itemsize <= 4 else values.astype(

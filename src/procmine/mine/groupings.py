@@ -7,7 +7,7 @@ join small integer codes instead of names, and count distinct cases by summing f
   (waste_drivers.sql: the groups and sourcings each case passed through);
 - case_waste_masks: per case, a bit mask of the waste types it has (waste_drivers.sql);
 - first_of_kind: flags the first waste instance of each (stage, waste type) in its case
-  (waste_heatmap.sql counts distinct cases with it).
+  (waste_heatmap.sql counts distinct cases with it); first_per_case is the flag for any codes.
 """
 
 from __future__ import annotations
@@ -34,9 +34,6 @@ def handoff_table(events: EventArrays, instances: Instances, handoff_code: int) 
     vocab = events.vocab
     idx = np.flatnonzero(instances.wtype == handoff_code)
     ci = instances.ci[idx]
-    if len(ci) > 1 and (np.diff(ci) < 0).any():   # first_in_case needs case order
-        idx = idx[stable_argsort(ci)]
-        ci = instances.ci[idx]
     from_holder, to_holder = instances.e1[idx], instances.e2[idx]
     groups, sourcings = len(vocab.groups), len(vocab.sourcings)
     from_group, to_group = vocab.holder_group[from_holder], vocab.holder_group[to_holder]
@@ -49,9 +46,9 @@ def handoff_table(events: EventArrays, instances: Instances, handoff_code: int) 
         "to_group": to_group,
         "from_sourcing": from_sourcing,
         "to_sourcing": to_sourcing,
-        "first_group": first_in_case(from_group.astype(np.int64) * groups + to_group, ci),
-        "first_sourcing": first_in_case(from_sourcing.astype(np.int64) * sourcings
-                                        + to_sourcing, ci),
+        "first_group": first_per_case(from_group.astype(np.int64) * groups + to_group, ci),
+        "first_sourcing": first_per_case(from_sourcing.astype(np.int64) * sourcings
+                                         + to_sourcing, ci),
     }
 
 
@@ -67,9 +64,14 @@ def case_waste_masks(instances: Instances, cases: int) -> Table:
 
 def first_of_kind(ci: np.ndarray, stage: np.ndarray, wtype: np.ndarray,
                   waste_types: int) -> np.ndarray:
-    """True on the first instance of each (stage, waste type) in its case (any order in)."""
+    """True on the first instance of each (stage, waste type) in its case."""
+    return first_per_case(stage.astype(np.int64) * waste_types + wtype, ci)
+
+
+def first_per_case(codes: np.ndarray, ci: np.ndarray) -> np.ndarray:
+    """True where a code occurs for the first time in its case, rows in any order (waste
+    instances come by type; waste.first_in_case needs each case's rows in event order)."""
     by_case = stable_argsort(ci)
     flags = np.empty(len(ci), dtype=bool)
-    flags[by_case] = first_in_case(stage[by_case].astype(np.int64) * waste_types
-                                   + wtype[by_case], ci[by_case])
+    flags[by_case] = first_in_case(codes[by_case], ci[by_case])
     return flags

@@ -19,6 +19,8 @@ import pyarrow as pa
 # procmine's own temp table names only (never user input)
 HASH_TABLE_SQL = "CREATE OR REPLACE TEMP TABLE {table} (h UBIGINT)"
 
+# the 64-bit hashes of the staged (source, case) pairs (validation's case facts, publishing)
+STAGED_CASE_HASHES_SQL = "SELECT hash(source, case_id) AS h FROM staging.cases"
 # the 64-bit hashes of a run's staged event ids
 RUN_ID_HASHES_SQL = "SELECT hash(event_id) AS h FROM staging.events WHERE run_id = $run_id"
 
