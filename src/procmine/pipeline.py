@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -27,6 +27,9 @@ from procmine.validation.repeats import (
     run_repeats,
     store_hashes,
 )
+
+if TYPE_CHECKING:
+    from procmine.mine import MineReport
 
 
 @dataclass
@@ -192,13 +195,14 @@ def reset_loaded_data(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"DELETE FROM raw.{quote_ident(table)}")
 
 
-def build_marts(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult) -> None:
+def build_marts(conn: duckdb.DuckDBPyConnection, config: Config,
+                result: RunResult) -> MineReport:
     """Mine step: recompute the marts from core (procmine.mine); the discovered model goes
     into the run's staged dashboards folder, published with the pages."""
     from procmine.mine import mine
 
     staged = config.dashboards_dir.with_name(f".{config.dashboards_dir.name}.{result.run_id}")
-    mine(conn, config, model_dir=staged / "model")
+    return mine(conn, config, model_dir=staged / "model")
 
 
 def render_dashboards(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult,

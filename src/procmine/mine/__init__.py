@@ -29,6 +29,7 @@ from procmine.mine.events import EventArrays, load_events, resolve_case_ids
 from procmine.mine.groupings import (
     case_waste_masks,
     distinct_in_case,
+    driver_counts,
     first_of_kind,
     handoff_table,
 )
@@ -46,7 +47,7 @@ from procmine.mine.variants import (
     step_table,
     variant_table,
 )
-from procmine.mine.waste import Instances, detect
+from procmine.mine.waste import GroupRuns, Instances, detect
 from procmine.sql import load_sql, run_sql
 
 MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "waste",
@@ -62,6 +63,13 @@ DELETE_REWRITTEN_SQL = ("DELETE FROM marts.{mart} "
 REWRITE_IDS_SQL = ("CREATE OR REPLACE TEMP TABLE _mine_rewrite_id AS SELECT i.case_id "
                    "FROM _mine_case_id AS i SEMI JOIN _mine_rewrite AS r USING (ci)")
 CASE_VENDORS_SQL = "SELECT ci, vendor FROM _mine_case_id WHERE vendor IS NOT NULL"
+# the value id (driver_values.sql) of each group and sourcing code
+DRIVER_CODES_SQL = """
+SELECT v.attribute, c.code, v.vid
+FROM (SELECT 'group' AS attribute, code, name FROM _mine_group
+      UNION ALL SELECT 'sourcing', code, name FROM _mine_sourcing) AS c
+JOIN _mine_driver_value AS v ON v.attribute = c.attribute AND v.value = c.name
+"""
 
 
 @dataclass
@@ -231,10 +239,6 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             register(
                 _mine_case=cases, _mine_case_rows=_case_rows(cases, rewrite, events),
                 _mine_group=_names(vocab.groups), _mine_sourcing=_names(vocab.sourcings),
-                _mine_case_group=distinct_in_case(runs.case, vocab.holder_group[runs.holder]),
-                _mine_case_sourcing=distinct_in_case(runs.case,
-                                                     vocab.holder_sourcing[runs.holder]),
-                _mine_case_waste=case_waste_masks(instances, events.cases),
                 _mine_handoff=handoff_table(events, instances, params["handoff_code"]),
                 _mine_conformance={
                     "vi": np.arange(variants.size, dtype=np.int32),
@@ -250,6 +254,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                     "hours": np.array(list(settings.sla_resolution_h.values()), np.float64)},
                 _mine_security={"category": object_array(
                     [c for c in categories if settings.is_security(c)])})
+            register(**_driver_tables(conn, events, runs, instances))
             writer.run(*_per_case("case_kpis", rewrite),
                        *_models("activities", "conformance", "handoff_matrix", "waste_drivers",
                                 "kpis"))
@@ -347,8 +352,29 @@ def _discover(report: MineReport, variants: Variants, settings: MiningSettings,
 def _drop_temps(conn: duckdb.DuckDBPyConnection) -> None:
     for view in ("_mine_step_key", "_mine_holder_key"):
         conn.execute(f"DROP VIEW IF EXISTS {view}")
-    for temp in ("_mine_pp_evidence", "_mine_evidence", "_mine_case_id", "_mine_rewrite_id"):
+    for temp in ("_mine_pp_evidence", "_mine_evidence", "_mine_case_id", "_mine_rewrite_id",
+                 "_mine_driver_value"):
         conn.execute(f"DROP TABLE IF EXISTS {temp}")
+
+
+def _driver_tables(conn: duckdb.DuckDBPyConnection, events: EventArrays, runs: GroupRuns,
+                   instances: Instances) -> dict[str, Table]:
+    """The case counts of waste_drivers.sql (groupings.driver_counts) over the values
+    driver_values.sql numbers: each case's priority, category and source, and the groups and
+    sourcings of its group runs. Needs _mine_case_id, _mine_group and _mine_sourcing."""
+    vocab = events.vocab
+    case_values = run_sql(conn, load_sql("mine/driver_values.sql")).fetchnumpy()
+    values = conn.execute("SELECT count(*) FROM _mine_driver_value").fetchall()[0][0]
+    vid_of = {"group": np.zeros(len(vocab.groups), np.int64),
+              "sourcing": np.zeros(len(vocab.sourcings), np.int64)}
+    for attribute, code, vid in conn.execute(DRIVER_CODES_SQL).fetchall():
+        vid_of[attribute][code] = vid
+    pairs = [(np.asarray(case_values["ci"]), np.asarray(case_values["vid"]))]
+    for attribute, of_holder in (("group", vocab.holder_group),
+                                 ("sourcing", vocab.holder_sourcing)):
+        passed = distinct_in_case(runs.case, of_holder[runs.holder])
+        pairs.append((passed["ci"], vid_of[attribute][passed["code"]]))
+    return driver_counts(pairs, case_waste_masks(instances, events.cases), values)
 
 
 def _stage_names(events: EventArrays) -> list[str | None]:

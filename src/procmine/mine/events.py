@@ -309,9 +309,11 @@ def _int32_codes(column: np.ndarray) -> np.ndarray:
 
 
 def resolve_case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> None:
-    """Build the temp table _mine_case_id (ci, case_id): each case's id (core.case_keys)."""
+    """Build the temp table _mine_case_id (ci, case_id, ...): each case's id (core.case_keys)
+    and the core.cases columns mining reads (sql/mine/case_ids.sql)."""
     conn.register("_mine_case_key", {"ci": np.arange(events.cases, dtype=np.int32),
-                                     "case_key": events.key[events.starts]})
+                                     "case_key": events.key[events.starts],
+                                     "first_step": events.x[events.starts]})
     try:
         run_sql(conn, load_sql("mine/case_ids.sql"))
     finally:

@@ -3,9 +3,11 @@ join small integer codes instead of names, and count distinct cases by summing f
 
 - handoff_table: the hand-offs with their from/to group and sourcing codes, each flagged when
   its (group pair) / (sourcing pair) occurs for the first time in its case (handoff_matrix.sql);
-- distinct_in_case: the distinct (case, code) pairs of per-event or per-run codes
-  (waste_drivers.sql: the groups and sourcings each case passed through);
-- case_waste_masks: per case, a bit mask of the waste types it has (waste_drivers.sql);
+- distinct_in_case: the distinct (case, code) pairs of per-event or per-run codes (the
+  groups and sourcings each case passed through);
+- case_waste_masks: per case, a bit mask of the waste types it has;
+- driver_counts: from those, the case counts waste_drivers.sql divides (cases with a value,
+  with a waste type, with both);
 - first_of_kind: flags the first waste instance of each (stage, waste type) in its case
   (waste_heatmap.sql counts distinct cases with it); first_per_case is the flag for any codes.
 """
@@ -52,14 +54,45 @@ def handoff_table(events: EventArrays, instances: Instances, handoff_code: int) 
     }
 
 
-def case_waste_masks(instances: Instances, cases: int) -> Table:
-    """Per case with waste, a bit mask of its waste types (bit = waste type code)."""
+def case_waste_masks(instances: Instances, cases: int) -> np.ndarray:
+    """Per case, a bit mask of its waste types (bit = waste type code; 0: no waste)."""
     seen = np.zeros((cases, 8 * ((WASTE_TYPE_BITS + 7) // 8)), dtype=bool)
     seen[instances.ci, instances.wtype] = True
     packed = np.packbits(seen, axis=1, bitorder="little")
-    mask = packed.view(np.uint8 if packed.shape[1] == 1 else np.uint16).reshape(-1)
-    ci = np.flatnonzero(mask)
-    return {"ci": ci.astype(np.int32), "wmask": mask[ci].astype(np.int32)}
+    return packed.view(np.uint8 if packed.shape[1] == 1 else np.uint16).reshape(-1)
+
+
+def driver_counts(pairs: list[tuple[np.ndarray, np.ndarray]], masks: np.ndarray,
+                  values: int) -> dict[str, Table]:
+    """The counts of waste_drivers.sql from the distinct (case index, value id 1..values)
+    pairs and each case's waste mask (case_waste_masks): base (vid, cases with the value),
+    type (wtype, cases with the waste type), hits (wtype, vid, cases with both); zero counts
+    are left out. Cases are counted per mask first, then per waste type (a bit of the mask)."""
+    ci = np.concatenate([p[0] for p in pairs])
+    vid = np.concatenate([p[1] for p in pairs]).astype(np.int64)
+    named = vid > 0                                      # 0: a code without a name
+    ci, vid = ci[named], vid[named]
+    base = np.bincount(vid, minlength=values + 1)
+    bits = (np.arange(1 << WASTE_TYPE_BITS)[:, None] >> np.arange(WASTE_TYPE_BITS)) & 1
+    per_mask = np.bincount(masks, minlength=1 << WASTE_TYPE_BITS)
+    per_type = per_mask @ bits
+    present = np.flatnonzero(per_mask[1:]) + 1           # the masks some case has
+    slot = np.zeros(1 << WASTE_TYPE_BITS, np.int64)
+    slot[present] = np.arange(len(present))
+    mask = masks[ci]
+    wasteful = mask != 0
+    by_mask = np.bincount(vid[wasteful] * len(present) + slot[mask[wasteful]],
+                          minlength=(values + 1) * len(present))
+    hits = by_mask.reshape(values + 1, len(present)) @ bits[present]   # [vid, wtype]
+    hit_vid, hit_type = np.nonzero(hits)
+    has_value, has_type = np.flatnonzero(base), np.flatnonzero(per_type)
+    return {
+        "_mine_driver_base": {"vid": has_value.astype(np.int32), "cases": base[has_value]},
+        "_mine_driver_type": {"wtype": has_type.astype(np.int32), "cases": per_type[has_type]},
+        "_mine_driver_hits": {"wtype": hit_type.astype(np.int32),
+                              "vid": hit_vid.astype(np.int32),
+                              "cases": hits[hit_vid, hit_type]},
+    }
 
 
 def first_of_kind(ci: np.ndarray, stage: np.ndarray, wtype: np.ndarray,

@@ -118,6 +118,7 @@ class RunState:
     heatmap_changes: list[dict[str, Any]] = field(default_factory=list)
     has_previous_heatmap: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    mine_timings: dict[str, float] = field(default_factory=dict)   # MineReport.timings
     flow_run_id: str | None = None
     summary_md: str = ""
 
@@ -277,7 +278,7 @@ def mine(state: RunState) -> dict[str, Any]:
     state.db.execute("CREATE OR REPLACE TEMP TABLE _heatmap_before AS "
                      "SELECT * FROM marts.waste_heatmap")
     started = time.perf_counter()
-    pipeline.build_marts(state.db, state.config, state.result)
+    state.mine_timings = pipeline.build_marts(state.db, state.config, state.result).timings
     state.timings["build_marts_s"] = time.perf_counter() - started
     state.mined = True
     changes = run_sql(state.db, load_sql("orchestration/heatmap_changes.sql"), {"limit": 5})
