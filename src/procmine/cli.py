@@ -402,7 +402,9 @@ def main() -> None:
             raise SystemExit(exc.exit_code) from None
         _fail(exc, code=1, unexpected=True)
     else:
-        sys.exit(code if isinstance(code, int) else 0)
+        from procmine.orchestration.imports import exit_without_teardown
+
+        exit_without_teardown(code if isinstance(code, int) else 0)
 
 
 def _fail(exc: BaseException, *, code: int, unexpected: bool = False) -> None:
