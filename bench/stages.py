@@ -22,6 +22,7 @@ from typing import Any
 from bench.measure import report
 from procmine import store
 from procmine.config import Config, load_config
+from procmine.orchestration.imports import exit_without_teardown
 
 
 def _timed_writing(config: Config, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
@@ -126,7 +127,8 @@ def _pipeline_run(config: Config, full: bool) -> dict[str, Any]:
             "events_loaded": result.events_loaded, "quarantined": result.events_quarantined,
             "core_events": events, "mined": state.mined, "rendered": state.rendered,
             "marts_variants": variants,
-            "steps": {k: round(v, 3) for k, v in state.timings.items()}}
+            "steps": {k: round(v, 3) for k, v in state.timings.items()},
+            "mine_timings": {k: round(v, 3) for k, v in state.mine_timings.items()}}
 
 
 def full_run(config: Config, run_id: str) -> dict[str, Any]:
@@ -147,6 +149,7 @@ def main(argv: list[str]) -> None:
     name, workdir, run_id = argv
     config = load_config(Path(workdir) / "procmine.toml")
     report(STAGES[name](config, run_id))
+    exit_without_teardown(0)   # as the `procmine` command ends
 
 
 if __name__ == "__main__":

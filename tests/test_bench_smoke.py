@@ -1,6 +1,7 @@
 """CI smoke of the benchmark harness (issue #8): `python -m bench.run` at 100k events into a
-tmp dir. Timings are not asserted; the harness must run every stage, agree with pm4py, and
-write a well-formed results.json and BENCHMARKS.md."""
+tmp dir. Timings are not asserted; the harness must run every stage, agree with pm4py, run
+the full run and the nightly (three times, each onto the full run's store), and write a
+well-formed results.json and BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ STAGES = ("ingest", "validate", "publish", "mine", "render")
 def test_bench_harness_at_100k_events(tmp_path: Path) -> None:
     results, markdown = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--scales", "100k", "--no-wait", "--no-runs",
+        [sys.executable, "-m", "bench.run", "--scales", "100k", "--no-wait",
          "--cache", str(tmp_path / "cache"), "--results", str(results),
          "--markdown", str(markdown)],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -47,7 +48,17 @@ def test_bench_harness_at_100k_events(tmp_path: Path) -> None:
     assert set(targets) == {"mining_vs_pm4py", "full_run", "nightly", "peak_rss",
                             "validate_rss"}
     assert targets["mining_vs_pm4py"]["value"] > 0
-    assert targets["full_run"]["met"] is None  # --no-runs: not measured, and said so
+
+    full, nightly = scale["full_run"], scale["nightly"]
+    assert full["ok"] and full["mined"] and full["rendered"]
+    assert full["core_events"] == scale["events"]
+    # every nightly starts from the full run's store: each loads the same new events
+    assert len(scale["nightly_samples"]) == 3
+    assert nightly["ok"] and nightly["files_loaded"] == 1 and nightly["mined"]
+    assert nightly["wall_s"] == sorted(scale["nightly_samples"])[1]
+    assert nightly["core_events"] == scale["events"] + nightly["events_loaded"]
+    assert nightly["events_loaded"] > 0
+    assert "(median of " in targets["nightly"]["measured"]
 
     text = markdown.read_text(encoding="utf-8")
     assert "### 100K events" in text and "| mine |" in text and "identical" in text
