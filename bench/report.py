@@ -30,12 +30,11 @@ GAP_CAUSES: dict[str, str] = {
     "full_run": "the load step is most of it: ingest stores every exported column of 13.3M "
                 "snapshot rows in raw (~4.5 CPU s per 1M rows) and derives events with a "
                 "window sort, then validation and publishing core (see Analysis)",
-    "nightly": "mine ~6 s (the core over all 10M events ~2 s, finding the changed cases ~1 s, "
-               "the aggregate marts' medians over all cases ~2 s), load ~3.7 s (the raw "
-               "append's checkpoint ~0.8 s, GX's import overlapping it), render ~2.7 s, the "
-               "store's copy and rename ~1 s, and ~1.3 s of process start-up and exit (the "
-               "interpreter's final garbage collection over GX's and pm4py's objects) (see "
-               "Analysis)",
+    "nightly": "mine ~5.7 s (the core over all 10M events ~1.8 s, finding the changed cases "
+               "~0.5 s, the aggregate marts' medians over all cases ~2 s), load ~3.6 s (the "
+               "raw append's checkpoint ~1 s, GX's and pm4py's imports overlapping it), render "
+               "~2.6 s, the store's copy and rename ~0.9 s; the machine's page-fault cost "
+               "moves every figure (see Analysis)",
     "peak_rss": "DuckDB's memory_limit (store.connect) bounds the engine; the rest is Python",
     "validate_rss": "GX's pandas batches: lower [validation] batch_rows",
 }
