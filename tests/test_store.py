@@ -62,6 +62,35 @@ def test_failed_write_leaves_published_state(db_path: Path) -> None:
     assert not list(db_path.parent.glob(".*.work*"))
 
 
+ROW_GROUPS_SQL = "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('raw.t')"
+
+
+def test_appended_row_groups_are_merged_every_compact_every_writes(db_path: Path) -> None:
+    """Each write appends its rows as a row group of its own (no re-compression of the rows
+    before it); the COMPACT_EVERY-th write merges them, and every row is still there."""
+    with store.writing(db_path) as conn:   # write 1 (a new store counts from here)
+        conn.execute("CREATE TABLE raw.t AS SELECT range AS i, 'row ' || range AS s "
+                     "FROM range(5000)")
+    groups = []
+    for write in range(2, store.COMPACT_EVERY + 1):
+        with store.writing(db_path) as conn:
+            conn.execute("INSERT INTO raw.t SELECT i + 5000 * ?, s FROM raw.t LIMIT 5000",
+                         [write])
+            if write < store.COMPACT_EVERY:
+                assert conn.execute(store.WRITES_SINCE_COMPACTION_SQL).fetchone()[0] == write - 1
+        reader = store.reading(db_path)
+        groups.append(reader.execute(ROW_GROUPS_SQL).fetchone()[0])
+        rows = reader.execute("SELECT count(*), count(DISTINCT i) FROM raw.t").fetchone()
+        reader.close()
+        assert rows == (5000 * write, 5000 * write)
+    # every write before the COMPACT_EVERY-th added a row group; that one merged them all
+    # (5,000 rows each, together less than one row group) into one
+    assert groups == [*range(2, store.COMPACT_EVERY), 1]
+    reader = store.reading(db_path)
+    assert reader.execute(store.WRITES_SINCE_COMPACTION_SQL).fetchone()[0] == 0
+    reader.close()
+
+
 def _hold_lock(db_path: str, ready, release) -> None:
     with store.run_lock(Path(db_path)):
         ready.set()
