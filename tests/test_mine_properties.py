@@ -1,6 +1,7 @@
 """Property-based invariants of the mining step on random event logs (hypothesis): variant
 counts add up to the cases, transitions to events − cases, no case waits longer than it
-lasts; and variants, transitions, hand-offs and ping-pong equal a plain Python computation
+lasts; and variants, transitions, hand-offs, ping-pong and each case's last group equal a
+plain Python computation
 that orders events the canonical way (ts, source_file, source_row, seq; ties included)."""
 
 from __future__ import annotations
@@ -108,6 +109,10 @@ def test_mining_invariants(conn: duckdb.DuckDBPyConnection, cases, seed: int) ->
         assert 0 <= k["waiting_s"] <= k["duration_s"] + 1e-6
         assert (k["handoffs"], k["ping_pong"]) == _group_counts(events)
         assert k["ping_pong"] == k["ping_pong_direct"] + k["ping_pong_indirect"]
+        # the holder of the last event: the last group the case had (events without a
+        # group stay with the group before them)
+        groups = [e["org_group"] for e in events if e["org_group"] is not None]
+        assert k["last_group"] == (groups[-1] if groups else None)
 
     per_case = rows(conn, "SELECT case_id, sum(hours) AS hours FROM marts.waste "
                           "WHERE waste_type = 'waiting' GROUP BY case_id")

@@ -166,8 +166,9 @@ class EventArrays:
 
     @cached_property
     def case_start(self) -> np.ndarray:
-        """Index of the first event of each event's case."""
-        return np.repeat(self.starts, self.lengths)
+        """Index of the first event of each event's case (int32, as the event indices of
+        last_before_all)."""
+        return np.repeat(self.starts.astype(np.int32), self.lengths)
 
     @cached_property
     def pos(self) -> np.ndarray:
@@ -204,15 +205,19 @@ class EventArrays:
     def holder(self) -> np.ndarray:
         """Holder code of the last event with a group up to each event (its own if it has
         one); the event's own holder code when the case has no group yet."""
-        has_group = self.g > 0
-        if has_group.all():
+        missing = np.flatnonzero(self.g == 0)
+        if not len(missing):
             return self.y
-        grouped = np.flatnonzero(has_group)
-        missing = np.flatnonzero(~has_group)
-        last = self.last_before_at(grouped, missing)
+        # the last event with a group before an event without one is the event before its
+        # run of events without a group, when that one is still in its case
+        run_start = np.ones(len(missing), dtype=bool)
+        run_start[1:] = missing[1:] != missing[:-1] + 1
+        before_run = missing[run_start][np.cumsum(run_start) - 1] - 1
+        found = before_run >= self.case_start[missing]
+        if not found.any():
+            return self.y
         out = self.y.copy()
-        found = last >= 0
-        out[missing[found]] = self.y[last[found]]
+        out[missing[found]] = self.y[before_run[found]]
         return out
 
     def flagged(self, lookup: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -127,17 +127,13 @@ class GroupRuns:
     @classmethod
     def of(cls, events: EventArrays) -> GroupRuns:
         g = events.g
-        if (g > 0).all():
-            change = events.new_case.copy()
-            change[1:] |= g[1:] != g[:-1]
-            starts = np.flatnonzero(change)
-        else:
-            with_group = np.flatnonzero(g > 0)
-            case, group = events.ci[with_group], g[with_group]
-            change = np.ones(len(with_group), dtype=bool)
-            if len(with_group) > 1:
-                change[1:] = (case[1:] != case[:-1]) | (group[1:] != group[:-1])
-            starts = with_group[change]
+        # a run starts at an event with a group other than the case's group so far (the
+        # group of the event's holder, which skips events without a group; 0: none yet)
+        group_before = np.zeros_like(g)
+        if events.n > 1:
+            group_before[1:] = events.vocab.holder_group[events.holder[:-1]]
+        group_before[events.starts] = 0
+        starts = np.flatnonzero((g > 0) & (g != group_before))
         run_case = events.ci[starts]
         first = np.ones(len(starts), dtype=bool)
         if len(starts) > 1:
