@@ -166,8 +166,7 @@ class EventArrays:
 
     @cached_property
     def case_start(self) -> np.ndarray:
-        """Index of the first event of each event's case (int32, as the event indices of
-        last_before_all)."""
+        """Index of the first event of each event's case (int32: indices into the events)."""
         return np.repeat(self.starts.astype(np.int32), self.lengths)
 
     @cached_property
@@ -223,29 +222,6 @@ class EventArrays:
     def flagged(self, lookup: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Indices of the events whose code (activity, stage ...) is flagged in `lookup`."""
         return np.flatnonzero(lookup[codes])
-
-    def last_before_all(self, flagged: np.ndarray) -> np.ndarray:
-        """For every event, the last of the sorted event indices `flagged` strictly before it
-        (in any case; -1 if none): one running maximum, O(n)."""
-        marks = np.full(self.n, -1, np.int32)
-        inside = flagged[:-1] if len(flagged) and flagged[-1] == self.n - 1 else flagged
-        marks[inside + 1] = inside
-        return np.maximum.accumulate(marks, out=marks)
-
-    def within_case(self, found: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """`found` (event indices before the events `at`), -1 where outside their case."""
-        found = found.astype(np.int64)
-        found[found < self.case_start[at]] = -1
-        return found
-
-    def last_before_at(self, flagged: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """For the events `at`, the last of the sorted event indices `flagged` strictly before
-        each in its case, else -1."""
-        if len(at) * DENSE_QUERIES > self.n:   # many queries: one running maximum
-            return self.within_case(self.last_before_all(flagged)[at], at)
-        k = np.searchsorted(flagged, at) - 1
-        last = np.where(k >= 0, flagged[np.maximum(k, 0)] if len(flagged) else -1, -1)
-        return self.within_case(last, at)
 
     def first_from_at(self, flagged: np.ndarray, at: np.ndarray) -> np.ndarray:
         """For the events `at`, the first of the sorted event indices `flagged` at or after

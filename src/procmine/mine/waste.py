@@ -176,15 +176,25 @@ class Resolution:
         resolved_stage = events.flagged(resolved_stage_lookup, events.st)
         is_open = events.flagged(~resolved_stage_lookup & ~ignored, events.st)
         neutral = events.flagged(ignored, events.st)
-        # an open event reopens when a resolved event came after the previous open one
-        resolved_before = events.last_before_all(resolved)
-        before = events.within_case(resolved_before[is_open], is_open)
-        previous_open = np.concatenate([[-1], is_open[:-1]]) if len(is_open) else is_open
-        reopening = (before >= 0) & (before > previous_open)
-        # an ignored-stage event while resolved
-        neutral_before = events.within_case(resolved_before[neutral], neutral)
-        neutral_resolved = (neutral_before >= 0) & (
-            neutral_before > events.last_before_at(is_open, neutral))
+        # per event, the latest resolved or open event before it: 2 * index + 1 when it is a
+        # resolved one, 2 * index when open (also when both), -1 none (one running maximum).
+        # An open event reopens, and an ignored-stage event is neutral while resolved, when
+        # that latest event is a resolved one of its case.
+        latest = np.full(events.n + 1, -1, np.int32)
+        latest[resolved + 1] = 2 * resolved + 1
+        latest[is_open + 1] = 2 * is_open
+        np.maximum.accumulate(latest, out=latest)
+
+        def resolved_before(at: np.ndarray) -> np.ndarray:
+            last = latest[at]
+            index = last >> 1
+            return np.where((last >= 0) & (last & 1 == 1) & (index >= events.case_start[at]),
+                            index, -1)
+
+        before = resolved_before(is_open)
+        reopening = before >= 0
+        neutral_before = resolved_before(neutral)
+        neutral_resolved = neutral_before >= 0
         return cls(resolved, resolved_stage, is_open, is_open[reopening], before[reopening],
                    neutral[neutral_resolved], neutral_before[neutral_resolved])
 
