@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import platform
 import subprocess
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,32 @@ def machine_info() -> dict[str, Any]:
         "duckdb_memory_limit": memory_limit,
         "polars_threads": _polars_threads(),
     }
+
+
+def speed_probe() -> dict[str, float]:
+    """Seconds for three fixed pieces of work, to tell a slow phase of a shared machine from a
+    slower procmine: first writes to 1 GiB of fresh memory (page faults), numpy sorting 10M
+    integers (one core), 3M steps of a Python loop."""
+    import numpy as np
+
+    region = mmap.mmap(-1, 1 << 30)
+    pages = np.frombuffer(region, dtype=np.uint8)
+    started = time.perf_counter()
+    pages[::4096] = 1
+    fault = time.perf_counter() - started
+    del pages
+    region.close()
+    values = np.random.default_rng(1).integers(0, 2**62, 10_000_000)
+    started = time.perf_counter()
+    np.sort(values)
+    sort = time.perf_counter() - started
+    started = time.perf_counter()
+    total = 0
+    for step in range(3_000_000):
+        total += step
+    loop = time.perf_counter() - started
+    return {"fault_1gib_s": round(fault, 3), "sort_10m_s": round(sort, 3),
+            "python_3m_s": round(loop, 3)}
 
 
 def _polars_threads() -> int:

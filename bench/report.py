@@ -195,6 +195,20 @@ def _stage_note(name: str, child: dict[str, Any]) -> str:
     return note + ("; " + "; ".join(extra) if extra else "")
 
 
+def _probe_note(scale: dict[str, Any]) -> str:
+    """The machine's speed probe (bench.machine.speed_probe) at the start and end of a scale."""
+    start, end = scale.get("speed_probe_start"), scale.get("speed_probe_end")
+    if not start:
+        return ""
+
+    def text(probe: dict[str, float]) -> str:
+        return (f"1 GiB of fresh memory {probe['fault_1gib_s']:.2f} s, sort of 10M integers "
+                f"{probe['sort_10m_s']:.2f} s, 3M Python loop steps {probe['python_3m_s']:.2f} s")
+
+    return (f" Speed probe at the start: {text(start)}"
+            + (f"; at the end: {text(end)}" if end else "") + ".")
+
+
 def _scale_section(key: str, scale: dict[str, Any]) -> list[str]:
     sample = scale.get("sample", {})
     events = scale.get("events") or scale.get("events_target")
@@ -208,7 +222,8 @@ def _scale_section(key: str, scale: dict[str, Any]) -> list[str]:
            ", from the cache") + f"). Measured {scale.get('measured_at', '?')}; 1-minute load "
         f"average {load.get('load1_at_start', '?')} at the start"
         + (f" (waited {load['waited_s']} s for < {load['threshold']})"
-           if load.get("waited_s") else "") + f", {scale.get('load1_after', '?')} at the end.",
+           if load.get("waited_s") else "") + f", {scale.get('load1_after', '?')} at the end."
+        + _probe_note(scale),
         "",
         "| stage | wall s | peak RSS | load before | what / inner timings |",
         "|---|--:|--:|--:|---|",

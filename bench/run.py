@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report as report_mod
-from bench.machine import machine_info, versions
+from bench.machine import machine_info, speed_probe, versions
 from bench.measure import Measured, run_child
 from bench.samples import cases_for, ensure_increment, ensure_sample, sample_files
 from procmine.mine.memory import KEEP_FREED
@@ -169,6 +169,7 @@ def bench_scale(key: str, events: int, args: argparse.Namespace) -> dict[str, An
     else:
         out["machine_load"] = {"load1_at_start": load1(), "waited_s": 0}
     out["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    out["speed_probe_start"] = speed_probe()
     log(f"{label(key)}: sample of {cases:,} incidents (seed {args.seed})")
     sample, generated_s = ensure_sample(cache, cases, args.seed)
     files = sample_files(sample)
@@ -227,6 +228,7 @@ def bench_scale(key: str, events: int, args: argparse.Namespace) -> dict[str, An
         db = full_dir / "procmine.duckdb"
         out["db_bytes"] = db.stat().st_size if db.exists() else None
     out["load1_after"] = load1()
+    out["speed_probe_end"] = speed_probe()
     return out
 
 

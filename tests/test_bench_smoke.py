@@ -60,6 +60,12 @@ def test_bench_harness_at_100k_events(tmp_path: Path) -> None:
     assert nightly["events_loaded"] > 0
     assert "(median of " in targets["nightly"]["measured"]
 
+    # the machine's speed at the start and end of the scale, stated beside the figures
+    for probe in (scale["speed_probe_start"], scale["speed_probe_end"]):
+        assert set(probe) == {"fault_1gib_s", "sort_10m_s", "python_3m_s"}
+        assert all(seconds > 0 for seconds in probe.values())
+
     text = markdown.read_text(encoding="utf-8")
+    assert "Speed probe at the start: 1 GiB of fresh memory" in text
     assert "### 100K events" in text and "| mine |" in text and "identical" in text
     assert (tmp_path / "cache" / "samples").is_dir()  # the sample is cached for the next run
