@@ -12,7 +12,8 @@ import pytest
 
 from procmine import ingest, store
 from procmine.config import Config, load_config
-from procmine.orchestration.run import run_local
+from procmine.orchestration import steps
+from procmine.orchestration.run import new_state, run_local
 from procmine.pipeline import ingest as ingest_files
 from tests.landing_data import write_daily_exports, write_project
 
@@ -169,3 +170,16 @@ def test_ingest_command_loads_one_of_two_identical_files(tmp_path: Path, project
     result = ingest_files(config, config.db_path(), "csv", [landing / "day_00.csv", copy])
     assert [(f.status, f.message) for f in result.files] == [
         ("loaded", ""), ("skipped", "same content as a file of this run")]
+
+
+def test_open_expects_new_data_only_for_files_the_registry_does_not_know(project) -> None:
+    """The open step starts GX's and pm4py's imports early when a landing file is not in the
+    published registry by its stamp (steps._unknown_landing_file); a run with nothing new
+    does not import them."""
+    config, landing = project
+    assert steps._unknown_landing_file(new_state(config, config.db_path()))   # no store yet
+    run_local(config, config.db_path())
+    assert not steps._unknown_landing_file(new_state(config, config.db_path()))
+    write_daily_exports(landing, days=3, only=[2])
+    set_mtime(landing / "day_02.csv", time.time_ns() - HOUR_NS)
+    assert steps._unknown_landing_file(new_state(config, config.db_path()))
