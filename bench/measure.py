@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -57,12 +58,22 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def reset_peak_rss() -> None:
+    """Lower this process's peak RSS to its current RSS (Linux: /proc/self/clear_refs "5").
+    A child's ru_maxrss starts from its parent's peak at fork (Linux keeps the forked copy's
+    high-water mark across exec), so without this every child measured after the parent
+    touched much memory (generating a sample, the speed probe) reports at least that much."""
+    with contextlib.suppress(OSError):   # not Linux: children's peaks include the parent's
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def run_child(name: str, args: list[str], *, cwd: Path, log: Path,
               timeout_s: float = 3600, env: dict[str, str] | None = None) -> Measured:
     """Start `python args...` in `cwd` (child_env() plus `env`), wait for it with wait4 (its
-    rusage alone), and parse the last line starting with RESULT_PREFIX from its stdout.
-    Output goes to `log`."""
+    rusage alone; this process's peak is reset first), and parse the last line starting with
+    RESULT_PREFIX from its stdout. Output goes to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    reset_peak_rss()
     with log.open("w", encoding="utf-8") as out:
         started = time.perf_counter()
         proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env={**child_env(), **(env or {})},
