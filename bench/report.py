@@ -30,11 +30,12 @@ GAP_CAUSES: dict[str, str] = {
     "full_run": "the load step is most of it: ingest stores every exported column of 13.3M "
                 "snapshot rows in raw (~4.5 CPU s per 1M rows) and derives events with a "
                 "window sort, then validation and publishing core (see Analysis)",
-    "nightly": "mine ~5.7 s (the core over all 10M events ~1.8 s, finding the changed cases "
-               "~0.5 s, the aggregate marts' medians over all cases ~2 s), load ~3.6 s (the "
-               "raw append's checkpoint ~1 s, GX's and pm4py's imports overlapping it), render "
-               "~2.6 s, the store's copy and rename ~0.9 s; the machine's page-fault cost "
-               "moves every figure (see Analysis)",
+    "nightly": "mine 7.3-7.7 s (the core over all 10M events ~1.6 s, finding the changed "
+               "cases ~0.6 s, the aggregate marts' medians over all cases beside numpy on the "
+               "other core: kpis 1.3-1.8 s, bottlenecks ~0.7 s); the first step's private copy "
+               "of the 1.6 GB store 0.9-3.4 s (0.4-0.5 s in replays when first writes to "
+               "fresh memory were 3-5x cheaper: see the speed probe); load 2.1-3.4 s; render "
+               "2.9-3.1 s (see Analysis)",
     "peak_rss": "DuckDB's memory_limit (store.connect) bounds the engine; the rest is Python",
     "validate_rss": "GX's pandas batches: lower [validation] batch_rows",
 }
