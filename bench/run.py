@@ -127,8 +127,7 @@ def measure_nightlies(full_dir: Path, logs: Path) -> list[dict[str, Any]]:
     """The nightly NIGHTLY_REPEATS times, each onto the store and dashboards the full run
     left (kept aside before the first and put back before each other). Before each, the page
     cache is written back (`os.sync`): a nightly starts a day after the last write, not while
-    the kernel still writes the previous run's (or the put-back copy's) 1.6 GB to disk, which
-    made its first step, copying the store, take 1.7-3.5 s instead of ~0.5 s."""
+    the kernel still writes the previous run's (or the put-back copy's) 1.6 GB to disk."""
     kept = full_dir.parent / "before-nightly"
     shutil.rmtree(kept, ignore_errors=True)
     kept.mkdir(parents=True)

@@ -145,12 +145,13 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     return conn
 
 
-# DuckDB's checkpoint merges adjacent small row groups (its vacuum). An append to a stored
-# table goes into a new row group, which the checkpoint then merges with the table's last one,
-# re-compressing both: a nightly's 30k raw rows cost ~1 s that way at 10M events (the rewrite
-# of the 45k rows before them, 40 text columns), 0.05 s without the merge. So writes leave row
-# groups as they are, and every COMPACT_EVERY-th write of a store merges what the writes
-# appended (or thinned by deletes) in its final checkpoint.
+# DuckDB's checkpoint merges adjacent small row groups (its vacuum), re-compressing every row
+# of them. An append to a stored table goes into a new row group, and the merging made each
+# write's checkpoint rewrite rows it had not touched: at 10M events the nightly's commit of
+# its 30k raw rows took 1.46 s with merging and 0.70 s without (0.8 s against 0.1 s for the
+# same insert alone; 40 text columns). So writes leave row groups as they are, and every
+# COMPACT_EVERY-th write of a store merges what the writes appended (or thinned by deletes)
+# in its final checkpoint.
 COMPACT_EVERY = 7
 NO_MERGING_SQL = "SET max_vacuum_tasks = 0"
 MERGING_SQL = "RESET max_vacuum_tasks"
