@@ -43,6 +43,7 @@ class SourceName(StrEnum):
     bpic2013 = "bpic2013"
     csv = "csv"
     xes = "xes"
+    ocel2 = "ocel2"
 
 
 class OutputFormat(StrEnum):
@@ -54,6 +55,7 @@ class OutputFormat(StrEnum):
 class ExportFormat(StrEnum):
     xes = "xes"
     csv = "csv"
+    ocel2 = "ocel2"
 
 
 def _config(path: Path | None = None) -> Config:
@@ -274,13 +276,25 @@ def status(db: DbOption = None, limit: Annotated[int, typer.Option(help="Runs to
 
 @app.command()
 def export(
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="xes or csv.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="xes, csv or ocel2 (SQLite).")],
     out_file: Annotated[Path, typer.Option("--out", help="File to write.")],
     db: DbOption = None,
 ) -> None:
-    """Export core.events as XES (ProM, Disco, pm4py) or CSV."""
+    """Export core.events as XES (ProM, Disco, pm4py), CSV, or OCEL 2.0 SQLite (objects =
+    cases, with their problem/change links)."""
     from procmine.export import export_events
 
+    if fmt is ExportFormat.ocel2:
+        from procmine.export_ocel import export_ocel
+
+        counts = export_ocel(_config().db_path(db), out_file)
+        console.print(
+            f"wrote {counts.events:,} events, {counts.objects:,} objects, "
+            f"{counts.event_objects:,} event-object and {counts.object_objects:,} "
+            f"object-object relations to {out_file}"
+            + (f" ({counts.object_objects_left_out:,} relations to objects without events "
+               "left out)" if counts.object_objects_left_out else ""), highlight=False)
+        return
     count = export_events(_config().db_path(db), fmt.value, out_file)
     console.print(f"wrote {count:,} events to {out_file}")
 

@@ -52,7 +52,7 @@ from procmine.sql import load_sql, run_sql
 
 MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "waste",
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
-         "waste_drivers", "kpis")
+         "waste_drivers", "kpis", "ocdfg")
 Progress = Callable[[str], None]
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
 # the per-case marts (case_kpis, waste) from their queries: whole, or the rewritten cases' rows
@@ -267,7 +267,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             changes_mod.save(conn, events, changes)
             register(_mine_backlog=backlog, _mine_stage_hours=stage_hours,
                      _mine_step_flags=flags)
-            writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks"))
+            writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
             writer.wait()
         report.transitions = _mart_rows(conn, "transitions")
     except BaseException:

@@ -1,0 +1,37 @@
+-- OCEL 2.0 export, part 1: every core event with its OCEL event and object (_ocel_e2o).
+-- An event is one OCEL event related to its case, the object, with qualifier $qualifier;
+-- events loaded from an OCEL file (the temp table _ocel_lineage: source, source_file,
+-- source_row -> ocel_event_id, qualifier, from the raw rows of ocel2 sources) get their
+-- file's event id and qualifier back, so the events flattened per object are one event again.
+-- `rank` is the canonical order (ts, source_file, source_row, seq), in which the export
+-- writes its rows; `tie` the place of the event among its object's events at the same time
+-- (0, 1, ...): OCEL orders events by time alone, so the export writes it as nanoseconds below
+-- the store's microseconds (ocel_events.sql), and an OCEL reader sees procmine's order.
+-- Params: $qualifier.
+CREATE OR REPLACE TEMP TABLE _ocel_e2o AS
+WITH events AS (
+    SELECT event_id, case_id, case_type, activity, ts, resource, org_group, support_level,
+           sourcing, d2c_stage, source, source_file, source_row, seq
+    FROM core.events
+),
+lineage AS (
+    SELECT source, source_file, source_row,
+           any_value(ocel_event_id) AS ocel_event_id, any_value(qualifier) AS qualifier
+    FROM _ocel_lineage
+    GROUP BY source, source_file, source_row
+),
+linked AS (
+    SELECT coalesce(l.ocel_event_id, e.event_id) AS ocel_id,
+           coalesce(l.qualifier, $qualifier) AS qualifier, e.*
+    FROM events AS e
+    LEFT JOIN lineage AS l USING (source, source_file, source_row)
+),
+ranked AS (
+    SELECT *, row_number() OVER (ORDER BY ts, source_file, source_row, seq, case_id) AS rank
+    FROM linked
+),
+final AS (
+    SELECT *, row_number() OVER (PARTITION BY case_id, ts ORDER BY rank) - 1 AS tie
+    FROM ranked
+)
+SELECT * FROM final;
