@@ -5,6 +5,7 @@ graph, and files pm4py writes load into procmine with the same counts."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,73 @@ def test_files_that_are_not_ocel2_fail_with_one_clear_line(tmp_path: Path) -> No
         f"{empty}: not an OCEL 2.0 SQLite file: no table object, event_object, object_object, "
         "event_map_type, object_map_type"]
     assert result.events_loaded == 0
+
+
+def _small_ocel(path: Path) -> Path:
+    """Two orders, an item, a package; e1 relates to o1 twice (two qualifiers), e3 to none."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE event (ocel_id TEXT, ocel_type TEXT);
+            CREATE TABLE object (ocel_id TEXT, ocel_type TEXT);
+            CREATE TABLE event_object (ocel_event_id TEXT, ocel_object_id TEXT,
+                                       ocel_qualifier TEXT);
+            CREATE TABLE object_object (ocel_source_id TEXT, ocel_target_id TEXT,
+                                        ocel_qualifier TEXT);
+            CREATE TABLE event_map_type (ocel_type TEXT, ocel_type_map TEXT);
+            CREATE TABLE object_map_type (ocel_type TEXT, ocel_type_map TEXT);
+            CREATE TABLE "event_PlaceOrder" (ocel_id TEXT, ocel_time TIMESTAMP, clerk TEXT);
+            CREATE TABLE "event_Ship" (ocel_id TEXT, ocel_time TIMESTAMP);
+            CREATE TABLE "object_order" (ocel_id TEXT, ocel_time TIMESTAMP,
+                                         ocel_changed_field TEXT, priority TEXT);
+            CREATE TABLE "object_item" (ocel_id TEXT, ocel_time TIMESTAMP,
+                                        ocel_changed_field TEXT);
+            INSERT INTO event VALUES ('e1', 'place order'), ('e2', 'ship'), ('e3', 'ship');
+            INSERT INTO event_map_type VALUES ('place order', 'PlaceOrder'), ('ship', 'Ship');
+            INSERT INTO "event_PlaceOrder" VALUES ('e1', '2024-05-01 10:00:00+02:00', 'ann');
+            INSERT INTO "event_Ship" VALUES ('e2', '2024-05-02 09:00:00'),
+                                            ('e3', '2024-05-03 09:00:00');
+            INSERT INTO object VALUES ('o1', 'order'), ('i1', 'item');
+            INSERT INTO object_map_type VALUES ('order', 'order'), ('item', 'item');
+            INSERT INTO "object_order" VALUES ('o1', '1970-01-01 00:00:00', NULL, 'high'),
+                                              ('o1', '2024-05-02 00:00:00', 'priority', 'low');
+            INSERT INTO "object_item" VALUES ('i1', '1970-01-01 00:00:00', NULL);
+            INSERT INTO event_object VALUES ('e1', 'o1', 'placed'), ('e1', 'o1', 'paid'),
+                                            ('e1', 'i1', 'contains'), ('e2', 'i1', 'shipped');
+            INSERT INTO object_object VALUES ('o1', 'i1', 'contains');
+        """)
+    return path
+
+
+def test_flattening_qualifiers_times_and_events_without_objects(tmp_path: Path) -> None:
+    log = _small_ocel(tmp_path / "small.sqlite")
+    db = tmp_path / "procmine.duckdb"
+    result = ingest(load_config(), db, "ocel2", [log])
+    assert (result.events_loaded, result.quarantined_by_rule) == (3, {"case_id_not_null": 1})
+    assert _query(db, "SELECT case_id, case_type, activity, ts, source_row FROM core.events "
+                      "ORDER BY source_row") == [
+        ("o1", "order", "place order", datetime(2024, 5, 1, 8, tzinfo=UTC), 1),
+        ("i1", "item", "place order", datetime(2024, 5, 1, 8, tzinfo=UTC), 3),
+        ("i1", "item", "ship", datetime(2024, 5, 2, 9, tzinfo=UTC), 4)]
+    assert _query(db, "SELECT case_id, priority, attributes->>'priority' FROM core.cases "
+                      "ORDER BY 1") == [("i1", None, None), ("o1", "high", "high")]
+    out = tmp_path / "back.sqlite"
+    # e3 (no object) is quarantined, not exported; e1's second qualifier stays in raw
+    assert export_ocel(db, out) == OcelCounts(2, 2, 3, 1, 0)
+    with sqlite3.connect(out) as conn:
+        assert sorted(conn.execute("SELECT * FROM event_object")) == [
+            ("e1", "i1", "contains"), ("e1", "o1", "placed"), ("e2", "i1", "shipped")]
+
+
+def test_case_types_choose_the_objects_that_are_cases(tmp_path: Path) -> None:
+    import dataclasses
+
+    config = load_config()
+    sources = {**config.data["sources"],
+               "ocel2": {**config.data["sources"]["ocel2"], "case_types": ["item"]}}
+    config = dataclasses.replace(config, data={**config.data, "sources": sources})
+    db = tmp_path / "procmine.duckdb"
+    result = ingest(config, db, "ocel2", [_small_ocel(tmp_path / "small.sqlite")])
+    assert result.events_loaded == 2
+    assert _query(db, "SELECT DISTINCT case_id FROM core.events") == [("i1",)]
+    # the order is no object of the export, so neither is its relation to the item
+    assert export_ocel(db, tmp_path / "items.sqlite") == OcelCounts(2, 1, 2, 0, 1)
