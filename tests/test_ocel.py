@@ -18,7 +18,6 @@ from procmine.export_ocel import OcelCounts, export_ocel
 from procmine.mine import mine
 from procmine.pipeline import ingest
 from procmine.sample import generate_sample
-from procmine.sql import load_sql, run_sql
 from tests.conftest import VOLVO_LOG, run_cli
 
 Counts = tuple[int, int, int, int]   # events, objects, event-object, object-object
@@ -56,10 +55,9 @@ def _ocdfg(db: Path) -> Edges:
         db, "SELECT object_type, from_activity, to_activity, count FROM marts.ocdfg")}
 
 
-def _build_ocdfg(db: Path) -> None:
-    """marts.ocdfg alone (the SQL model mine() runs), where the other marts are not needed."""
+def _mine(db: Path) -> None:
     with store.writing(db) as conn:
-        run_sql(conn, load_sql("mine/ocdfg.sql"))
+        mine(conn, load_config(), discover=False)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +69,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     db = folder / "procmine.duckdb"
     config = load_config()
     ingest(config, db, "servicenow", [folder / "landing" / "servicenow"])
-    with store.writing(db) as conn:
-        mine(conn, config, discover=False)
+    _mine(db)
     out = folder / "sample.ocel.sqlite"
     proc = run_cli("export", "--format", "ocel2", "--out", out, "--db", db)
     assert "2,394 events, 323 objects, 2,394 event-object and 29 object-object" in " ".join(
@@ -145,7 +142,7 @@ def test_volvo_export_equals_pm4py(tmp_path_factory: pytest.TempPathFactory) -> 
     folder = tmp_path_factory.mktemp("ocel_volvo")
     db = folder / "procmine.duckdb"
     ingest(load_config(), db, "bpic2013", [VOLVO_LOG])
-    _build_ocdfg(db)
+    _mine(db)
     out = folder / "volvo.sqlite"
     assert export_ocel(db, out) == OcelCounts(65_533, 7_554, 65_533, 0, 0)
     counts, edges = _pm4py(out)
@@ -184,7 +181,7 @@ def test_a_pm4py_file_loads_with_its_counts(pm4py_file: Path, tmp_path: Path) ->
     assert _query(db, "SELECT case_type, count(*) FROM core.cases GROUP BY 1 ORDER BY 1") == [
         ("incident", 270), ("product", 103)]
     assert _query(db, "SELECT count(*) FROM raw.ocel2_o2o") == [(540,)]
-    _build_ocdfg(db)
+    _mine(db)
     assert _ocdfg(db) == edges
     out = tmp_path / "back.sqlite"
     assert export_ocel(db, out) == OcelCounts(5_000, 373, 10_000, 540, 0)

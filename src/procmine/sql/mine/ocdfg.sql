@@ -1,23 +1,34 @@
--- marts.ocdfg: the object-centric directly-follows graph, one per object type (case_type), as
--- pm4py's discover_ocdfg on procmine's OCEL 2.0 export: each object's events in the canonical
--- order (ts, source_file, source_row, seq), an edge per consecutive pair.
+-- marts.ocdfg: the object-centric directly-follows graph, one per object type (the case's
+-- case_type), as pm4py's discover_ocdfg on procmine's OCEL 2.0 export: each object's (case's)
+-- steps in the canonical order, i.e. marts.transitions split by record type.
+-- Inputs: _mine_steps (variants.py: ci, from_a, to_a, has_next), _mine_activity (code, name),
+-- _mine_case_id (events.py: ci, case_id), core.cases.
 CREATE OR REPLACE TABLE marts.ocdfg AS
-WITH events AS (
-    SELECT case_id, case_type, activity, ts, source_file, source_row, seq
-    FROM core.events
+WITH steps AS (
+    SELECT ci, from_a, to_a FROM _mine_steps WHERE has_next
 ),
-steps AS (
-    SELECT case_id, case_type, activity AS from_activity,
-           lead(activity) OVER (PARTITION BY case_id
-                                ORDER BY ts, source_file, source_row, seq) AS to_activity
-    FROM events
+activities AS (
+    SELECT code, name FROM _mine_activity
+),
+case_types AS (
+    SELECT i.ci, coalesce(c.case_type, 'unknown') AS case_type
+    FROM _mine_case_id AS i
+    LEFT JOIN (SELECT case_id, any_value(case_type) AS case_type
+               FROM core.cases GROUP BY case_id) AS c USING (case_id)
+),
+edges AS (
+    SELECT t.case_type, s.from_a, s.to_a,
+           count(*)::BIGINT AS count, count(DISTINCT s.ci)::BIGINT AS objects
+    FROM steps AS s
+    JOIN case_types AS t USING (ci)
+    GROUP BY t.case_type, s.from_a, s.to_a
 ),
 final AS (
-    SELECT case_type AS object_type, from_activity, to_activity,
-           count(*)::BIGINT AS count, count(DISTINCT case_id)::BIGINT AS objects
-    FROM steps
-    WHERE to_activity IS NOT NULL
-    GROUP BY case_type, from_activity, to_activity
+    SELECT e.case_type AS object_type, f.name AS from_activity, t.name AS to_activity,
+           e.count, e.objects
+    FROM edges AS e
+    JOIN activities AS f ON f.code = e.from_a
+    JOIN activities AS t ON t.code = e.to_a
 )
 SELECT * FROM final
 ORDER BY object_type, count DESC, from_activity, to_activity;
