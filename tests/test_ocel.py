@@ -125,8 +125,9 @@ def test_the_sample_export_loads_back_and_exports_the_same(
         sample: tuple[Path, Path], tmp_path: Path) -> None:
     _, out = sample
     db = tmp_path / "back.duckdb"
-    result = ingest(load_config(), db, "ocel2", [out])
-    assert (result.events_loaded, result.events_quarantined) == (2_394, 0)
+    proc = run_cli("ingest", out, "--source", "ocel2", "--db", db)
+    assert "1 file(s) loaded, 0 skipped (already loaded), 0 failed: +2,394 events in core, 0 " \
+           "quarantined" in " ".join(proc.stderr.split())
     assert _query(db, "SELECT case_type, count(*) FROM core.cases GROUP BY 1 ORDER BY 1") == [
         ("change", 13), ("incident", 300), ("problem", 10)]
     again = tmp_path / "again.sqlite"
@@ -228,8 +229,9 @@ def test_files_that_are_not_ocel2_fail_with_one_clear_line(tmp_path: Path) -> No
     assert result.events_loaded == 0
 
 
-def _small_ocel(path: Path) -> Path:
-    """Two orders, an item, a package; e1 relates to o1 twice (two qualifiers), e3 to none."""
+def _small_ocel(path: Path, day: int = 1) -> Path:
+    """An order and an item; e1 relates to o1 twice (two qualifiers), e3 to nothing. `day`
+    moves the first event (another file, with the same ids)."""
     with sqlite3.connect(path) as conn:
         conn.executescript("""
             CREATE TABLE event (ocel_id TEXT, ocel_type TEXT);
@@ -248,7 +250,7 @@ def _small_ocel(path: Path) -> Path:
                                         ocel_changed_field TEXT);
             INSERT INTO event VALUES ('e1', 'place order'), ('e2', 'ship'), ('e3', 'ship');
             INSERT INTO event_map_type VALUES ('place order', 'PlaceOrder'), ('ship', 'Ship');
-            INSERT INTO "event_PlaceOrder" VALUES ('e1', '2024-05-01 10:00:00+02:00', 'ann');
+            INSERT INTO "event_PlaceOrder" VALUES ('e1', '2024-05-0DAY 10:00:00+02:00', 'ann');
             INSERT INTO "event_Ship" VALUES ('e2', '2024-05-02 09:00:00'),
                                             ('e3', '2024-05-03 09:00:00');
             INSERT INTO object VALUES ('o1', 'order'), ('i1', 'item');
@@ -259,7 +261,7 @@ def _small_ocel(path: Path) -> Path:
             INSERT INTO event_object VALUES ('e1', 'o1', 'placed'), ('e1', 'o1', 'paid'),
                                             ('e1', 'i1', 'contains'), ('e2', 'i1', 'shipped');
             INSERT INTO object_object VALUES ('o1', 'i1', 'contains');
-        """)
+        """.replace("DAY", str(day)))
     return path
 
 
@@ -296,3 +298,18 @@ def test_case_types_choose_the_objects_that_are_cases(tmp_path: Path) -> None:
     assert _query(db, "SELECT DISTINCT case_id FROM core.events") == [("i1",)]
     # the order is no object of the export, so neither is its relation to the item
     assert export_ocel(db, tmp_path / "items.sqlite") == OcelCounts(2, 1, 2, 0, 1)
+
+
+def test_event_ids_two_files_share_stay_apart(tmp_path: Path) -> None:
+    """pm4py numbers events 0, 1, ...: two files' e1 are two events; their objects are one."""
+    db = tmp_path / "procmine.duckdb"
+    result = ingest(load_config(), db, "ocel2", [_small_ocel(tmp_path / "a.sqlite"),
+                                                 _small_ocel(tmp_path / "b.sqlite", day=2)])
+    # b's e2 (same object, type and time as a's) is the same canonical event: kept once
+    assert (result.files_loaded, result.events_loaded) == (2, 5)
+    out = tmp_path / "both.sqlite"
+    assert export_ocel(db, out) == OcelCounts(3, 2, 5, 1, 0)
+    with sqlite3.connect(out) as conn:
+        assert sorted(r[0] for r in conn.execute("SELECT ocel_id FROM event")) == [
+            f"ocel2:{tmp_path / 'a.sqlite'}:e1", f"ocel2:{tmp_path / 'a.sqlite'}:e2",
+            f"ocel2:{tmp_path / 'b.sqlite'}:e1"]

@@ -37,7 +37,7 @@ from procmine.sql import load_sql, run_sql
 
 CASE_QUALIFIER = "case"
 EPOCH = "1970-01-01 00:00:00.000000"
-OCEL_LINEAGE_COLUMNS = ("ocel_event_id", "ocel_qualifier")   # raw columns of ocel2 sources
+OCEL_LINEAGE_COLUMNS = ("ocel_event_id", "ocel_qualifier", "ocel_activity")   # raw columns of ocel2 sources
 O2O_SUFFIX = "_o2o"                                          # raw.<source>_o2o of ocel2 sources
 EVENT_ATTRIBUTES = ("resource", "org_group", "support_level", "sourcing", "d2c_stage", "source")
 OBJECT_ATTRIBUTES = {"source": "TEXT", "priority": "TEXT", "category": "TEXT", "service": "TEXT",
@@ -194,13 +194,15 @@ def _raw_columns(conn: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
 def _lineage_table(conn: duckdb.DuckDBPyConnection) -> None:
     """_ocel_lineage: the OCEL event id and qualifier of each raw row of the ocel2 sources."""
     conn.execute("CREATE OR REPLACE TEMP TABLE _ocel_lineage (source VARCHAR, source_file "
-                 "VARCHAR, source_row BIGINT, ocel_event_id VARCHAR, qualifier VARCHAR)")
+                 "VARCHAR, source_row BIGINT, activity VARCHAR, ocel_event_id VARCHAR, "
+                 "qualifier VARCHAR)")
     sources = {r[0] for r in conn.execute("SELECT DISTINCT source FROM core.events").fetchall()}
     for table, columns in _raw_columns(conn).items():
         if table in sources and set(OCEL_LINEAGE_COLUMNS) <= columns:
             conn.execute(
-                "INSERT INTO _ocel_lineage SELECT ?, _source_file, _source_row, ocel_event_id, "
-                f"ocel_qualifier FROM raw.{quote_ident(table)}", [table])
+                "INSERT INTO _ocel_lineage SELECT ?, _source_file, _source_row, "
+                "nullif(trim(ocel_activity), ''), ocel_event_id, ocel_qualifier "
+                f"FROM raw.{quote_ident(table)}", [table])
 
 
 def _links_table(conn: duckdb.DuckDBPyConnection) -> None:
