@@ -98,6 +98,10 @@ def test_sample_export_is_ocel2_sqlite(sample: tuple[Path, Path]) -> None:
             "JOIN object AS s ON s.ocel_id = oo.ocel_source_id "
             "JOIN object AS t ON t.ocel_id = oo.ocel_target_id WHERE ocel_qualifier = 'problem'"
         ).fetchall() == [("incident", "problem")]
+    from pm4py.objects.ocel.validation import ocel20_rel_validation
+
+    satisfied, unsatisfied = ocel20_rel_validation.apply(str(out))
+    assert (len(satisfied), unsatisfied) == (24, [])   # keys, foreign keys, columns, types
     assert {"event", "object", "event_object", "object_object", "event_map_type",
             "object_map_type", "event_Open", "object_incident"} <= tables
     assert columns["event_object"] == ["ocel_event_id", "ocel_object_id", "ocel_qualifier"]
