@@ -1,7 +1,8 @@
 """OCEL 2.0 object-centric event logs in (the standard's SQLite layout), flattened per object.
 
 The file is read with Python's sqlite3 (DuckDB's sqlite extension is not available offline),
-read-only, in batches, into three raw tables with lineage (docs/ocel.md):
+read-only, its tables copied in batches into DuckDB temp tables and joined there
+(sql/sources/ocel2_raw.sql), into three raw tables with lineage (docs/ocel.md):
 
 - ``raw.<source>``: one row per row of the file's ``event_object`` table (its position is
   ``_source_row``), with the event's type and time: ``ocel_event_id``, ``ocel_object_id``,
@@ -42,32 +43,21 @@ EVENT_COLUMNS = ("ocel_event_id", "ocel_object_id", "ocel_qualifier", "ocel_acti
                  "ocel_time", "ocel_object_type")
 OBJECT_COLUMNS = ("ocel_object_id", "ocel_object_type", "ocel_attributes")
 O2O_COLUMNS = ("ocel_source_id", "ocel_target_id", "ocel_qualifier")
-STAGED = "_procmine_ocel_batch"
+STAGED = "_procmine_ocel_batch"             # sql/sources/ocel2_raw.sql
 BATCH = 50_000
 
-TIMES_SQL = "CREATE TEMP TABLE _ocel_times (ocel_id TEXT PRIMARY KEY, ocel_time)"
-RELATED_SQL = ("CREATE TEMP TABLE _ocel_related AS "
-               "SELECT DISTINCT ocel_event_id AS ocel_id FROM event_object")
-E2O_SQL = """
-SELECT eo.ocel_event_id, eo.ocel_object_id, eo.ocel_qualifier, e.ocel_type, t.ocel_time,
-       o.ocel_type
-FROM event_object AS eo
-LEFT JOIN event AS e ON e.ocel_id = eo.ocel_event_id
-LEFT JOIN _ocel_times AS t ON t.ocel_id = eo.ocel_event_id
-LEFT JOIN object AS o ON o.ocel_id = eo.ocel_object_id
-ORDER BY eo.rowid
-"""
-UNRELATED_SQL = """
-SELECT e.ocel_id, NULL, NULL, e.ocel_type, t.ocel_time, NULL
-FROM event AS e
-LEFT JOIN _ocel_times AS t ON t.ocel_id = e.ocel_id
-WHERE e.ocel_id NOT IN (SELECT ocel_id FROM temp._ocel_related)
-ORDER BY e.rowid
-"""
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+# The file's tables, copied as they are into DuckDB temp tables (pos: row order), then joined
+# there (sql/sources/ocel2_raw.sql): SQLite has no index on them, DuckDB hashes them.
+COPIES = {
+    "_ocel_in_e2o": ("SELECT CAST(ocel_event_id AS TEXT), CAST(ocel_object_id AS TEXT), "
+                     "CAST(ocel_qualifier AS TEXT) FROM event_object ORDER BY rowid",
+                     ("ocel_event_id", "ocel_object_id", "ocel_qualifier")),
+    "_ocel_in_event": ("SELECT CAST(ocel_id AS TEXT), CAST(ocel_type AS TEXT) FROM event "
+                       "ORDER BY rowid", ("ocel_id", "ocel_type")),
+    "_ocel_in_object": ("SELECT CAST(ocel_id AS TEXT), CAST(ocel_type AS TEXT) FROM object "
+                        "ORDER BY rowid", ("ocel_id", "ocel_type")),
+}
+TIMES = "_ocel_in_time"
 
 
 class Ocel2Adapter(Adapter):
@@ -86,15 +76,23 @@ class Ocel2Adapter(Adapter):
         source = _open(path)
         try:
             maps = {kind: _type_maps(source, path, kind) for kind in ("event", "object")}
-            _event_times(source, maps["event"])
-            source.execute(RELATED_SQL)
-            rows = self._append(conn, path, file_id, ctx, EVENT_COLUMNS,
-                                _chain(source.execute(E2O_SQL), source.execute(UNRELATED_SQL)))
+            for table, (query, columns) in COPIES.items():
+                _copy(conn, table, columns, _rows(source.execute(query)))
+            _copy(conn, TIMES, ("ocel_id", "ocel_time"), _chain(*(source.execute(
+                "SELECT CAST(ocel_id AS TEXT), CAST(ocel_time AS TEXT) "
+                f"FROM {quote_ident('event_' + suffix)} ORDER BY rowid")
+                for suffix in maps["event"].values())))
+            run_sql(conn, load_sql("sources/ocel2_raw.sql"))
+            try:
+                rows = _append_raw(conn, STAGED, list(EVENT_COLUMNS), path, file_id, ctx)
+            finally:
+                for table in (*COPIES, TIMES, STAGED):
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
             self._append_side(conn, path, file_id, ctx, "_objects",
                               _objects(source, maps["object"]))
             self._append_side(conn, path, file_id, ctx, "_o2o", _rows(source.execute(
-                "SELECT ocel_source_id, ocel_target_id, ocel_qualifier FROM object_object "
-                "ORDER BY rowid")))
+                "SELECT CAST(ocel_source_id AS TEXT), CAST(ocel_target_id AS TEXT), "
+                "CAST(ocel_qualifier AS TEXT) FROM object_object ORDER BY rowid")))
         except sqlite3.Error as exc:
             raise InputError(f"cannot read as OCEL 2.0 SQLite ({exc})", path=str(path)) from exc
         finally:
@@ -133,20 +131,6 @@ class Ocel2Adapter(Adapter):
         conn.execute(f"CREATE TABLE IF NOT EXISTS {self._side_name(ctx, suffix)} "
                      "(_file_id VARCHAR, _source_file VARCHAR, _source_row BIGINT, "
                      f"_loaded_at TIMESTAMPTZ, {columns})")
-
-    @staticmethod
-    def _append(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ctx: LoadContext,
-                columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> int:
-        """raw.<source> in batches (through _append_raw: lineage, pseudonymisation)."""
-        written = 0
-        for batch in _batched(rows):
-            conn.register(STAGED, _arrow(columns, batch, written))
-            try:
-                _append_raw(conn, STAGED, list(columns), path, file_id, ctx)
-            finally:
-                conn.unregister(STAGED)
-            written += len(batch)
-        return written
 
     def _append_side(self, conn: duckdb.DuckDBPyConnection, path: Path, file_id: str,
                      ctx: LoadContext, suffix: str, rows: Iterator[tuple[Any, ...]]) -> None:
@@ -193,12 +177,20 @@ def _type_maps(source: sqlite3.Connection, path: Path, kind: str) -> dict[str, s
     return maps
 
 
-def _event_times(source: sqlite3.Connection, maps: dict[str, str]) -> None:
-    """_ocel_times(ocel_id, ocel_time) from every event_<Type> table (temp, indexed)."""
-    source.execute(TIMES_SQL)
-    for suffix in maps.values():
-        source.execute("INSERT OR IGNORE INTO _ocel_times SELECT ocel_id, ocel_time FROM "
-                       f"{quote_ident('event_' + suffix)}")
+def _copy(conn: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...],
+          rows: Iterator[tuple[Any, ...]]) -> None:
+    """A temp table of text columns and `pos` (1-based row order), filled in batches."""
+    ddl = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {table} (pos BIGINT, {ddl})")
+    written = 0
+    for batch in _batched(rows):
+        frame = _arrow(columns, batch, written).rename_columns(["pos", *columns])
+        conn.register("_procmine_ocel_arrow", frame)
+        try:
+            conn.execute(f"INSERT INTO {table} SELECT * FROM _procmine_ocel_arrow")
+        finally:
+            conn.unregister("_procmine_ocel_arrow")
+        written += len(batch)
 
 
 def _objects(source: sqlite3.Connection,
@@ -219,8 +211,8 @@ def _objects(source: sqlite3.Connection,
             initial[key] = {k: v for k, v in values.items()
                             if v is not None and k not in ("ocel_time", "ocel_changed_field")}
     for object_id, object_type in source.execute(
-            "SELECT ocel_id, ocel_type FROM object ORDER BY rowid"):
-        attributes = initial.get(str(object_id))
+            "SELECT CAST(ocel_id AS TEXT), CAST(ocel_type AS TEXT) FROM object ORDER BY rowid"):
+        attributes = initial.get(object_id)
         yield (object_id, object_type,
                json.dumps(attributes, default=str) if attributes else None)
 
@@ -247,11 +239,12 @@ def _batched(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]
 
 
 def _arrow(columns: tuple[str, ...], batch: list[tuple[Any, ...]], offset: int) -> pa.Table:
-    """A batch as text columns with its 1-based `_source_row` (offset: rows before it)."""
+    """A batch of text values (the queries cast to TEXT) with its 1-based `_source_row`
+    (offset: rows before it)."""
     data: dict[str, pa.Array] = {
         "_source_row": pa.array(range(offset + 1, offset + len(batch) + 1), pa.int64())}
-    for index, column in enumerate(columns):
-        data[column] = pa.array([_text(row[index]) for row in batch], pa.string())
+    for column, values in zip(columns, zip(*batch, strict=True), strict=True):
+        data[column] = pa.array(values, pa.string())
     return pa.table(data)
 
 
