@@ -331,6 +331,9 @@ def test_event_ids_two_files_share_stay_apart(tmp_path: Path) -> None:
                                                  _small_ocel(tmp_path / "b.sqlite", day=2)])
     # b's e2 (same object, type and time as a's) is the same canonical event: kept once
     assert (result.files_loaded, result.events_loaded) == (2, 5)
+    # a case's times come from its events in every file
+    assert _query(db, "SELECT case_id, opened_at FROM core.cases ORDER BY 1") == [
+        ("i1", datetime(2024, 5, 1, 8, tzinfo=UTC)), ("o1", datetime(2024, 5, 1, 8, tzinfo=UTC))]
     out = tmp_path / "both.sqlite"
     assert export_ocel(db, out) == OcelCounts(3, 2, 5, 1, 0)
     with sqlite3.connect(out) as conn:

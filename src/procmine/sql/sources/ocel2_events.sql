@@ -43,24 +43,36 @@ SELECT
 FROM _ocel_rows;
 
 -- Cases: the objects of the new files' events, with their attributes (the object table of
--- the latest file that has them) and opened/resolved/closed times from their events.
+-- the latest file that has them) and opened/resolved/closed times from their events in every
+-- file loaded (an object may span files; this row replaces the case's row in core).
 DELETE FROM staging.cases
 WHERE source = $source AND case_id IN (SELECT case_id FROM _ocel_rows);
 
 INSERT INTO staging.cases BY NAME
-WITH objects AS (
+WITH touched AS (
+    SELECT DISTINCT object_id FROM _ocel_rows WHERE object_id IS NOT NULL
+),
+objects AS (
     SELECT ocel_object_id AS object_id, arg_max(ocel_attributes, _loaded_at) AS attributes
     FROM {objects_table}
-    WHERE ocel_object_id IN (SELECT object_id FROM _ocel_rows)
+    WHERE ocel_object_id IN (SELECT object_id FROM touched)
     GROUP BY ocel_object_id
 ),
+relations AS (
+    SELECT pm_null(ocel_object_id, $null_tokens) AS object_id,
+           pm_null(ocel_object_type, $null_tokens) AS object_type,
+           pm_null(ocel_activity, $null_tokens) AS activity,
+           pm_parse_ts(pm_null(ocel_time, $null_tokens), $date_format, $timezone) AS ts
+    FROM {raw_table}
+    WHERE pm_null(ocel_object_id, $null_tokens) IN (SELECT object_id FROM touched)
+),
 events AS (
-    SELECT case_id, object_id, any_value(case_type) AS case_type, min(ts) AS opened_at,
+    SELECT $case_prefix || object_id AS case_id, object_id,
+           coalesce(any_value(object_type), 'object') AS case_type, min(ts) AS opened_at,
            max(ts) FILTER (WHERE list_contains($resolve_activities, activity)) AS resolved_at,
            max(ts) FILTER (WHERE list_contains($close_activities, activity)) AS closed_at
-    FROM _ocel_rows
-    WHERE case_id IS NOT NULL
-    GROUP BY case_id, object_id
+    FROM relations
+    GROUP BY object_id
 ),
 final AS (
     SELECT e.case_id, e.case_type, $source AS source, e.opened_at, e.resolved_at, e.closed_at,
