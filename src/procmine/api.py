@@ -59,8 +59,8 @@ def open(path: str | Path | None = None,
 
     path: default as the CLI's --db: $PROCMINE_DB, then the config's [database] path, then
     data/procmine.duckdb; config: a procmine.toml path or a Config (default: $PROCMINE_CONFIG,
-    then ./procmine.toml, then the shipped defaults). Nothing is read or created until a
-    method needs it.
+    then ./procmine.toml, then the shipped defaults), loaded now. The database file is
+    opened (or created) only by the methods that need it.
     """
     return Database(path, config)
 
