@@ -109,7 +109,9 @@ class Database:
         full: rebuild from every landing file; sources: only these (default all configured);
         prefect: auto | always | never (default [run] prefect); lock_wait_s: wait for another
         run's lock (default [run] lock_wait_s); or pass `settings` whole. The same settings
-        reach the in-process run and the Prefect flow.
+        reach the in-process run and the Prefect flow. The flow loads the configuration from
+        its file (a Prefect worker may run it elsewhere): a Config changed in memory only is
+        run as is in-process, not through Prefect.
         """
         from procmine.orchestration.run import run
 
