@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from procmine import event_index, store
-from procmine.config import Config
+from procmine.config import Config, RunSettings
 from procmine.errors import ValidationFailed
 from procmine.ingest import FileIdentity, FileResult, StageReport, register_files, stage_files
 from procmine.sources.base import quote_ident
@@ -147,12 +147,13 @@ def record_failed_run(db_path: Path, result: RunResult) -> None:
 def ingest(
     config: Config, db_path: Path, source: str, paths: list[Path],
     overrides: dict[str, Any] | None = None,
-    progress: Callable[[FileResult], None] | None = None,
+    progress: Callable[[FileResult], None] | None = None, *, lock_wait_s: float | None = None,
 ) -> RunResult:
     """`procmine ingest`: files all the way to core.events / quarantine.events."""
     result = RunResult(run_id=store.new_run_id(), command=f"ingest --source {source}")
+    wait = config.lock_wait_s if lock_wait_s is None else lock_wait_s
     try:
-        with store.writing(db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
+        with store.writing(db_path, lock_wait_s=wait) as conn:
             load_and_publish_core(conn, config, result, [(source, paths, overrides or {})], progress)
             result.status = "success" if not result.failed_files else "partial"
             result.message = "; ".join(f.message for f in result.failed_files)[:2000]
@@ -238,8 +239,9 @@ def publish_dashboards(staged: Path, final: Path) -> None:
     shutil.rmtree(staged, ignore_errors=True)
 
 
-def run_pipeline(config: Config, db_path: Path, *, full: bool = False, console: Any = None,
-                 sources: list[str] | None = None, prefect: str | None = None) -> RunResult:
+def run_pipeline(config: Config, db_path: Path, settings: RunSettings | None = None, *,
+                 full: bool = False, console: Any = None, sources: list[str] | None = None,
+                 prefect: str | None = None) -> RunResult:
     """`procmine run`: pull → extract → load → validate → mine → render → publish, once.
 
     The step sequence lives in procmine.orchestration.run and is the same with and without
@@ -247,7 +249,10 @@ def run_pipeline(config: Config, db_path: Path, *, full: bool = False, console: 
     in-process otherwise ([run] prefect = auto | always | never). The whole run works on one
     private copy of the database, published atomically at the end; dashboards rendered into a
     staging folder are moved into place only after that, so a failed run changes neither.
+    `settings` carries the run's options (else `full`/`sources`/`prefect` over the config).
     """
     from procmine.orchestration.run import run
 
-    return run(config, db_path, full=full, sources=sources, mode=prefect, console=console)
+    settings = settings or RunSettings.resolve(config, full=full, sources=sources,
+                                               prefect=prefect)
+    return run(config, db_path, settings, console=console)

@@ -26,7 +26,7 @@ import duckdb
 import httpx
 
 from procmine import pipeline, store
-from procmine.config import Config
+from procmine.config import Config, RunSettings
 from procmine.errors import ConfigError, InputError, ProcmineError
 from procmine.faults import crash_point
 from procmine.ingest import (
@@ -113,6 +113,7 @@ class RunState:
     result: RunResult
     sources: list[str]
     full: bool = False
+    settings: RunSettings = field(default_factory=RunSettings)   # the run's resolved options
     conn: duckdb.DuckDBPyConnection | None = None
     writer: AbstractContextManager[duckdb.DuckDBPyConnection] | None = None
     plan: ExtractPlan = field(default_factory=ExtractPlan)
@@ -202,8 +203,7 @@ def open_store(state: RunState) -> dict[str, Any]:
     core the copy leaves idle (extract starts them otherwise, if it finds new data)."""
     if state.full or _unknown_landing_file(state):
         start_heavy_imports()
-    lock_wait = float(state.config.section("run").get("lock_wait_s", 0))
-    writer = store.writing(state.db_path, lock_wait_s=lock_wait)
+    writer = store.writing(state.db_path, lock_wait_s=state.settings.lock_wait_s)
     state.conn = writer.__enter__()
     state.writer = writer
     if state.full:
