@@ -38,13 +38,6 @@ ConfigOption = Annotated[
 ]
 
 
-class SourceName(StrEnum):
-    servicenow = "servicenow"
-    bpic2013 = "bpic2013"
-    csv = "csv"
-    xes = "xes"
-
-
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -92,7 +85,9 @@ def sample(
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to load.")],
-    source: Annotated[SourceName, typer.Option("--source", help="Source adapter.")],
+    source: Annotated[str, typer.Option("--source", help=(
+        "A source of the configuration: servicenow, bpic2013, csv, xes, or any "
+        "[sources.NAME] of procmine.toml (docs/sources.md)."))],
     db: DbOption = None,
     date_format: Annotated[str | None, typer.Option(
         "--date-format", help="strptime format of the timestamps, e.g. '%d/%m/%Y %H:%M'.")] = None,
@@ -117,7 +112,7 @@ def ingest(
     db_path = config.db_path(db)
     with console.status("loading files") as status:
         result = run_ingest(
-            config, db_path, source.value, paths, {k: v for k, v in overrides.items() if v},
+            config, db_path, source, paths, {k: v for k, v in overrides.items() if v},
             progress=lambda f: status.update(f"{f.status} {f.path.name}"),
         )
     for failed in result.failed_files:

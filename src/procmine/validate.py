@@ -306,6 +306,7 @@ def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str
                                  [run_id]).fetchall()[0][0]
     engine = GxEngine()
     run_repeats(conn, run_id, "_repeated_ids")
+    run_sql(conn, load_sql("validation/occurrences.sql"), {"run_id": run_id})  # identity
     for source in sources:
         _validate_rows(conn, engine, suites["staging_events"], source,
                        parameters.for_source(source), run_id, parameters.batch_rows, report)

@@ -14,6 +14,11 @@ CREATE OR REPLACE TEMP MACRO pm_parse_ts(v, fmt, tz) AS
         ELSE timezone(tz, try_cast(v AS TIMESTAMP))
     END;
 
--- The deterministic event key: source + the fields that identify the event in the source.
+-- The deterministic event key (README "Event identity"): the source and the fields that
+-- identify the event in the source (extra: a list of adapter-specific fields), encoded as a
+-- JSON list before hashing, so that no two different field lists share a text (a '|'-joined
+-- text did: ['a|b', 'c'] and ['a', 'b|c']). Identical rows of one file get the same key
+-- here; validation numbers their occurrences (validation/occurrences.sql).
 CREATE OR REPLACE TEMP MACRO pm_event_id(source, case_id, activity, ts_raw, extra) AS
-    md5(concat_ws('|', source, case_id, activity, ts_raw, coalesce(extra, '')));
+    md5(to_json(list_concat([source, case_id, activity, ts_raw], extra)));
+
