@@ -131,11 +131,25 @@ def test_one_source_row_staged_twice_is_still_quarantined(tmp_path: Path,
 
 def test_a_store_keyed_by_an_older_procmine_must_be_rebuilt(tmp_path: Path,
                                                            db_path: Path) -> None:
-    config = load_config()
-    ingest(config, db_path, "csv", [_write(tmp_path / "a.csv", [SAME])], MAPPING)
+    """Migration 12 marks a store whose core holds events of the old keys; loading into it
+    stops (nothing changes) until it is rebuilt, as `procmine run --full` does."""
+    from procmine.pipeline import reset_loaded_data
+
     conn = duckdb.connect(str(db_path))
-    conn.execute("UPDATE main.event_identity SET version = 1")   # as migration 12 marks one
+    assert store.migrate(conn, target=11)[-1] == 11
+    conn.execute("INSERT INTO core.events VALUES ('0f3c', 'T1', 'incident', 'Update', "
+                 "TIMESTAMPTZ '2024-03-01 09:00:00+00', 'ann', NULL, NULL, 'unmapped', NULL, "
+                 "'csv', 'old.csv', 1, 0)")
     conn.close()
-    with pytest.raises(ProcmineError, match=r"procmine run --full"):
-        ingest(config, db_path, "csv", [_write(tmp_path / "b.csv", [SAME, SAME])], MAPPING)
-    assert len(_events(db_path)) == 1                          # the store is as it was
+    config = load_config()
+    export = _write(tmp_path / "a.csv", [SAME, SAME])
+    with pytest.raises(ProcmineError, match=r"keyed by an older procmine.*procmine run --full"):
+        ingest(config, db_path, "csv", [export], MAPPING)
+    # the store is exactly as it was (the failed write's copy, migrated, was discarded)
+    assert _query(db_path, "SELECT event_id FROM core.events") == [("0f3c",)]
+    assert _query(db_path, "SELECT max(version) FROM main.schema_migrations") == [(11,)]
+    with store.writing(db_path) as conn:
+        assert conn.execute("SELECT version FROM main.event_identity").fetchall() == [(1,)]
+        reset_loaded_data(conn)
+    assert ingest(config, db_path, "csv", [export], MAPPING).events_loaded == 2
+    assert _query(db_path, "SELECT version FROM main.event_identity") == [(2,)]

@@ -48,7 +48,7 @@ SELECT
 FROM (
     SELECT *, $case_prefix || number AS case_id,
            pm_event_id($source, $case_prefix || number, activity, ts_raw,
-                       [resource, org_group]) AS event_id
+                       resource, org_group) AS event_id
     FROM _bpic_rows
     WHERE list_contains($file_ids, _file_id)
 ) AS r

@@ -32,7 +32,7 @@ WHERE pm_null({case}, $null_tokens) IN (
 -- event in an earlier, overlapping file of this run is dropped when publishing.
 INSERT INTO staging.events BY NAME
 SELECT
-    pm_event_id($source, case_id, activity, ts_raw, [resource, org_group]) AS event_id,
+    pm_event_id($source, case_id, activity, ts_raw, resource, org_group) AS event_id,
     case_id, case_type, activity, ts, resource, org_group, support_level,
     $source AS source, _source_file AS source_file, _source_row AS source_row, 0 AS seq,
     ts_raw, $run_id AS run_id
