@@ -10,11 +10,19 @@ from pathlib import Path
 import pytest
 
 from tests.prefect_server import prefect_server, prefect_settings  # noqa: F401 (fixtures)
+from tests.real_stores import (  # noqa: F401 (session fixtures: each real log loaded once)
+    bpic13_problems_store,
+    bpic14_store,
+    servicenow_store,
+    volvo_store,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("PROCMINE_REAL_DATA", ROOT.parent / "shared" / "data" / "itsm"))
 SERVICENOW_LOG = REAL_DATA / "servicenow_incident_event_log.csv.gz"
 VOLVO_LOG = REAL_DATA / "bpic2013_volvo_incidents.csv.gz"
+BPIC14_LOG = REAL_DATA / "bpic14_incident_activity_eventlog_pmdemo.csv.gz"
+BPIC13_PROBLEMS_LOG = REAL_DATA / "bpic13_closed_problems.csv.gz"
 PROCMINE = Path(sys.executable).with_name("procmine")
 
 

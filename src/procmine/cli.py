@@ -42,13 +42,6 @@ ConfigOption = Annotated[
 ]
 
 
-class SourceName(StrEnum):
-    servicenow = "servicenow"
-    bpic2013 = "bpic2013"
-    csv = "csv"
-    xes = "xes"
-
-
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -103,7 +96,9 @@ def sample(
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to load.")],
-    source: Annotated[SourceName, typer.Option("--source", help="Source adapter.")],
+    source: Annotated[str, typer.Option("--source", help=(
+        "A source of the configuration: servicenow, bpic2013, csv, xes, or any "
+        "[sources.NAME] of procmine.toml (docs/sources.md)."))],
     db: DbOption = None,
     date_format: Annotated[str | None, typer.Option(
         "--date-format", help="strptime format of the timestamps, e.g. '%d/%m/%Y %H:%M'.")] = None,
@@ -120,7 +115,7 @@ def ingest(
     database = _db(db)
     with console.status("loading files") as status:
         result = database.ingest(
-            paths, source.value, progress=lambda f: status.update(f"{f.status} {f.path.name}"),
+            paths, source, progress=lambda f: status.update(f"{f.status} {f.path.name}"),
             date_format=date_format, timezone=tz, case=case, activity=activity,
             timestamp=timestamp, resource=resource, group=group, delimiter=delimiter,
             encoding=encoding)

@@ -75,7 +75,10 @@ class Config:
         sources = self.data.get("sources", {})
         if name not in sources:
             known = ", ".join(sorted(sources))
-            raise ConfigError(f"unknown source {name!r}; configured sources: {known}")
+            raise ConfigError(f"unknown source {name!r}; configured sources: {known} (a new "
+                              f"one is a [sources.{name}] table with adapter = \"csv\", "
+                              "\"servicenow\", \"bpic2013\" or \"xes\" and its columns in "
+                              "procmine.toml: docs/sources.md)")
         return SourceConfig(name, dict(sources[name]))
 
     @property

@@ -15,7 +15,7 @@ import duckdb
 
 from procmine import event_index, store
 from procmine.config import Config, RunSettings
-from procmine.errors import ValidationFailed
+from procmine.errors import ProcmineError, ValidationFailed
 from procmine.ingest import FileIdentity, FileResult, StageReport, register_files, stage_files
 from procmine.sources.base import quote_ident
 from procmine.sql import load_sql, run_sql
@@ -60,6 +60,25 @@ def core_event_count(conn: duckdb.DuckDBPyConnection) -> int:
     return conn.execute("SELECT count(*) FROM core.events").fetchone()[0]
 
 
+EVENT_IDENTITY = 2  # main.event_identity: the version of the keys core.events holds
+IDENTITY_VERSION_SQL = "SELECT min(version) FROM main.event_identity"
+IDENTITY_SET_SQL = "UPDATE main.event_identity SET version = $version"
+
+
+def check_event_identity(conn: duckdb.DuckDBPyConnection, first: bool) -> None:
+    """Events keyed by an older procmine (migration 12) cannot be matched against new keys:
+    an overlapping export would be loaded twice. An empty core takes the current keys."""
+    if first:
+        conn.execute(IDENTITY_SET_SQL, {"version": EVENT_IDENTITY})
+        return
+    version = conn.execute(IDENTITY_VERSION_SQL).fetchone()[0]
+    if version is not None and version < EVENT_IDENTITY:
+        raise ProcmineError(
+            "this store's events were keyed by an older procmine (README \"Event identity\"): "
+            "new loads would not recognise rows already loaded; rebuild it from the landing "
+            "files with `procmine run --full` (or load the files into a new --db)")
+
+
 def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Move the run's validated staged events into core (de-duplicated), refresh the cases
     they touch and re-code those cases in the mining index.
@@ -72,6 +91,7 @@ def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
     if not event_index.covers_core(conn):
         event_index.rebuild(conn)  # core.case_keys must name every case of core.events
     first = core_event_count(conn) == 0
+    check_event_identity(conn, first)
     cases_before = conn.execute("SELECT count(*) FROM core.cases").fetchone()[0]
     repeated = run_repeats(conn, run_id, "_dup_keys")  # validation's, when it ran here
     run_sql(conn, load_sql("pipeline/publish_scope.sql"), params)
@@ -150,6 +170,7 @@ def ingest(
     progress: Callable[[FileResult], None] | None = None, *, lock_wait_s: float | None = None,
 ) -> RunResult:
     """`procmine ingest`: files all the way to core.events / quarantine.events."""
+    config.source(source)  # an unknown source stops here, before the store is copied
     result = RunResult(run_id=store.new_run_id(), command=f"ingest --source {source}")
     wait = config.lock_wait_s if lock_wait_s is None else lock_wait_s
     try:

@@ -305,7 +305,8 @@ def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str
     report.staged = conn.execute("SELECT count(*) FROM staging.events WHERE run_id = ?",
                                  [run_id]).fetchall()[0][0]
     engine = GxEngine()
-    run_repeats(conn, run_id, "_repeated_ids")
+    if run_repeats(conn, run_id, "_repeated_ids"):  # identical rows: numbered (identity)
+        run_sql(conn, load_sql("validation/occurrences.sql"), {"run_id": run_id})
     for source in sources:
         _validate_rows(conn, engine, suites["staging_events"], source,
                        parameters.for_source(source), run_id, parameters.batch_rows, report)

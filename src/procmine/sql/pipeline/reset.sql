@@ -13,3 +13,5 @@ DELETE FROM core.cases;
 DELETE FROM quarantine.events;
 DELETE FROM staging.events;
 DELETE FROM staging.cases;
+-- the events loaded again get the current keys (migration 12)
+UPDATE main.event_identity SET version = 2;

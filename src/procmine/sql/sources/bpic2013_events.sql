@@ -32,8 +32,9 @@ WHERE pm_null({case}, $null_tokens) IN (
     SELECT pm_null({case}, $null_tokens) FROM {raw_table} WHERE list_contains($file_ids, _file_id)
 ) OR (list_contains($file_ids, _file_id) AND pm_null({case}, $null_tokens) IS NULL);
 
--- One event per row of the new files; an event already staged in this run from another
--- (overlapping) file is not staged twice. Duplicates inside one file stay for validation.
+-- One event per row of the new files. Identical rows of one file share a key here and are
+-- told apart by their occurrence (validation/occurrences.sql); the same row in an earlier,
+-- overlapping file of this run is dropped when publishing (pipeline/publish_scope.sql).
 INSERT INTO staging.events BY NAME
 SELECT
     r.event_id, r.case_id, $case_type AS case_type, r.activity,
@@ -47,14 +48,12 @@ SELECT
 FROM (
     SELECT *, $case_prefix || number AS case_id,
            pm_event_id($source, $case_prefix || number, activity, ts_raw,
-                       concat_ws('|', resource, org_group)) AS event_id
+                       resource, org_group) AS event_id
     FROM _bpic_rows
     WHERE list_contains($file_ids, _file_id)
 ) AS r
 LEFT JOIN _bpic_sourcing AS m
-       ON m.org_group IS NOT DISTINCT FROM r.org_group AND m.org_line IS NOT DISTINCT FROM r.org_line
-WHERE NOT EXISTS (SELECT 1 FROM staging.events AS s
-                  WHERE s.run_id = $run_id AND s.event_id = r.event_id);
+       ON m.org_group IS NOT DISTINCT FROM r.org_group AND m.org_line IS NOT DISTINCT FROM r.org_line;
 
 -- Cases, over all rows of the cases in the new files: the latest impact is the priority;
 -- product and country are case-level; org lines, function divisions and owner countries

@@ -14,7 +14,7 @@ WITH rows AS (
     WHERE list_contains($file_ids, _file_id)
 )
 SELECT
-    pm_event_id($source, case_id, activity, ts_raw, resource) AS event_id,
+    pm_event_id($source, case_id, activity, ts_raw, resource, NULL) AS event_id,
     case_id, case_type, activity,
     pm_parse_ts(ts_raw, $date_format, $timezone) AS ts,
     resource, org_group,

@@ -60,7 +60,8 @@ derived AS (  -- each snapshot against each kind of event (seq), kept where it h
     END
 )
 SELECT
-    pm_event_id($source, $case_prefix || number, derived.activity, ts_raw, extra) AS event_id,
+    pm_event_id($source, $case_prefix || number, derived.activity, ts_raw, extra, NULL)
+        AS event_id,
     $case_prefix || number AS case_id, pm_sn_case_type(number, $case_type) AS case_type,
     derived.activity, ts,
     resource, derived.grp AS org_group, g.support_level,
@@ -77,7 +78,7 @@ LEFT JOIN _stage_map AS m ON m.source = $source AND m.activity = derived.activit
 INSERT INTO staging.events BY NAME
 SELECT
     pm_event_id($source, NULL, pm_null({state}, $null_tokens),
-                pm_null({updated_at}, $null_tokens), _source_row::VARCHAR) AS event_id,
+                pm_null({updated_at}, $null_tokens), _source_row::VARCHAR, NULL) AS event_id,
     NULL AS case_id, $case_type AS case_type,
     pm_null({state}, $null_tokens) AS activity,
     pm_parse_ts(pm_null({updated_at}, $null_tokens), $date_format, $timezone) AS ts,

@@ -27,22 +27,17 @@ WHERE pm_null({case}, $null_tokens) IN (
     SELECT pm_null({case}, $null_tokens) FROM {raw_table} WHERE list_contains($file_ids, _file_id)
 ) OR (list_contains($file_ids, _file_id) AND pm_null({case}, $null_tokens) IS NULL);
 
--- One event per XES event; one already staged in this run from another file is not staged
--- twice (duplicates inside one file stay for validation).
+-- One event per XES <event> element. Identical events of one trace share a key here and
+-- are told apart by their occurrence in file order (validation/occurrences.sql); the same
+-- event in an earlier, overlapping file of this run is dropped when publishing.
 INSERT INTO staging.events BY NAME
 SELECT
-    pm_event_id($source, case_id, activity, ts_raw, concat_ws('|', resource, org_group))
-        AS event_id,
+    pm_event_id($source, case_id, activity, ts_raw, resource, org_group) AS event_id,
     case_id, case_type, activity, ts, resource, org_group, support_level,
     $source AS source, _source_file AS source_file, _source_row AS source_row, 0 AS seq,
     ts_raw, $run_id AS run_id
-FROM _xes_rows AS r
-WHERE is_new AND NOT EXISTS (
-    SELECT 1 FROM staging.events AS s
-    WHERE s.run_id = $run_id
-      AND s.event_id = pm_event_id($source, r.case_id, r.activity, r.ts_raw,
-                                   concat_ws('|', r.resource, r.org_group))
-);
+FROM _xes_rows
+WHERE is_new;
 
 -- Cases: trace attributes, and opened/resolved/closed times from the events.
 DELETE FROM staging.cases
