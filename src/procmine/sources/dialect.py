@@ -128,11 +128,12 @@ def sniff_timestamps(conn: duckdb.DuckDBPyConnection, relation: str, columns: Se
         total, distinct = conn.execute(
             "SELECT coalesce(sum(n), 0)::BIGINT, count(*) FROM _pm_ts_values").fetchone()
         formats = [configured] if configured else _plausible(conn, list(TIMESTAMP_FORMATS))
-        read = _read_rows_each(conn, formats, "_pm_ts_values")
-        scores = sorted(((read[rank], -rank, fmt) for rank, fmt in enumerate(formats)),
+        counts = _read_rows_each(conn, formats, "_pm_ts_values")
+        scores = sorted(((counts[rank], -rank, fmt) for rank, fmt in enumerate(formats)),
                         reverse=True)
-        best, _, best_format = scores[0] if scores else (0, 0, configured)
-        complete = [fmt for read, _, fmt in scores if read == best and best > 0]
+        top, _, best_format = scores[0] if scores else ((0, 0), 0, configured)
+        best = top[1]  # rows read; ranked first by rows read to a plausible year
+        complete = [fmt for count, _, fmt in scores if count == top and best > 0]
         found = best_format if best or configured else None
         example = _unread_example(conn, found)
         for other in complete[1:]:
@@ -150,14 +151,15 @@ def sniff_timestamps(conn: duckdb.DuckDBPyConnection, relation: str, columns: Se
 
 
 def _read_rows_each(conn: duckdb.DuckDBPyConnection, formats: list[str],
-                    values: str) -> list[int]:
-    """Rows of {values} each format reads, in one query (DuckDB wants each strptime format
+                    values: str) -> list[tuple[int, int]]:
+    """(plausible, read) rows of {values} for each format, in one query (DuckDB wants each strptime format
     constant, so each is its own parameter $f0, $f1, ... of a UNION ALL branch)."""
     template = load_sql("sources/dialect_timestamp_candidates.sql").format(values=values)
     branch = template.strip().rstrip(";")
     sql = " UNION ALL ".join(f"SELECT {i} AS k, * FROM ({branch.replace('$fmt', f'$f{i}')})"
                              for i in range(len(formats)))
-    rows = dict(conn.execute(sql, {f"f{i}": fmt for i, fmt in enumerate(formats)}).fetchall())
+    rows = {k: (plausible, read) for k, read, plausible in conn.execute(
+        sql, {f"f{i}": fmt for i, fmt in enumerate(formats)}).fetchall()}
     return [rows[i] for i in range(len(formats))]
 
 
@@ -169,13 +171,13 @@ def _plausible(conn: duckdb.DuckDBPyConnection, formats: list[str],
     conn.execute("CREATE OR REPLACE TEMP TABLE _pm_ts_sample AS SELECT * FROM _pm_ts_values "
                  "ORDER BY hash(v) LIMIT $sample", {"sample": sample})
     if formats[0] == ISO:  # ISO everywhere (most exports): no other candidate reads it
-        iso, rows = _read_rows_each(conn, [ISO], "_pm_ts_sample")[0], conn.execute(
+        (plausible, _), rows = _read_rows_each(conn, [ISO], "_pm_ts_sample")[0], conn.execute(
             "SELECT coalesce(sum(n), 0) FROM _pm_ts_sample").fetchone()[0]
-        if rows and iso == rows:
+        if rows and plausible == rows:
             return [ISO]
     scores = dict(zip(formats, _read_rows_each(conn, formats, "_pm_ts_sample"), strict=True))
-    top = max(scores.values(), default=0)
-    return [fmt for fmt in formats if top and scores[fmt] * 2 >= top] or formats[:1]
+    top = max((read for _, read in scores.values()), default=0)
+    return [fmt for fmt in formats if top and scores[fmt][1] * 2 >= top] or formats[:1]
 
 def sniff_raw_timestamps(conn: duckdb.DuckDBPyConnection, ctx: LoadContext,
                          files: list[RawFile], columns: list[str]) -> str:
