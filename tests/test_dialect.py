@@ -161,3 +161,23 @@ def test_pm_bool_and_pm_number_read_every_dialect() -> None:
         True, False, True, False, True, False, True, False, None]
     assert [conn.execute("SELECT pm_number(?)", [v]).fetchone()[0]
             for v in ["3,5", "3.5", "12", "1.234,5", "x"]] == [3.5, 3.5, 12.0, None, None]
+
+
+def test_a_boolean_column_in_an_unknown_dialect_stops_with_one_line(tmp_path: Path) -> None:
+    export = tmp_path / "sla.csv"
+    export.write_text("number,incident_state,sys_mod_count,opened_at,sys_updated_at,made_sla\n"
+                      "INC1,New,0,2024-03-13 09:00,2024-03-13 09:00,Ja\n"
+                      "INC1,Resolved,1,2024-03-13 09:00,2024-03-14 10:00,Nein\n"
+                      "INC2,New,0,2024-03-13 09:00,2024-03-13 11:00,yes\n")
+    db = tmp_path / "procmine.duckdb"
+    refused = run_cli("ingest", export, "--source", "servicenow", "--db", db, check=False)
+    assert refused.returncode == 1
+    line = refused.stderr.strip()
+    assert "column 'made_sla'" in line and "67% of the values (2 of 3)" in line
+    assert "e.g. 'Ja'" in line or "e.g. 'Nein'" in line
+    assert "columns.sla_met" in line and "\n" not in line
+    assert not db.exists() or _rows(db, "SELECT count(*) FROM core.events") == [(0,)]
+    export.write_text(export.read_text().replace("Ja", "Y").replace("Nein", "n"))
+    run_cli("ingest", export, "--source", "servicenow", "--db", db)
+    assert _rows(db, "SELECT case_id, sla_met FROM core.cases ORDER BY 1") == [
+        ("INC1", False), ("INC2", True)]

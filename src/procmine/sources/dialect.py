@@ -222,6 +222,22 @@ def boolean_columns(conn: duckdb.DuckDBPyConnection, relation: str, columns: Seq
         conn.execute("DROP TABLE IF EXISTS _pm_column_values")
 
 
+def check_boolean(conn: duckdb.DuckDBPyConnection, relation: str, column: str,
+                  params: dict[str, Any], null_tokens: Sequence[str], *, path: str,
+                  key: str) -> None:
+    """Stop (one line) when most values of a boolean column are no boolean word: the column
+    is another dialect or the wrong column, not a file of bad rows."""
+    total, read, example = conn.execute(
+        load_sql("sources/dialect_boolean_reading.sql").format(
+            relation=relation, column=quote_ident(column)),
+        {**params, "null_tokens": list(null_tokens)}).fetchone()
+    if total and read < MOST * total:
+        raise InputError(
+            f"{1 - read / total:.0%} of the values ({total - read:,} of {total:,}) are not a "
+            f"boolean (TRUE/FALSE, true/false, Y/N, yes/no, 1/0), e.g. {example!r}; map "
+            f"{key} in the source's config to a boolean column, or to \"\" to leave it out",
+            path=path, column=column, fatal=True)
+
 def _day(value: datetime) -> str:
     """3 April 2024 (the reading of the date; the time is the same either way)."""
     return f"{value.day} {value:%B} {value.year}"

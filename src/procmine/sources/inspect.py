@@ -163,7 +163,8 @@ class Inspection:
 
     def render(self) -> str:
         """The report `procmine inspect` prints."""
-        out = [f"{self.path}: {self.kind.upper()}, {self.rows:,} rows"
+        out = [f"{self.path}: {self.kind.upper()}, {self.rows:,} "
+               + ("rows" if self.kind == "csv" else "events")
                + (f", delimiter {self.delimiter!r}, encoding {self.encoding}"
                   if self.kind == "csv" else "")
                + (", null tokens " + ", ".join(repr(t) for t in self.null_tokens)

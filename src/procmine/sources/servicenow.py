@@ -19,7 +19,7 @@ from procmine.sources.base import (
     create_mapping_tables,
     quote_ident,
 )
-from procmine.sources.dialect import boolean_columns
+from procmine.sources.dialect import boolean_columns, check_boolean
 from procmine.sources.mapped import NULL_VARCHAR, MappedAdapter, raw_columns
 from procmine.sql import load_sql, run_sql
 
@@ -64,6 +64,11 @@ class ServiceNowAdapter(MappedAdapter):
             "level_pattern": ctx.option("level_pattern", r" (L[1-3])$"),
             "run_id": ctx.run_id,
         }
+        sla_met = self.mapping(ctx).get("sla_met", "")
+        if sla_met and sla_met in present:
+            check_boolean(conn, f"{ctx.raw_table} WHERE list_contains($file_ids, _file_id)",
+                          sla_met, {"file_ids": params["file_ids"]}, ctx.source.null_tokens,
+                          path=", ".join(str(f.path) for f in files), key="columns.sla_met")
         identifiers = {key: column if column == NULL_VARCHAR else f"raw_row.{column}"
                        for key, column in self.identifiers(conn, ctx).items()}
         run_sql(conn, load_sql("sources/servicenow_rows.sql").format(
