@@ -102,6 +102,20 @@ def test_inspect_reads_another_dialect_and_its_command_loads_it(tmp_path: Path) 
                     "FROM core.events") == (120, 40, "2024-03-01 09:28", 80)
 
 
+
+def test_inspect_names_both_readings_of_ambiguous_dates(tmp_path: Path) -> None:
+    export = tmp_path / "ambiguous.csv"
+    export.write_text("case_id,activity,timestamp\n" + "".join(
+        f"T{day},Open,{day}/4/2024 10:00\nT{day},Closed,{day}/5/2024 10:00\n"
+        for day in range(1, 13)))
+    inspection = inspect_file(export)
+    stamp = next(c for c in inspection.columns if c.name == "timestamp")
+    assert (stamp.type, stamp.date_format) == ("timestamp", "%d/%m/%Y %H:%M")
+    assert inspection.date_problem is not None
+    assert "1/4/2024 10:00 = 1 April 2024 or 4 January 2024" in inspection.date_problem
+    assert "(format unsettled)" in inspection.render()
+    assert inspection.command.endswith("--date-format '%d/%m/%Y %H:%M'")
+
 def test_write_config_appends_a_source_table_once(tmp_path: Path) -> None:
     config = tmp_path / "procmine.toml"
     config.write_text('[paths]\nlanding = "landing"\n')

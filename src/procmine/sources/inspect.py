@@ -248,10 +248,13 @@ def _is_xes(path: Path) -> bool:
     return head.startswith(b"<") and b"<log" in head
 
 
-def _open_bytes(path: Path):
+def _is_gzip(path: Path) -> bool:
     with path.open("rb") as probe:
-        magic = probe.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
+        return probe.read(2) == b"\x1f\x8b"
+
+
+def _open_bytes(path: Path):  # a binary file object, plain or gzip
+    return gzip.open(path, "rb") if _is_gzip(path) else path.open("rb")
 
 
 def _encoding(path: Path) -> str:
@@ -273,15 +276,18 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str, li
     readable = path if encoding in DUCKDB_ENCODINGS else transcode_to_utf8(path, encoding)
     try:
         read_as = "utf-8" if readable != path else encoding
+        compression = "gzip" if readable == path and _is_gzip(path) else "none"
         sniffed = conn.execute("SELECT Delimiter FROM sniff_csv($path, encoding = $encoding, "
-                               "sample_size = 20480)",
-                               {"path": str(readable), "encoding": read_as}).fetchone()
+                               "compression = $compression, sample_size = 20480)",
+                               {"path": str(readable), "encoding": read_as,
+                                "compression": compression}).fetchone()
         delimiter = sniffed[0] if sniffed and sniffed[0] else ","
         conn.execute(
             f"CREATE TEMP TABLE {TABLE} AS SELECT * FROM read_csv($path, delim = $delim, "
             "quote = '\"', escape = '\"', header = true, all_varchar = true, "
-            "encoding = $encoding, max_line_size = 67108864)",
-            {"path": str(readable), "delim": delimiter, "encoding": read_as})
+            "encoding = $encoding, compression = $compression, max_line_size = 67108864)",
+            {"path": str(readable), "delim": delimiter, "encoding": read_as,
+             "compression": compression})
     except duckdb.Error as exc:
         raise csv_read_error(exc, path, encoding) from exc
     finally:
