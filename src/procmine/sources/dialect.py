@@ -109,12 +109,11 @@ def collect_values(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequ
     """Fill the temp table _pm_ts_values(v, n): distinct non-null values of `columns` in
     `relation` (a FROM clause, with `params`) and their row counts."""
     conn.execute("CREATE OR REPLACE TEMP TABLE _pm_ts_values (v VARCHAR, n BIGINT)")
-    for column in columns:  # grouped as written first: the null test runs per distinct value
-        conn.execute(
-            "INSERT INTO _pm_ts_values SELECT v, sum(n) FROM (SELECT pm_null(raw_v, "
-            f"$null_tokens) AS v, n FROM (SELECT {quote_ident(column)} AS raw_v, count(*) AS n "
-            f"FROM {relation} GROUP BY 1)) WHERE v IS NOT NULL GROUP BY 1",
+    for column in columns:
+        conn.execute(load_sql("sources/dialect_values.sql").format(
+            relation=relation, column=quote_ident(column)),
             {**params, "null_tokens": list(null_tokens)})
+
 
 def sniff_timestamps(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str],
                      params: dict[str, Any], null_tokens: Sequence[str],
