@@ -265,6 +265,26 @@ def export(
 
 
 @app.command()
+def inspect(
+    path: Annotated[Path, typer.Argument(help="A CSV (any delimiter, encoding; gzip) or XES.")],
+    write_config: Annotated[bool, typer.Option(
+        "--write-config", help="Append the proposed source to procmine.toml.")] = False,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="Name of the proposed source (default: from the file name).")] = None,
+) -> None:
+    """Show an export's dialect, columns and a proposed mapping, and how to load it."""
+    from procmine.sources.inspect import append_config, inspect_file
+
+    inspection = inspect_file(path, name=name)
+    out.print(inspection.render(), markup=False, highlight=False, soft_wrap=True)
+    if write_config:
+        target = Path(_state["config"] or "procmine.toml")  # type: ignore[arg-type]
+        append_config(inspection, target)
+        console.print(f"appended [sources.{inspection.source_name}] to {target}",
+                      markup=False, highlight=False)
+
+
+@app.command()
 def schedule(
     config_path: ConfigOption = None,
     db: DbOption = None,

@@ -23,3 +23,14 @@ CREATE OR REPLACE TEMP MACRO pm_parse_ts(v, fmt, tz) AS
 CREATE OR REPLACE TEMP MACRO pm_event_id(source, case_id, activity, ts_raw, extra1, extra2) AS
     md5(to_json([source, case_id, activity, ts_raw, extra1, extra2]));
 
+-- A boolean in any of the usual export dialects (TRUE/FALSE, true/false, T/F, Y/N, yes/no,
+-- 1/0); anything else -> NULL.
+CREATE OR REPLACE TEMP MACRO pm_bool(v) AS
+    CASE WHEN lower(trim(v)) IN ('true', 't', 'yes', 'y', '1') THEN true
+         WHEN lower(trim(v)) IN ('false', 'f', 'no', 'n', '0') THEN false END;
+
+-- A number written with a decimal point or a decimal comma ('3,5' -> 3.5); NULL if neither.
+CREATE OR REPLACE TEMP MACRO pm_number(v) AS
+    coalesce(try_cast(trim(v) AS DOUBLE),
+             CASE WHEN regexp_matches(trim(v), '^[+-]?[0-9]*,[0-9]+$')
+                  THEN try_cast(replace(trim(v), ',', '.') AS DOUBLE) END);

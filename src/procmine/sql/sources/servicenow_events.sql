@@ -118,10 +118,8 @@ FROM (
            pm_parse_ts(pm_null({resolved_at}, $null_tokens), $date_format, $timezone)
                AS resolved_at,
            pm_parse_ts(pm_null({closed_at}, $null_tokens), $date_format, $timezone) AS closed_at,
-           CASE WHEN lower(pm_null({sla_met}, $null_tokens)) IN ('true', 't', '1', 'yes') THEN true
-                WHEN lower(pm_null({sla_met}, $null_tokens)) IN ('false', 'f', '0', 'no')
-                THEN false END AS sla_met,
-           try_cast(pm_null({reopen_count}, $null_tokens) AS INTEGER) AS reopen_count,
+           pm_bool(pm_null({sla_met}, $null_tokens)) AS sla_met,
+           try_cast(pm_number(pm_null({reopen_count}, $null_tokens)) AS INTEGER) AS reopen_count,
            pm_null({problem_id}, $null_tokens) AS problem_id,
            pm_null({change_id}, $null_tokens) AS change_id,
            pm_null({vendor}, $null_tokens) AS vendor,
