@@ -128,6 +128,9 @@ def ingest(
         f"{len(result.failed_files)} failed: +{result.events_loaded:,} events in core, "
         f"{result.events_quarantined:,} quarantined → {db_path}"
     )
+    if result.unmapped is not None and result.unmapped.events:
+        console.print(f"[yellow]unmapped activities[/yellow]: {result.unmapped.describe()}",
+                      highlight=False)
     if result.failed_files:
         raise typer.Exit(1)
 
@@ -331,12 +334,21 @@ QuarantineSource = Annotated[str | None, typer.Option("--source", help="Only thi
 
 
 @quarantine_app.command("list")
-def quarantine_list(db: DbOption = None, source: QuarantineSource = None) -> None:
+def quarantine_list(db: DbOption = None, source: QuarantineSource = None,
+                    failed_run: Annotated[bool, typer.Option(
+                        "--failed-run", help="What the last run stopped by validation would "
+                        "have quarantined, and why (it published nothing).")] = False) -> None:
     """Quarantined rows by rule and source."""
     from rich.table import Table
 
     from procmine.validation.commands import quarantine_counts
 
+    if failed_run:
+        from procmine.validation.failed_run import failed_run_lines, failed_run_quarantine
+
+        for line in failed_run_lines(failed_run_quarantine(_config().db_path(db))):
+            out.print(line, highlight=False, soft_wrap=True)
+        return
     rows = quarantine_counts(_config().db_path(db), source)
     table = Table("rule", "source", "rows", "runs", "last quarantined")
     for rule, name, count, runs, last in rows:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from procmine import store
 from procmine.readonly import connect_readonly, execute_readonly
+from procmine.validation.failed_run import failed_run
 
 STATUS_SQL = "SELECT * FROM marts.run_log ORDER BY started_at DESC, run_id DESC LIMIT ?"
 
@@ -75,6 +76,9 @@ def show_status(db_path: Path, limit: int, console: Console) -> None:
         columns = [d[0] for d in cursor.description]
         runs = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         events = conn.execute("SELECT count(*), count(DISTINCT case_id) FROM core.events").fetchone()
+        stopped = failed_run(conn, next(
+            (r["run_id"] for r in runs if r["status"] == "failed_validation"), None)
+            ) if any(r["status"] == "failed_validation" for r in runs) else None
         marks = conn.execute(
             "SELECT source, table_name, field, watermark FROM core.pull_watermarks ORDER BY 1, 2"
         ).fetchall() if _table_exists(conn, "core", "pull_watermarks") else []
@@ -101,6 +105,10 @@ def show_status(db_path: Path, limit: int, console: Console) -> None:
     if failed and failed.get("message"):
         console.print(f"last problem, run {failed['run_id']} ({failed['status']}): "
                       f"{failed['message']}", highlight=False)
+    if failed and failed["status"] == "failed_validation" and stopped is not None:
+        console.print("it would have quarantined (nothing was published):", highlight=False)
+        for rule in stopped.rules:
+            console.print(f"  {rule.describe()}", highlight=False, soft_wrap=True)
     for source, table_name, field, watermark in marks:
         console.print(f"{source} pull: {table_name} records with {field} > {watermark} "
                       "are fetched next", highlight=False)
