@@ -327,6 +327,8 @@ class Conformance:
     model_moves: list[int]
     checked: int
     unjudged: list[int] = field(default_factory=list)
+    # per log move, the position of the judged event before it (-1: none), its evidence
+    log_move_after: list[list[int]] = field(default_factory=list)
 
 
 def check(events: EventArrays, variants: Variants, settings: MiningSettings) -> Conformance:
@@ -337,6 +339,7 @@ def check(events: EventArrays, variants: Variants, settings: MiningSettings) -> 
     deviations: list[list[str] | None] = []
     log_moves: list[list[int]] = []
     model_moves: list[int] = []
+    after: list[list[int]] = []
     limit = settings.conformance_max_variants
     checked = 0
     for v, (trace, where) in enumerate(zip(traces.labels, traces.positions, strict=True)):
@@ -344,6 +347,7 @@ def check(events: EventArrays, variants: Variants, settings: MiningSettings) -> 
             fitness.append(None)
             deviations.append(None)
             log_moves.append([])
+            after.append([])
             model_moves.append(0)
             continue
         checked += 1
@@ -354,18 +358,22 @@ def check(events: EventArrays, variants: Variants, settings: MiningSettings) -> 
         described += [f"skipped {label}" for _, label in alignment.model_moves]
         deviations.append(list(dict.fromkeys(described)))
         log_moves.append([where[p] for p in alignment.log_moves])
+        after.append([where[p - 1] if p else -1 for p in alignment.log_moves])
         model_moves.append(len(alignment.model_moves))
     return Conformance(path, fitness, deviations, log_moves, model_moves, checked,
-                       traces.unjudged)
+                       traces.unjudged, after)
 
 
 def deviation_instances(events: EventArrays, variants: Variants, conformance: Conformance
                         ) -> Instances:
     """One deviation instance per case and log move of its variant (cost grows with the
-    variants aligned; expanding to the cases is vectorised)."""
+    variants aligned; expanding to the cases is vectorised). Its evidence: the activity and
+    the judged activity before it (or none)."""
     dev_variant = np.array([v for v, moves in enumerate(conformance.log_moves) for _ in moves],
                            dtype=np.int64)
     dev_pos = np.array([p for moves in conformance.log_moves for p in moves], dtype=np.int64)
+    dev_after = np.array([p for moves in conformance.log_move_after for p in moves],
+                         dtype=np.int64)
     if not len(dev_variant):
         return Instances.make(events, np.zeros(0, np.int64), "deviation", np.zeros(0))
     by_variant = np.argsort(variants.case_variant, kind="stable")
@@ -375,6 +383,7 @@ def deviation_instances(events: EventArrays, variants: Variants, conformance: Co
     offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
     cases = by_variant[np.repeat(first[dev_variant], counts) + offsets]
     ev = events.starts[cases] + np.repeat(dev_pos, counts)
-    previous = np.where(events.pos[ev] > 0, events.a[np.maximum(ev - 1, 0)], 0)
+    after = np.repeat(dev_after, counts)   # the previous judged event (unmapped ones skipped)
+    previous = np.where(after >= 0, events.a[events.starts[cases] + np.maximum(after, 0)], 0)
     return Instances.make(events, ev, "deviation", events.dwell_us[ev] / 3.6e9, e1=previous,
                           e2=events.a[ev])
