@@ -126,6 +126,7 @@ def test_codes_unmapped_share_in_ingest_output_and_run_summary(
     _, ingested, summary = volvo_codes
     assert f"unmapped activities: {UNMAPPED_CODES}" in " ".join(ingested.split())
     assert "top: 'A01' 30,239, 'A02' 11,544, 'A03' 6,115" in " ".join(ingested.split())
+    assert "map them to stages in [stages] or [sources.csv.stages]" in " ".join(ingested.split())
     line = next(s for s in summary.splitlines() if s.startswith("| unmapped activities |"))
     assert UNMAPPED_CODES in line and "top: 'A01' 30,239" in line
     assert "map them to stages in [stages] or [sources.csv.stages]" in line

@@ -129,7 +129,7 @@ def ingest(
         f"{result.events_quarantined:,} quarantined → {db_path}"
     )
     if result.unmapped is not None and result.unmapped.events:
-        console.print(f"[yellow]unmapped activities[/yellow]: {result.unmapped.describe()}",
+        console.print(f"unmapped activities: {result.unmapped.describe()}", markup=False,
                       highlight=False)
     if result.failed_files:
         raise typer.Exit(1)
@@ -347,7 +347,7 @@ def quarantine_list(db: DbOption = None, source: QuarantineSource = None,
         from procmine.validation.failed_run import failed_run_lines, failed_run_quarantine
 
         for line in failed_run_lines(failed_run_quarantine(_config().db_path(db))):
-            out.print(line, highlight=False, soft_wrap=True)
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
         return
     rows = quarantine_counts(_config().db_path(db), source)
     table = Table("rule", "source", "rows", "runs", "last quarantined")

@@ -104,11 +104,12 @@ def show_status(db_path: Path, limit: int, console: Console) -> None:
     failed = next((r for r in runs if r["status"] not in ("success",)), None)
     if failed and failed.get("message"):
         console.print(f"last problem, run {failed['run_id']} ({failed['status']}): "
-                      f"{failed['message']}", highlight=False)
+                      f"{failed['message']}", markup=False, highlight=False)
     if failed and failed["status"] == "failed_validation" and stopped is not None:
         console.print("it would have quarantined (nothing was published):", highlight=False)
         for rule in stopped.rules:
-            console.print(f"  {rule.describe()}", highlight=False, soft_wrap=True)
+            console.print(f"  {rule.describe()}", markup=False, highlight=False,
+                          soft_wrap=True)
     for source, table_name, field, watermark in marks:
         console.print(f"{source} pull: {table_name} records with {field} > {watermark} "
                       "are fetched next", highlight=False)
