@@ -57,7 +57,9 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
         "Each cell is one kind of Lean waste in one Detect-to-Correct stage, over the whole "
         "log. Darker = more. Switch between hours and cost below the map; hover a cell for the "
         "cases affected and the most frequent evidence. Backlog (open cases, Lean inventory) "
-        "is shown on its own: it overlaps the other kinds.")
+        "is shown on its own: it overlaps the other kinds. Deviation is a step the reference "
+        "model does not allow; events whose activity has no stage are not judged, so they are "
+        "never deviation (their other waste shows under (no stage)).")
     page.summary = (f"{fmt.hours(total_h)} · {fmt.money(total_cost, ctx.currency)} · top: "
                     f"{top['waste'].lower()} in {top['stage']}")
     page.blocks.append(_heatmap(cells, flow, top, share, ctx))
