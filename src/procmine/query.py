@@ -76,9 +76,9 @@ def show_status(db_path: Path, limit: int, console: Console) -> None:
         columns = [d[0] for d in cursor.description]
         runs = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         events = conn.execute("SELECT count(*), count(DISTINCT case_id) FROM core.events").fetchone()
-        stopped = failed_run(conn, next(
-            (r["run_id"] for r in runs if r["status"] == "failed_validation"), None)
-            ) if any(r["status"] == "failed_validation" for r in runs) else None
+        stopped_id = next((r["run_id"] for r in runs if r["status"] == "failed_validation"),
+                          None)
+        stopped = failed_run(conn, stopped_id) if stopped_id else None
         marks = conn.execute(
             "SELECT source, table_name, field, watermark FROM core.pull_watermarks ORDER BY 1, 2"
         ).fetchall() if _table_exists(conn, "core", "pull_watermarks") else []
@@ -105,7 +105,7 @@ def show_status(db_path: Path, limit: int, console: Console) -> None:
     if failed and failed.get("message"):
         console.print(f"last problem, run {failed['run_id']} ({failed['status']}): "
                       f"{failed['message']}", markup=False, highlight=False)
-    if failed and failed["status"] == "failed_validation" and stopped is not None:
+    if failed and failed["status"] == "failed_validation" and stopped and stopped.rules:
         console.print("it would have quarantined (nothing was published):", highlight=False)
         for rule in stopped.rules:
             console.print(f"  {rule.describe()}", markup=False, highlight=False,
