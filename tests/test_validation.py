@@ -148,13 +148,15 @@ def test_release_after_adding_the_activity_moves_exactly_those_rows(
 
 
 def _snapshot(db: Path) -> dict[str, list[tuple]]:
-    """Every table's rows, except the run's own bookkeeping (run_log, validation results)."""
+    """Every table's rows, except the run's own bookkeeping (run_log, validation results,
+    what a stopped run would have quarantined)."""
     conn = store.reading(db)
     try:
         tables = conn.execute(
             "SELECT table_schema || '.' || table_name FROM information_schema.tables "
             "WHERE table_schema IN ('core', 'marts', 'quarantine', 'staging', 'raw') "
-            "AND table_name NOT IN ('run_log', 'validation_results')").fetchall()
+            "AND table_name NOT IN ('run_log', 'validation_results', 'failed_quarantine')"
+        ).fetchall()
         return {t: sorted(map(repr, conn.execute(f"SELECT * FROM {t}").fetchall()))
                 for (t,) in tables}
     finally:
@@ -203,6 +205,10 @@ def test_quarantine_share_over_threshold_stops_publishing(tmp_path: Path,
                        "USING (run_id) WHERE r.status = 'failed_validation' AND NOT v.success "
                        "AND v.level = 'batch'")
     assert stored == [("quarantined_share_below_threshold",)]
+    # what it would have quarantined is kept for `procmine quarantine list --failed-run`
+    kept = _rows(db, "SELECT rule, column_name, rows FROM marts.failed_quarantine")
+    renamed = sum(1 for i, r in enumerate(later) if i % 7 == 3 and r["activity"] != "Open")
+    assert kept == [("activity_in_vocabulary", "activity", renamed)] and renamed == 43
 
 
 def test_row_count_and_empty_file_gates(tmp_path: Path, events: list[Row]) -> None:

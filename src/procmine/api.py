@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from procmine.query import Rows, Status
     from procmine.validate import ValidationReport
     from procmine.validation.commands import ReleaseResult
+    from procmine.validation.failed_run import FailedRun
 
 __all__ = ["Database", "QuarantineCount", "open"]
 
@@ -229,6 +230,13 @@ class Database:
         from procmine.validation.commands import quarantine_counts
 
         return [QuarantineCount(*row) for row in quarantine_counts(self.path, source)]
+
+    def failed_run(self, run_id: str | None = None) -> FailedRun | None:
+        """The last run the validation gate stopped (or `run_id`): what it would have
+        quarantined and why, though it published nothing; None if there is none."""
+        from procmine.validation.failed_run import failed_run_quarantine
+
+        return failed_run_quarantine(self.path, run_id)
 
     def quarantine_show(self, rule: str, source: str | None = None, limit: int = 50) -> Rows:
         """Rows quarantined by `rule`: file, row, offending value, reason, run."""

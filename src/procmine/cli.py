@@ -127,6 +127,9 @@ def ingest(
         f"{len(result.failed_files)} failed: +{result.events_loaded:,} events in core, "
         f"{result.events_quarantined:,} quarantined → {database.path}"
     )
+    if result.unmapped is not None and result.unmapped.events:
+        console.print(f"unmapped activities: {result.unmapped.describe()}", markup=False,
+                      highlight=False)
     if result.failed_files:
         raise typer.Exit(1)
 
@@ -330,11 +333,21 @@ QuarantineSource = Annotated[str | None, typer.Option("--source", help="Only thi
 
 
 @quarantine_app.command("list")
-def quarantine_list(db: DbOption = None, source: QuarantineSource = None) -> None:
+def quarantine_list(db: DbOption = None, source: QuarantineSource = None,
+                    failed_run: Annotated[bool, typer.Option(
+                        "--failed-run", help="What the last run stopped by validation would "
+                        "have quarantined, and why (it published nothing).")] = False) -> None:
     """Quarantined rows by rule and source."""
     from rich.table import Table
 
-    rows = _db(db).quarantine_list(source)
+    from procmine.validation.failed_run import failed_run_lines
+
+    database = _db(db)
+    if failed_run:
+        for line in failed_run_lines(database.failed_run()):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        return
+    rows = database.quarantine_list(source)
     table = Table("rule", "source", "rows", "runs", "last quarantined")
     for rule, name, count, runs, last in rows:
         table.add_row(rule, name or "", f"{count:,}", str(runs), f"{last:%Y-%m-%d %H:%M:%S}")

@@ -72,7 +72,12 @@ def print_status(status: Status, console: Console) -> None:
     failed = status.last_problem
     if failed and failed.get("message"):
         console.print(f"last problem, run {failed['run_id']} ({failed['status']}): "
-                      f"{failed['message']}", highlight=False)
+                      f"{failed['message']}", markup=False, highlight=False)
+    stopped = status.stopped
+    if failed and failed["status"] == "failed_validation" and stopped and stopped.rules:
+        console.print("it would have quarantined (nothing was published):", highlight=False)
+        for rule in stopped.rules:
+            console.print(f"  {rule.describe()}", markup=False, highlight=False, soft_wrap=True)
     for source, table_name, field, watermark in status.watermarks:
         console.print(f"{source} pull: {table_name} records with {field} > {watermark} "
                       "are fetched next", highlight=False)

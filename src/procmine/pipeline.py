@@ -19,7 +19,13 @@ from procmine.errors import ProcmineError, ValidationFailed
 from procmine.ingest import FileIdentity, FileResult, StageReport, register_files, stage_files
 from procmine.sources.base import quote_ident
 from procmine.sql import load_sql, run_sql
-from procmine.validate import ValidationReport, store_results, validate_staged
+from procmine.unmapped import UnmappedReport, unmapped_report
+from procmine.validate import (
+    ValidationReport,
+    store_failed_quarantine,
+    store_results,
+    validate_staged,
+)
 from procmine.validation.gx_engine import import_in_background
 from procmine.validation.repeats import (
     STAGED_CASE_HASHES_SQL,
@@ -46,6 +52,7 @@ class RunResult:
     message: str = ""
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     validation: ValidationReport | None = None
+    unmapped: UnmappedReport | None = None   # core's events without a D2C stage (ingest)
 
     @property
     def files_loaded(self) -> int:
@@ -156,6 +163,7 @@ def record_run(conn: duckdb.DuckDBPyConnection, result: RunResult) -> None:
     )
     if result.status == "failed_validation" and result.validation is not None:
         store_results(conn, result.validation)  # (a successful run stored them as it validated)
+        store_failed_quarantine(conn, result.validation)
 
 
 def record_failed_run(db_path: Path, result: RunResult) -> None:
@@ -176,6 +184,7 @@ def ingest(
     try:
         with store.writing(db_path, lock_wait_s=wait) as conn:
             load_and_publish_core(conn, config, result, [(source, paths, overrides or {})], progress)
+            result.unmapped = unmapped_report(conn)
             result.status = "success" if not result.failed_files else "partial"
             result.message = "; ".join(f.message for f in result.failed_files)[:2000]
             record_run(conn, result)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from procmine import store
 from procmine.readonly import Params, arrow_readonly, connect_readonly, execute_readonly
+from procmine.validation.failed_run import FailedRun, failed_run
 
 if TYPE_CHECKING:
     import polars as pl
@@ -38,6 +39,7 @@ class Status:
     cases: int
     runs: list[dict[str, Any]] = field(default_factory=list)
     watermarks: list[tuple[str, str, str, Any]] = field(default_factory=list)
+    stopped: FailedRun | None = None  # the newest shown run the validation gate stopped
 
     @property
     def last_problem(self) -> dict[str, Any] | None:
@@ -85,9 +87,12 @@ def status(db_path: Path, limit: int = 10) -> Status:
         runs = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         events, cases = conn.execute(
             "SELECT count(*), count(DISTINCT case_id) FROM core.events").fetchone()
+        stopped_id = next((r["run_id"] for r in runs if r["status"] == "failed_validation"),
+                          None)
+        stopped = failed_run(conn, stopped_id) if stopped_id else None
         marks = conn.execute(
             "SELECT source, table_name, field, watermark FROM core.pull_watermarks ORDER BY 1, 2"
         ).fetchall() if _table_exists(conn, "core", "pull_watermarks") else []
     finally:
         conn.close()
-    return Status(Path(db_path), events, cases, runs, [tuple(m) for m in marks])
+    return Status(Path(db_path), events, cases, runs, [tuple(m) for m in marks], stopped)

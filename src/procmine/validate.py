@@ -46,6 +46,8 @@ if TYPE_CHECKING:   # pandas is imported with GX, in the background (gx_engine)
 CASE_FACT_COLUMNS = ("case_id", "source", "opened_at", "resolved_at", "closed_at",
                      "has_opening_event")
 INDEX = "_row"
+FAILED_RUN_HINT = ("what was quarantined and why: procmine quarantine list --failed-run, "
+                   "procmine status")
 
 
 @dataclass
@@ -58,6 +60,9 @@ class ValidationReport:
     quarantined_rows: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # when a batch-level expectation failed: what would have been quarantined, per rule,
+    # source and column (rows and examples), kept although the run publishes nothing
+    failed_quarantine: list[tuple[Any, ...]] = field(default_factory=list)
     validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -318,7 +323,9 @@ def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str
     if batch_checks:
         _validate_load(conn, engine, suites, parameters, run_id, files, report)
     if report.failed:
-        error = ValidationFailed(report.summary())
+        report.failed_quarantine = conn.execute(
+            load_sql("validation/failed_quarantine.sql")).fetchall()
+        error = ValidationFailed(report.summary() + f" (nothing published; {FAILED_RUN_HINT})")
         error.report = report  # type: ignore[attr-defined]
         raise error
     run_sql(conn, load_sql("validation/quarantine_rows.sql"), {"run_id": run_id})
@@ -337,6 +344,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def store_failed_quarantine(conn: duckdb.DuckDBPyConnection, report: ValidationReport) -> None:
+    """marts.failed_quarantine rows of a run stopped by a batch-level expectation."""
+    rows = [(report.run_id, *row, report.validated_at) for row in report.failed_quarantine]
+    if rows:
+        conn.executemany(
+            "INSERT INTO marts.failed_quarantine (run_id, rule, source, column_name, rows, "
+            "examples, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def store_results(conn: duckdb.DuckDBPyConnection, report: ValidationReport) -> None:

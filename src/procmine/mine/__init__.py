@@ -245,7 +245,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                     "fitness": np.array([np.nan if f is None else f for f in checked.fitness]),
                     "deviations": object_array(checked.deviations),
                     "log_moves": np.array([len(m) for m in checked.log_moves], dtype=np.int32),
-                    "model_moves": np.array(checked.model_moves, dtype=np.int32)},
+                    "model_moves": np.array(checked.model_moves, dtype=np.int32),
+                    "unjudged_events": np.array(checked.unjudged, dtype=np.int64)},
                 _mine_holder_rate={
                     "code": np.arange(len(events.vocab.holder_group), dtype=np.int32),
                     "rate": _holder_rates(events, settings)},
