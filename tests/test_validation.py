@@ -14,7 +14,7 @@ from procmine import store
 from procmine.config import load_config
 from procmine.errors import ValidationFailed
 from procmine.pipeline import RunResult, ingest
-from procmine.validation.commands import release
+from procmine.quarantine import release
 from procmine.validation.docs import REMOTE_REFERENCE
 from procmine.validation.suites import load_suites
 from tests.conftest import SERVICENOW_LOG, run_cli

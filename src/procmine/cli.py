@@ -13,6 +13,7 @@ from rich.console import Console
 
 from procmine.config import Config, load_config
 from procmine.errors import ProcmineError
+from procmine.runtime import exit_without_teardown, tune_process
 
 app = typer.Typer(
     name="procmine",
@@ -139,7 +140,7 @@ def validate(
         "--publish", help="Move the staged rows that pass into core.")] = False,
 ) -> None:
     """Validate what is staged (Great Expectations suites in expectations/)."""
-    from procmine.validation.commands import validate_database
+    from procmine.quarantine import validate_database
 
     config = _config()
     report = validate_database(config, config.db_path(db), publish=publish)
@@ -335,7 +336,7 @@ def quarantine_list(db: DbOption = None, source: QuarantineSource = None) -> Non
     """Quarantined rows by rule and source."""
     from rich.table import Table
 
-    from procmine.validation.commands import quarantine_counts
+    from procmine.quarantine import quarantine_counts
 
     rows = quarantine_counts(_config().db_path(db), source)
     table = Table("rule", "source", "rows", "runs", "last quarantined")
@@ -355,7 +356,7 @@ def quarantine_show(
     from rich.markup import escape
     from rich.table import Table
 
-    from procmine.validation.commands import quarantine_rows
+    from procmine.quarantine import quarantine_rows
 
     columns, rows = quarantine_rows(_config().db_path(db), rule, source, limit)
     table = Table(*columns)
@@ -374,7 +375,7 @@ def quarantine_release(
 ) -> None:
     """Re-validate quarantined rows with the current config (e.g. after adding an activity to
     the vocabulary): those that pass go to core, the others stay quarantined."""
-    from procmine.validation.commands import release
+    from procmine.quarantine import release
 
     config = _config()
     result = release(config, config.db_path(db), rule=rule, source=source, run=run_id)
@@ -384,7 +385,9 @@ def quarantine_release(
 
 
 def main() -> None:
-    """Entry point: one-line errors, tracebacks only under --debug."""
+    """Entry point: one-line errors, tracebacks only under --debug; the process is tuned
+    (procmine.runtime) as only an entry point may."""
+    tune_process()
     try:
         code = app(standalone_mode=False)  # click returns an Exit's code in this mode
     except ProcmineError as exc:
@@ -402,8 +405,6 @@ def main() -> None:
             raise SystemExit(exc.exit_code) from None
         _fail(exc, code=1, unexpected=True)
     else:
-        from procmine.orchestration.imports import exit_without_teardown
-
         exit_without_teardown(code if isinstance(code, int) else 0)
 
 
