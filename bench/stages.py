@@ -55,7 +55,7 @@ def ingest(config: Config, run_id: str) -> dict[str, Any]:
 
 
 def validate(config: Config, run_id: str) -> dict[str, Any]:
-    from procmine.pipeline import RunResult, write_validation_docs
+    from procmine.load import RunResult, write_validation_docs
     from procmine.validate import validate_staged
 
     def work(conn: Any) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def validate(config: Config, run_id: str) -> dict[str, Any]:
 
 
 def publish(config: Config, run_id: str) -> dict[str, Any]:
-    from procmine.pipeline import publish_core
+    from procmine.load import publish_core
 
     def work(conn: Any) -> dict[str, Any]:
         publish_core(conn, run_id)

@@ -65,7 +65,12 @@ def test_second_run_without_new_files_loads_nothing_and_changes_no_mart(project)
     assert first.events_loaded == written[0] + written[1]
     before = marts_snapshot(db)
     core_before = scalar(db, "SELECT count(*) FROM core.events")
-    assert before["waste_heatmap_history"] or not before["waste_heatmap"]
+    heatmap, history = before["waste_heatmap"], before["waste_heatmap_history"]
+    assert len(heatmap) == 7   # the exports' waste: 7 cells of the heat map
+    # the history holds this run's snapshot of exactly those cells
+    assert {row[0] for row in history} == {first.run_id}
+    assert sorted((row[2:] for row in history), key=repr) == sorted(
+        (row[:5] for row in heatmap), key=repr)
 
     second, state = run_local(config, db)
     assert second.status == "success"
