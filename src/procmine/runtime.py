@@ -53,7 +53,10 @@ _depth = 0
 
 def tune_process() -> None:
     """Switch the tuning on for this process: only an entry point that owns its process calls
-    this, first (before numpy is imported, so that numpy reads NUMPY_MADVISE_HUGEPAGE)."""
+    this, first (before numpy is imported, so that numpy reads NUMPY_MADVISE_HUGEPAGE; child
+    processes inherit the variable, e.g. the flow runs `procmine schedule` starts, whose own
+    numpy is imported before the flow can tune; a Prefect worker's runs get it from the work
+    pool's environment)."""
     global _tuned
     # numpy's transparent-huge-page hint made the first touch of every large array wait for
     # memory compaction where THP defrag is "madvise" (fresh-process mining core at 10M
