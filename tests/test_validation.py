@@ -17,7 +17,7 @@ from procmine.pipeline import RunResult, ingest
 from procmine.quarantine import release
 from procmine.validation.docs import REMOTE_REFERENCE
 from procmine.validation.suites import load_suites
-from tests.conftest import SERVICENOW_LOG, run_cli
+from tests.conftest import run_cli
 from tests.corrupt_sample import (
     UNKNOWN_ACTIVITY,
     Corrupted,
@@ -246,9 +246,10 @@ def test_validate_command_checks_what_is_staged(tmp_path: Path) -> None:
     assert "nothing staged" in again.stderr
 
 
+@pytest.mark.real_data
 def test_real_servicenow_minus_100_state_is_quarantined_by_name(tmp_path: Path) -> None:
-    if not SERVICENOW_LOG.exists():
-        pytest.skip("real ServiceNow log not available")
+    from tests.conftest import SERVICENOW_LOG  # (here: the other tests run without it)
+
     db = tmp_path / "procmine.duckdb"
     result = ingest(load_config(), db, "servicenow", [SERVICENOW_LOG])
     assert result.status == "success"
