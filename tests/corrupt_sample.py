@@ -16,7 +16,7 @@ from pathlib import Path
 
 from procmine import store
 from procmine.config import load_config
-from procmine.pipeline import ingest
+from procmine.load import ingest
 from procmine.sample import generate_sample
 
 HEADER = ("case_id", "activity", "timestamp", "resource", "group")

@@ -21,7 +21,7 @@ import pytest
 
 from procmine import store
 from procmine.config import Config, load_config
-from procmine.pipeline import RunResult, ingest
+from procmine.load import RunResult, ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES_DOC = ROOT / "docs" / "sources.md"

@@ -12,7 +12,7 @@ import pytest
 from procmine import store
 from procmine.config import load_config
 from procmine.errors import ProcmineError
-from procmine.pipeline import ingest
+from procmine.load import ingest
 
 MAPPING = {"case": "ticket", "activity": "what", "timestamp": "when", "resource": "who"}
 HEADER = "ticket,what,when,who\n"
@@ -133,7 +133,7 @@ def test_a_store_keyed_by_an_older_procmine_must_be_rebuilt(tmp_path: Path,
                                                            db_path: Path) -> None:
     """Migration 12 marks a store whose core holds events of the old keys; loading into it
     stops (nothing changes) until it is rebuilt, as `procmine run --full` does."""
-    from procmine.pipeline import reset_loaded_data
+    from procmine.load import reset_loaded_data
 
     conn = duckdb.connect(str(db_path))
     assert store.migrate(conn, target=11)[-1] == 11

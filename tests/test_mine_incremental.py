@@ -81,7 +81,7 @@ def _assert_equal_to_a_full_run(db: Path, tmp_path: Path, **overrides: object) -
 
 @pytest.fixture(scope="module")
 def mined_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MineReport]:
-    from procmine.pipeline import ingest
+    from procmine.load import ingest
 
     db = tmp_path_factory.mktemp("inc") / "sn.duckdb"
     ingest(load_config(), db, "servicenow", [SERVICENOW_LOG])

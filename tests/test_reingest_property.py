@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from procmine import store
 from procmine.config import load_config
-from procmine.pipeline import ingest
+from procmine.load import ingest
 
 ACTIVITIES = ["Open", "Assign", "Active", "Awaiting User Info", "Resolved", "Closed"]
 GROUPS = ["Hub Service Desk L1", "Hub Network L2", "Vendor Acme Networks L3"]

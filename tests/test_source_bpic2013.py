@@ -18,7 +18,7 @@ import pytest
 from procmine import store
 from procmine.config import Config, load_config
 from procmine.export import export_events
-from procmine.pipeline import RunResult, ingest
+from procmine.load import RunResult, ingest
 from tests.conftest import VOLVO_LOG
 from tests.real_stores import RealStore
 

@@ -17,7 +17,7 @@ import pytest
 
 from procmine import store
 from procmine.config import load_config
-from procmine.pipeline import RunResult, ingest
+from procmine.load import RunResult, ingest
 from tests.conftest import SERVICENOW_LOG, VOLVO_LOG, run_cli
 from tests.real_stores import RealStore
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+import procmine
 from procmine import store
 from procmine.config import load_config
-from procmine.pipeline import run_pipeline
 from tests.conftest import run_cli
 from tests.landing_data import write_project
 from tests.mine_support import Log, mine_log, rows
@@ -98,7 +98,7 @@ def volvo_codes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, st
             writer.writerow([row["SR Number"], code, row["Change Date+Time"]])
     assert len(codes) == 13
     ingested = run_cli("--config", config, "ingest", "--source", "csv", export)
-    run_pipeline(load_config(config), load_config(config).db_path(), prefect="never")
+    procmine.open(load_config(config).db_path(), load_config(config)).run(prefect="never")
     db = load_config(config).db_path()
     summary = _rows(db, "SELECT summary_md FROM marts.run_log WHERE command = 'run'")[0][0]
     return config, ingested.stdout + ingested.stderr, summary
@@ -177,7 +177,7 @@ def bpic14(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
         handle.write(f"\n[stages]\n{table}\n")
     shutil.copy(BPIC14, root / "data" / "landing" / "csv" / BPIC14.name)
     config = load_config(config_path)
-    result = run_pipeline(config, config.db_path(), prefect="never")
+    result = procmine.open(config.db_path(), config).run(prefect="never")
     assert (result.status, result.events_loaded, result.events_quarantined) == (
         "success", 466_660, 0)
     return config_path, stages

@@ -13,11 +13,11 @@ import pytest
 from procmine import store
 from procmine.config import load_config
 from procmine.errors import ValidationFailed
-from procmine.pipeline import RunResult, ingest
-from procmine.validation.commands import release
+from procmine.load import RunResult, ingest
+from procmine.quarantine import release
 from procmine.validation.docs import REMOTE_REFERENCE
 from procmine.validation.suites import load_suites
-from tests.conftest import SERVICENOW_LOG, run_cli
+from tests.conftest import run_cli
 from tests.corrupt_sample import (
     UNKNOWN_ACTIVITY,
     Corrupted,
@@ -172,7 +172,7 @@ def test_quarantine_share_over_threshold_stops_publishing(tmp_path: Path,
                                                           events: list[Row]) -> None:
     """`procmine run` with a new export of which ~12% is bad: failed_validation, exit 1, the
     published database (marts included) and dashboards unchanged."""
-    from procmine.pipeline import run_pipeline
+    import procmine
     from tests.corrupt_sample import _write
 
     config_path = write_config(tmp_path / "procmine.toml")
@@ -182,7 +182,7 @@ def test_quarantine_share_over_threshold_stops_publishing(tmp_path: Path,
     cases = sorted({e["case_id"] for e in events})
     good = [r for r in events if r["case_id"] <= cases[40]]
     _write(landing / "day1.csv", good)
-    first = run_pipeline(config, config.db_path())
+    first = procmine.open(config.db_path(), config).run()
     assert first.status == "success" and first.events_quarantined == 0
     db, dashboards = config.db_path(), config.dashboards_dir
     before_db, before_pages = _snapshot(db), _folder_digest(dashboards)
@@ -254,9 +254,10 @@ def test_validate_command_checks_what_is_staged(tmp_path: Path) -> None:
     assert "nothing staged" in again.stderr
 
 
+@pytest.mark.real_data
 def test_real_servicenow_minus_100_state_is_quarantined_by_name(tmp_path: Path) -> None:
-    if not SERVICENOW_LOG.exists():
-        pytest.skip("real ServiceNow log not available")
+    from tests.conftest import SERVICENOW_LOG  # (here: the other tests run without it)
+
     db = tmp_path / "procmine.duckdb"
     result = ingest(load_config(), db, "servicenow", [SERVICENOW_LOG])
     assert result.status == "success"

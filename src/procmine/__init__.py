@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from procmine.api import Database, QuarantineCount, open
     from procmine.config import Config, RunSettings
+    from procmine.load import RunResult
+    from procmine.load import RunResult as IngestResult
     from procmine.mine import MineReport
-    from procmine.pipeline import RunResult
-    from procmine.pipeline import RunResult as IngestResult
     from procmine.query import Rows, Status
     from procmine.validate import ValidationReport
 
@@ -25,8 +25,8 @@ _LAZY = {
     "QuarantineCount": ("procmine.api", "QuarantineCount"),
     "Config": ("procmine.config", "Config"),
     "RunSettings": ("procmine.config", "RunSettings"),
-    "RunResult": ("procmine.pipeline", "RunResult"),
-    "IngestResult": ("procmine.pipeline", "RunResult"),   # ingest records a run, too
+    "RunResult": ("procmine.load", "RunResult"),
+    "IngestResult": ("procmine.load", "RunResult"),   # ingest records a run, too
     "MineReport": ("procmine.mine", "MineReport"),
     "Rows": ("procmine.query", "Rows"),
     "Status": ("procmine.query", "Status"),

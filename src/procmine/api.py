@@ -27,13 +27,13 @@ if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
+    from procmine.failed_run import FailedRun
     from procmine.ingest import FileResult
+    from procmine.load import RunResult
     from procmine.mine import MineReport
-    from procmine.pipeline import RunResult
     from procmine.query import Rows, Status
     from procmine.validate import ValidationReport
     from procmine.validation.commands import ReleaseResult
-    from procmine.validation.failed_run import FailedRun
 
 __all__ = ["Database", "QuarantineCount", "open"]
 
@@ -90,7 +90,7 @@ class Database:
         group, delimiter, encoding); lock_wait_s: wait for another run's lock (default
         [run] lock_wait_s). Files already loaded (same content) are skipped.
         """
-        from procmine.pipeline import ingest
+        from procmine.load import ingest
 
         unknown = sorted(set(overrides) - set(INGEST_OVERRIDES))
         if unknown:
@@ -114,7 +114,7 @@ class Database:
         its file (a Prefect worker may run it elsewhere): a Config changed in memory only is
         run as is in-process, not through Prefect.
         """
-        from procmine.orchestration.run import run
+        from procmine.orchestration.launch import run
 
         settings = settings or RunSettings.resolve(
             self.config, full=full, sources=sources, prefect=prefect, lock_wait_s=lock_wait_s)
@@ -234,7 +234,7 @@ class Database:
     def failed_run(self, run_id: str | None = None) -> FailedRun | None:
         """The last run the validation gate stopped (or `run_id`): what it would have
         quarantined and why, though it published nothing; None if there is none."""
-        from procmine.validation.failed_run import failed_run_quarantine
+        from procmine.failed_run import failed_run_quarantine
 
         return failed_run_quarantine(self.path, run_id)
 

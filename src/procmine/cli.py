@@ -14,6 +14,7 @@ from rich.console import Console
 
 from procmine.config import Config, load_config
 from procmine.errors import ProcmineError
+from procmine.runtime import exit_without_teardown, tune_process
 
 if TYPE_CHECKING:
     from procmine.api import Database
@@ -340,7 +341,7 @@ def quarantine_list(db: DbOption = None, source: QuarantineSource = None,
     """Quarantined rows by rule and source."""
     from rich.table import Table
 
-    from procmine.validation.failed_run import failed_run_lines
+    from procmine.failed_run import failed_run_lines
 
     database = _db(db)
     if failed_run:
@@ -390,7 +391,9 @@ def quarantine_release(
 
 def main() -> None:
     """Entry point: one-line errors, tracebacks only under --debug; usage mistakes get Click's
-    usage message and exit 2; "internal error" is kept for defects."""
+    usage message and exit 2; "internal error" is kept for defects. The process is tuned
+    (procmine.runtime) as only an entry point may."""
+    tune_process()
     try:
         code = app(standalone_mode=False)  # click returns an Exit's code in this mode
     except ProcmineError as exc:
@@ -405,8 +408,6 @@ def main() -> None:
     except Exception as exc:  # unexpected failures
         _fail(exc, code=1, unexpected=True)
     else:
-        from procmine.orchestration.imports import exit_without_teardown
-
         exit_without_teardown(code if isinstance(code, int) else 0)
 
 

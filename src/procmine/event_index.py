@@ -1,6 +1,6 @@
 """The mining index (migration 6): core.events as integer codes in canonical order.
 
-Publishing (pipeline.publish_core) marks the cases a run gave new events (_reindex_cases),
+Publishing (load.publish_core) marks the cases a run gave new events (_reindex_cases),
 with all their events in the view _reindex_events, and `refresh` re-codes just those;
 `rebuild` re-codes everything (a database upgraded from migration 5, core.events written by
 hand in tests or by an analyst). The mining step reads core.event_codes with a plain scan and

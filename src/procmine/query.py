@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from procmine import store
+from procmine.failed_run import FailedRun, failed_run
 from procmine.readonly import Params, arrow_readonly, connect_readonly, execute_readonly
-from procmine.validation.failed_run import FailedRun, failed_run
 
 if TYPE_CHECKING:
     import polars as pl

@@ -28,8 +28,8 @@ import pyarrow as pa
 
 from procmine.config import Config
 from procmine.errors import ConfigError, ValidationFailed
-from procmine.sources.base import STAGING_EVENT_COLUMNS, quote_ident
-from procmine.sql import load_sql, run_sql
+from procmine.sources.base import STAGING_EVENT_COLUMNS
+from procmine.sql import load_sql, quote_ident, run_sql
 from procmine.validation.gx_engine import GxEngine, Outcome, import_in_background
 from procmine.validation.repeats import (
     STAGED_CASE_HASHES_SQL,

@@ -34,20 +34,20 @@ from procmine.mine.groupings import (
     handoff_table,
 )
 from procmine.mine.kpis import backlog_tables, case_table
-from procmine.mine.memory import reused_memory
 from procmine.mine.model import ModelResult, discover_model
 from procmine.mine.settings import DETAILS, WASTE_TYPES, MiningSettings
+from procmine.mine.steps import step_flags
 from procmine.mine.variants import (
     Table,
     Variants,
     compute_variants,
     mix64,
     object_array,
-    step_flags,
     step_table,
     variant_table,
 )
 from procmine.mine.waste import GroupRuns, Instances, detect
+from procmine.runtime import reused_memory
 from procmine.sql import load_sql, run_sql
 
 MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "waste",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from prefect.utilities.annotations import quote
 
 from procmine.config import Config, RunSettings, load_config
 from procmine.errors import ProcmineError
+from procmine.load import RunResult
 from procmine.orchestration.run import (
     IO_STEPS,
     STEPS,
@@ -31,9 +33,11 @@ from procmine.orchestration.run import (
     retry_policy,
 )
 from procmine.orchestration.steps import RunState, is_transient
-from procmine.pipeline import RunResult
+from procmine.runtime import tune_process
 
 FLOW_NAME = "procmine-nightly"
+# set by Prefect in the process it starts for one flow run (a deployment run, `procmine schedule`)
+PREFECT_RUN_PROCESS = "PREFECT__FLOW_RUN_ID"
 ARTIFACT_KEY = "procmine-run-summary"
 
 
@@ -103,6 +107,8 @@ def nightly(config_path: str | None = None, db: str | None = None,
     lock_wait_s: how long to wait for another run's lock (default: [run] lock_wait_s).
     The parameters are the fields of RunSettings (resolved here over the loaded config).
     """
+    if os.environ.get(PREFECT_RUN_PROCESS):   # a process Prefect started for this run alone
+        tune_process()
     config = load_config(config_path)
     if project_dir and config.path is None:
         config = dataclasses.replace(config, base_dir=Path(project_dir))

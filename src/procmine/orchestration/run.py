@@ -23,10 +23,9 @@ from procmine import store
 from procmine.config import Config, RunSettings
 from procmine.errors import ProcmineError
 from procmine.faults import crash_point
+from procmine.load import RunResult
 from procmine.orchestration import steps
-from procmine.orchestration.prefect_env import use_prefect
 from procmine.orchestration.steps import RunState
-from procmine.pipeline import RunResult
 
 log = logging.getLogger("procmine.run")
 
@@ -145,15 +144,3 @@ def console_logging(console: Any) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
-
-
-def run(config: Config, db_path: Path, settings: RunSettings, *,
-        console: Any = None) -> RunResult:
-    """`procmine run`: through Prefect when an API is configured (or prefect="always")."""
-    if use_prefect(settings.prefect):
-        from procmine.orchestration.flow import run_flow
-
-        return run_flow(config, db_path, settings)
-    with console_logging(console):
-        result, _ = run_local(config, db_path, settings)
-    return result

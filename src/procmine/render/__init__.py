@@ -135,7 +135,7 @@ def rebuild(config: Config, db_path: Path, out_dir: Path | None = None) -> list[
     """`procmine dashboards`: every page from the published database alone (read-only),
     rendered aside and then moved over the previous pages."""
     from procmine import store
-    from procmine.pipeline import publish_dashboards
+    from procmine.render.publish import publish_dashboards
 
     final = Path(out_dir) if out_dir else config.dashboards_dir
     staged = final.with_name(f".{final.name}.render-{os.getpid()}")

@@ -17,8 +17,7 @@ from typing import Any
 
 import duckdb
 
-from procmine.sources.base import quote_ident
-from procmine.sql import load_sql, run_sql
+from procmine.sql import load_sql, quote_ident, run_sql
 
 CASE_VIEW = "pm_render_case"
 WASTE_VIEW = "pm_render_waste_rows"

@@ -32,6 +32,7 @@ import duckdb
 from procmine.config import Config, SourceConfig
 from procmine.errors import InputError
 from procmine.privacy import Pseudonymiser, pseudonymiser
+from procmine.sql import quote_ident  # (sources import it from here too)
 
 STAGING_EVENT_COLUMNS = (
     "event_id", "case_id", "case_type", "activity", "ts", "resource", "org_group",
@@ -96,11 +97,6 @@ class Adapter(ABC):
     def normalise(self, conn: duckdb.DuckDBPyConnection, files: list[RawFile],
                   ctx: LoadContext) -> None:
         """Insert canonical events of ``files`` into staging.events (and cases into staging.cases)."""
-
-
-def quote_ident(name: str) -> str:
-    """A SQL identifier, quoted; the only way names from files reach SQL text."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 DUCKDB_ENCODINGS = {"utf-8", "utf-16", "latin-1"}

@@ -1,5 +1,6 @@
-"""SQL lives in .sql files beside this module; `load_sql` reads them by relative name and
-`run_sql` executes a multi-statement file with named parameters."""
+"""The store layer's SQL toolkit: SQL lives in .sql files beside this module; `load_sql` reads
+them by relative name, `run_sql` executes a multi-statement file with named parameters and
+`quote_ident` is the one way a name (from a file, a config or the catalog) reaches SQL text."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 def load_sql(name: str) -> str:
     """The text of procmine/sql/<name> (e.g. "sources/csv_events.sql")."""
     return resources.files("procmine.sql").joinpath(name).read_text(encoding="utf-8")
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier, quoted; the only way names from files reach SQL text."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def split_statements(script: str) -> list[str]:

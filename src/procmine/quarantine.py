@@ -10,7 +10,7 @@ from procmine import store
 from procmine.config import Config
 from procmine.errors import ProcmineError, ValidationFailed
 from procmine.ingest import apply_mappings, install_macros
-from procmine.pipeline import (
+from procmine.load import (
     RunResult,
     core_event_count,
     publish_core,

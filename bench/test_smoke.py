@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]   # bench/test_smoke.py: `make bench-smoke`
 STAGES = ("ingest", "validate", "publish", "mine", "render")
 
 

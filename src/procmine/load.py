@@ -1,24 +1,26 @@
-"""The pipeline's steps (load → validate → publish core → mine → render), shared by the CLI
-and the Prefect flow. Every write goes through ``store.writing``: all or nothing."""
+"""Loading: landing files → staging → validation → core, in one writer transaction.
+
+The load layer sits above sources (staging), the store and validation, and below mining: a
+run's load step (procmine.orchestration.steps), `procmine ingest` and `procmine quarantine
+release` all go through `load_and_publish_core` / `publish_core`. Every write goes through
+``store.writing``: all or nothing.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
 from procmine import event_index, store
-from procmine.config import Config, RunSettings
+from procmine.config import Config
 from procmine.errors import ProcmineError, ValidationFailed
 from procmine.ingest import FileIdentity, FileResult, StageReport, register_files, stage_files
-from procmine.sources.base import quote_ident
-from procmine.sql import load_sql, run_sql
+from procmine.sql import load_sql, quote_ident, run_sql
 from procmine.unmapped import UnmappedReport, unmapped_report
 from procmine.validate import (
     ValidationReport,
@@ -33,9 +35,6 @@ from procmine.validation.repeats import (
     run_repeats,
     store_hashes,
 )
-
-if TYPE_CHECKING:
-    from procmine.mine import MineReport
 
 
 @dataclass
@@ -224,65 +223,3 @@ def reset_loaded_data(conn: duckdb.DuckDBPyConnection) -> None:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' "
             "AND table_type = 'BASE TABLE'").fetchall():
         conn.execute(f"DELETE FROM raw.{quote_ident(table)}")
-
-
-def build_marts(conn: duckdb.DuckDBPyConnection, config: Config,
-                result: RunResult) -> MineReport:
-    """Mine step: recompute the marts from core (procmine.mine); the discovered model goes
-    into the run's staged dashboards folder, published with the pages."""
-    from procmine.mine import mine
-
-    staged = config.dashboards_dir.with_name(f".{config.dashboards_dir.name}.{result.run_id}")
-    return mine(conn, config, model_dir=staged / "model")
-
-
-def render_dashboards(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult,
-                      out_dir: Path) -> None:
-    """Render step: write every dashboard page (HTML + PNG per chart) into `out_dir`.
-
-    The run itself is not in marts.run_log yet; the data-quality page shows it from `result`.
-    """
-    from procmine.render import render_all
-
-    write_validation_docs(result, out_dir, config.dashboards_dir)  # first: the index links it
-    current = {
-        "run_id": result.run_id, "started_at": result.started_at, "finished_at": None,
-        "status": "success" if not result.failed_files else "partial",
-        "files_loaded": result.files_loaded, "events_loaded": result.events_loaded,
-        "events_quarantined": result.events_quarantined, "command": result.command,
-        "message": "this run",
-    }
-    render_all(conn, config, out_dir, current_run=current)
-
-
-def publish_dashboards(staged: Path, final: Path) -> None:
-    """Move freshly rendered pages over the published ones (after the database is published)."""
-    if not staged.exists():
-        return
-    final.mkdir(parents=True, exist_ok=True)
-    for item in sorted(staged.rglob("*")):
-        target = final / item.relative_to(staged)
-        if item.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            os.replace(item, target)
-    shutil.rmtree(staged, ignore_errors=True)
-
-
-def run_pipeline(config: Config, db_path: Path, settings: RunSettings | None = None, *,
-                 full: bool = False, console: Any = None, sources: list[str] | None = None,
-                 prefect: str | None = None) -> RunResult:
-    """`procmine run`: pull → extract → load → validate → mine → render → publish, once.
-
-    The step sequence lives in procmine.orchestration.run and is the same with and without
-    Prefect: the `procmine-nightly` flow when a Prefect API is configured (or prefect="always"),
-    in-process otherwise ([run] prefect = auto | always | never). The whole run works on one
-    private copy of the database, published atomically at the end; dashboards rendered into a
-    staging folder are moved into place only after that, so a failed run changes neither.
-    `settings` carries the run's options (else `full`/`sources`/`prefect` over the config).
-    """
-    from procmine.orchestration.run import run
-
-    settings = settings or RunSettings.resolve(config, full=full, sources=sources,
-                                               prefect=prefect)
-    return run(config, db_path, settings, console=console)
