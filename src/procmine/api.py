@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from procmine.mine import MineReport
     from procmine.query import Rows, Status
     from procmine.validate import ValidationReport
-    from procmine.validation.commands import ReleaseResult
+    from procmine.quarantine import ReleaseResult
 
 __all__ = ["Database", "QuarantineCount", "open"]
 
@@ -142,7 +142,7 @@ class Database:
     def validate(self, publish: bool = False) -> ValidationReport:
         """Validate what is staged with the GX suites; failing rows go to quarantine, the rest
         stay staged (or move to core with `publish`). An empty report's run_id is ""."""
-        from procmine.validation.commands import validate_database
+        from procmine.quarantine import validate_database
 
         return validate_database(self.config, self.path, publish=publish)
 
@@ -150,7 +150,7 @@ class Database:
                 run: str | None = None) -> ReleaseResult:
         """Re-validate quarantined rows (of one rule / source / run) with the current config:
         those that pass go to core, the others stay quarantined."""
-        from procmine.validation.commands import release
+        from procmine.quarantine import release
 
         return release(self.config, self.path, rule=rule, source=source, run=run)
 
@@ -227,7 +227,7 @@ class Database:
 
     def quarantine_list(self, source: str | None = None) -> list[QuarantineCount]:
         """Quarantined rows by rule and source, most rows first."""
-        from procmine.validation.commands import quarantine_counts
+        from procmine.quarantine import quarantine_counts
 
         return [QuarantineCount(*row) for row in quarantine_counts(self.path, source)]
 
@@ -241,7 +241,7 @@ class Database:
     def quarantine_show(self, rule: str, source: str | None = None, limit: int = 50) -> Rows:
         """Rows quarantined by `rule`: file, row, offending value, reason, run."""
         from procmine.query import Rows
-        from procmine.validation.commands import quarantine_rows
+        from procmine.quarantine import quarantine_rows
 
         columns, rows = quarantine_rows(self.path, rule, source, limit)
         return Rows(columns, rows)
