@@ -8,16 +8,18 @@
 -- The additive figures (counts, sums: every rate and mean is sum / count) are taken once per
 -- (source, sourcing, priority, case_type, month) and rolled up into the grouping sets; only
 -- the medians and the 90th percentile read every case in each grouping set.
-CREATE OR REPLACE TABLE marts.kpis AS
-WITH c AS (
+WITH case_kpis AS (
+    SELECT * FROM marts.case_kpis
+),
+case_months AS (
     SELECT source, sourcing, priority, case_type,
            -- the UTC month (the store's session time zone), without time zone lookups
            CAST(date_trunc('month', make_timestamp(epoch_us(opened_at))) AS DATE) AS month,
            resolved_at, response_s, resolution_s, sla_met, reopened, first_contact_resolution,
            handoffs, cost, waste_cost, waste_hours, security
-    FROM marts.case_kpis
+    FROM case_kpis
 ),
-fine AS (
+fine_sums AS (   -- per (source, sourcing, priority, case_type, month)
     SELECT source, sourcing, priority, case_type, month,
            count(*) AS cases,
            count(resolved_at) AS resolved,
@@ -36,7 +38,7 @@ fine AS (
            count(*) FILTER (WHERE security) AS security_cases,
            sum(resolution_s) FILTER (WHERE security) AS security_resolution_sum,
            count(resolution_s) FILTER (WHERE security) AS security_resolution_n
-    FROM c GROUP BY ALL
+    FROM case_months GROUP BY ALL
 ),
 additive AS (
     SELECT grouping(source, sourcing, priority, case_type) AS grouping_id,
@@ -53,7 +55,7 @@ additive AS (
            sum(waste_hours) AS waste_hours, sum(security_cases) AS security_cases,
            sum(security_resolution_sum) AS security_resolution_sum,
            sum(security_resolution_n) AS security_resolution_n
-    FROM fine
+    FROM fine_sums
     GROUP BY GROUPING SETS ((), (month), (source), (source, month), (sourcing),
                             (sourcing, month), (priority), (priority, month), (case_type),
                             (case_type, month))
@@ -64,42 +66,45 @@ holistic AS (
            median(response_s) AS median_response_s,
            quantile_cont(resolution_s, [0.5, 0.9]) AS resolution_q,   -- one sort for both
            median(resolution_s) FILTER (WHERE security) AS security_median_resolution_s
-    FROM c
+    FROM case_months
     GROUP BY GROUPING SETS ((), (month), (source), (source, month), (sourcing),
                             (sourcing, month), (priority), (priority, month), (case_type),
                             (case_type, month))
+),
+final AS (
+    SELECT CASE a.grouping_id WHEN 7 THEN 'source' WHEN 11 THEN 'sourcing'   -- 1 bit per
+                              WHEN 13 THEN 'priority' WHEN 14 THEN 'case_type'   -- dimension
+                              ELSE 'all' END AS dimension,                      -- not grouped by
+           CASE a.grouping_id WHEN 7 THEN coalesce(a.source, '(none)')
+                              WHEN 11 THEN coalesce(a.sourcing, '(none)')
+                              WHEN 13 THEN coalesce(a.priority, '(none)')
+                              WHEN 14 THEN coalesce(a.case_type, '(none)')
+                              ELSE 'all' END AS key,
+           a.month AS period,
+           a.cases::BIGINT AS cases,
+           a.resolved::BIGINT AS resolved,
+           h.median_response_s,
+           a.response_sum / nullif(a.response_n, 0) AS mean_response_s,
+           h.resolution_q[1] AS median_resolution_s,
+           a.resolution_sum / nullif(a.resolution_n, 0) AS mean_resolution_s,
+           h.resolution_q[2] AS p90_resolution_s,
+           a.sla_met / nullif(a.sla_n, 0) AS sla_rate,
+           a.reopened / nullif(a.reopened_n, 0) AS reopen_rate,
+           a.fcr / nullif(a.fcr_n, 0) AS first_contact_resolution_rate,
+           a.reassigned / a.cases AS reassignment_rate,
+           a.handoffs_sum / nullif(a.handoffs_n, 0) AS mean_handoffs,
+           a.cost_sum / nullif(a.cost_n, 0) AS cost_per_ticket,
+           a.waste_cost_sum / nullif(a.waste_cost_n, 0) AS waste_cost_per_ticket,
+           a.waste_hours,
+           a.security_cases::BIGINT AS security_cases,
+           h.security_median_resolution_s,
+           a.security_resolution_sum / nullif(a.security_resolution_n, 0)
+               AS security_mean_resolution_s
+    FROM additive AS a
+    JOIN holistic AS h
+      ON h.grouping_id = a.grouping_id AND h.source IS NOT DISTINCT FROM a.source
+     AND h.sourcing IS NOT DISTINCT FROM a.sourcing AND h.priority IS NOT DISTINCT FROM a.priority
+     AND h.case_type IS NOT DISTINCT FROM a.case_type AND h.month IS NOT DISTINCT FROM a.month
 )
-SELECT CASE a.grouping_id WHEN 7 THEN 'source' WHEN 11 THEN 'sourcing'   -- 1 bit per
-                          WHEN 13 THEN 'priority' WHEN 14 THEN 'case_type'   -- dimension
-                          ELSE 'all' END AS dimension,                      -- not grouped by
-       CASE a.grouping_id WHEN 7 THEN coalesce(a.source, '(none)')
-                          WHEN 11 THEN coalesce(a.sourcing, '(none)')
-                          WHEN 13 THEN coalesce(a.priority, '(none)')
-                          WHEN 14 THEN coalesce(a.case_type, '(none)')
-                          ELSE 'all' END AS key,
-       a.month AS period,
-       a.cases::BIGINT AS cases,
-       a.resolved::BIGINT AS resolved,
-       h.median_response_s,
-       a.response_sum / nullif(a.response_n, 0) AS mean_response_s,
-       h.resolution_q[1] AS median_resolution_s,
-       a.resolution_sum / nullif(a.resolution_n, 0) AS mean_resolution_s,
-       h.resolution_q[2] AS p90_resolution_s,
-       a.sla_met / nullif(a.sla_n, 0) AS sla_rate,
-       a.reopened / nullif(a.reopened_n, 0) AS reopen_rate,
-       a.fcr / nullif(a.fcr_n, 0) AS first_contact_resolution_rate,
-       a.reassigned / a.cases AS reassignment_rate,
-       a.handoffs_sum / nullif(a.handoffs_n, 0) AS mean_handoffs,
-       a.cost_sum / nullif(a.cost_n, 0) AS cost_per_ticket,
-       a.waste_cost_sum / nullif(a.waste_cost_n, 0) AS waste_cost_per_ticket,
-       a.waste_hours,
-       a.security_cases::BIGINT AS security_cases,
-       h.security_median_resolution_s,
-       a.security_resolution_sum / nullif(a.security_resolution_n, 0)
-           AS security_mean_resolution_s
-FROM additive AS a
-JOIN holistic AS h
-  ON h.grouping_id = a.grouping_id AND h.source IS NOT DISTINCT FROM a.source
- AND h.sourcing IS NOT DISTINCT FROM a.sourcing AND h.priority IS NOT DISTINCT FROM a.priority
- AND h.case_type IS NOT DISTINCT FROM a.case_type AND h.month IS NOT DISTINCT FROM a.month
-ORDER BY dimension, key, period NULLS FIRST;
+SELECT * FROM final
+ORDER BY dimension, key, period NULLS FIRST

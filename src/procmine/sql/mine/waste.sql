@@ -7,22 +7,47 @@
 -- holder), ping_pong (home, first away, return holder; indirect: e3 = path id), rework (other
 -- work activity, repeated activity), reopen (resolved activity, reopening activity),
 -- escalation_bounce (holders before, at and after the peak), deviation (previous activity or
--- 0, activity). A query: mine/__init__.py writes it as the whole mart or appends it.
-SELECT k.case_id,
-       st.name AS d2c_stage,
-       t.name AS waste_type,
-       w.hours,
-       w.cost,
-       e.evidence,
-       d.name AS detail,
-       h.org_group,
-       h.sourcing,
-       make_timestamp(w.t_us)::TIMESTAMPTZ AS ts
-FROM _mine_waste_rows AS w
-JOIN _mine_case_id AS k ON k.ci = w.ci
-JOIN _mine_evidence AS e
-  ON e.wtype = w.wtype AND e.detail = w.detail AND e.e1 = w.e1 AND e.e2 = w.e2 AND e.e3 = w.e3
-JOIN _mine_waste_type AS t ON t.code = w.wtype
-LEFT JOIN _mine_detail AS d ON d.code = w.detail
-LEFT JOIN _mine_stage AS st ON st.code = w.stage
-LEFT JOIN _mine_holder_key AS h ON h.code = w.holder
+-- 0, activity). mine/__init__.py materialises it as the whole mart or appends it.
+WITH waste_rows AS (
+    SELECT * FROM _mine_waste_rows
+),
+case_ids AS (
+    SELECT * FROM _mine_case_id
+),
+evidence_texts AS (
+    SELECT * FROM _mine_evidence
+),
+waste_types AS (
+    SELECT * FROM _mine_waste_type
+),
+details AS (
+    SELECT * FROM _mine_detail
+),
+stages AS (
+    SELECT * FROM _mine_stage
+),
+holder_keys AS (
+    SELECT * FROM _mine_holder_key
+),
+final AS (
+    SELECT k.case_id,
+           st.name AS d2c_stage,
+           t.name AS waste_type,
+           w.hours,
+           w.cost,
+           e.evidence,
+           d.name AS detail,
+           h.org_group,
+           h.sourcing,
+           make_timestamp(w.t_us)::TIMESTAMPTZ AS ts
+    FROM waste_rows AS w
+    JOIN case_ids AS k ON k.ci = w.ci
+    JOIN evidence_texts AS e
+      ON e.wtype = w.wtype AND e.detail = w.detail AND e.e1 = w.e1 AND e.e2 = w.e2
+     AND e.e3 = w.e3
+    JOIN waste_types AS t ON t.code = w.wtype
+    LEFT JOIN details AS d ON d.code = w.detail
+    LEFT JOIN stages AS st ON st.code = w.stage
+    LEFT JOIN holder_keys AS h ON h.code = w.holder
+)
+SELECT * FROM final
