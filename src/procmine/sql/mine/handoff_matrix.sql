@@ -4,8 +4,13 @@
 -- instance with its from/to group and sourcing codes; first_group / first_sourcing flag the
 -- pair's first hand-off in the case, so their sums count distinct cases); names from
 -- _mine_group / _mine_sourcing (code 0 = NULL).
-WITH handoffs AS NOT MATERIALIZED (
-    SELECT * FROM _mine_handoff
+-- (_mine_handoff is imported twice, each read once: DuckDB materialises a CTE over a Python
+-- table that is read twice, even NOT MATERIALIZED, and copying it costs ~10% at 2M hand-offs.)
+WITH group_handoffs AS (
+    SELECT from_group, to_group, first_group, dwell_s FROM _mine_handoff
+),
+sourcing_handoffs AS (
+    SELECT from_sourcing, to_sourcing, first_sourcing, dwell_s FROM _mine_handoff
 ),
 org_groups AS NOT MATERIALIZED (
     SELECT * FROM _mine_group
@@ -17,13 +22,13 @@ group_pairs AS (
     SELECT from_group, to_group, count(*) AS handoffs,
            count(*) FILTER (WHERE first_group) AS cases,
            sum(dwell_s) AS added_wait_s, median(dwell_s) AS median_added_wait_s
-    FROM handoffs GROUP BY ALL
+    FROM group_handoffs GROUP BY ALL
 ),
 sourcing_pairs AS (
     SELECT from_sourcing, to_sourcing, count(*) AS handoffs,
            count(*) FILTER (WHERE first_sourcing) AS cases,
            sum(dwell_s) AS added_wait_s, median(dwell_s) AS median_added_wait_s
-    FROM handoffs GROUP BY ALL
+    FROM sourcing_handoffs GROUP BY ALL
 ),
 final AS (
     SELECT 'group' AS dimension, f.name AS from_key, t.name AS to_key,

@@ -1,13 +1,13 @@
 -- marts.kpi_daily: per day, cases opened and resolved (finally), open cases at the day's end
 -- (the backlog: open stages of marts.backlog), median resolution time and SLA rate of the
 -- cases resolved that day.
-WITH case_kpis AS (
+WITH case_kpis AS NOT MATERIALIZED (
     SELECT * FROM marts.case_kpis
 ),
 stage_backlog AS (
     SELECT * FROM marts.backlog
 ),
-case_days AS (
+case_days AS MATERIALIZED (   -- read three times: computed once
     -- UTC days (the store's session time zone) from epoch values: no time zone lookups
     SELECT DATE '1970-01-01' + CAST(floor(epoch_us(opened_at) / 86400e6) AS INTEGER) AS opened,
            DATE '1970-01-01' + CAST(floor(epoch_us(first_event_at) / 86400e6) AS INTEGER)

@@ -8,10 +8,10 @@
 -- The additive figures (counts, sums: every rate and mean is sum / count) are taken once per
 -- (source, sourcing, priority, case_type, month) and rolled up into the grouping sets; only
 -- the medians and the 90th percentile read every case in each grouping set.
-WITH case_kpis AS (
+WITH case_kpis AS NOT MATERIALIZED (
     SELECT * FROM marts.case_kpis
 ),
-case_months AS (
+case_months AS MATERIALIZED (   -- read by both aggregations: computed once
     SELECT source, sourcing, priority, case_type,
            -- the UTC month (the store's session time zone), without time zone lookups
            CAST(date_trunc('month', make_timestamp(epoch_us(opened_at))) AS DATE) AS month,

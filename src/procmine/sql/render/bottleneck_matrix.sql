@@ -1,10 +1,10 @@
 -- Median wait per key × d2c_stage from marts.bottlenecks for every dimension but the
 -- transitions (groups, sourcing, ...): the $max_keys keys per dimension with the largest
 -- total delay (median wait × cases).
-WITH bottlenecks AS (
+WITH bottlenecks AS NOT MATERIALIZED (
     SELECT * FROM marts.bottlenecks
 ),
-holder_findings AS (
+holder_findings AS MATERIALIZED (   -- read twice: computed once
     SELECT * FROM bottlenecks
     WHERE dimension NOT ILIKE '%transition%' AND dimension NOT ILIKE '%activit%'
 ),

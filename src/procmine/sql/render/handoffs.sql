@@ -1,9 +1,9 @@
 -- Hand-offs between the keys of one dimension of marts.handoff_matrix ($dimension, e.g.
 -- sourcing or org_group), among its $max_keys busiest keys (most hand-offs in or out).
-WITH handoff_matrix AS (
+WITH handoff_matrix AS NOT MATERIALIZED (
     SELECT * FROM marts.handoff_matrix
 ),
-dimension_handoffs AS (
+dimension_handoffs AS MATERIALIZED (   -- read three times: computed once
     SELECT * FROM handoff_matrix WHERE dimension = $dimension
 ),
 busiest_keys AS (

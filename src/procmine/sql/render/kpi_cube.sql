@@ -3,13 +3,13 @@
 -- 'other'. Rates are computed in the browser from these sums, so filters stay exact. Waste
 -- comes from pm_render_waste_agg by the same case attributes (= summed per case, then over
 -- the cases).
-WITH cases AS (
+WITH cases AS NOT MATERIALIZED (
     SELECT * FROM pm_render_case
 ),
 waste_by_case_attributes AS (
     SELECT * FROM pm_render_waste_agg
 ),
-charted_cases AS (
+charted_cases AS MATERIALIZED (   -- read four times: computed once
     SELECT *, CAST(date_trunc($grain, opened_day) AS DATE) AS period
     FROM cases
     WHERE opened_day >= CAST($chart_start AS DATE)

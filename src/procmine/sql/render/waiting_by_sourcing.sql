@@ -3,7 +3,7 @@
 -- $max_keys sourcings with the most waiting hours (from pm_render_waste_agg). Only instances
 -- without a sourcing of their own are joined to their case. Exact decimal sums (see
 -- waste_agg.sql).
-WITH waste_rows AS (
+WITH waste_rows AS NOT MATERIALIZED (
     SELECT * FROM pm_render_waste_rows
 ),
 cases AS (
@@ -12,7 +12,7 @@ cases AS (
 waste_by_case_attributes AS (
     SELECT * FROM pm_render_waste_agg
 ),
-waiting AS (
+waiting AS MATERIALIZED (   -- read twice: only the waiting rows, once
     SELECT * FROM waste_rows WHERE waste_type = 'waiting'
 ),
 waiting_by_reason AS (

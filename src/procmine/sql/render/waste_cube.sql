@@ -2,10 +2,10 @@
 -- priority; sourcing and priority keep their $max_categories largest values (by hours), the
 -- rest is 'other'. Waste of cases opened before the charts start (or undated) has no period.
 -- From pm_render_waste_agg (marts.waste grouped by the attributes of its case).
-WITH waste_by_case_attributes AS (
+WITH waste_by_case_attributes AS NOT MATERIALIZED (
     SELECT * FROM pm_render_waste_agg
 ),
-charted_waste AS (
+charted_waste AS MATERIALIZED (   -- read three times: computed once
     SELECT *, CASE WHEN opened_day >= CAST($chart_start AS DATE)
                    THEN CAST(date_trunc($grain, opened_day) AS DATE) END AS period
     FROM waste_by_case_attributes
