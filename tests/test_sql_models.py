@@ -9,13 +9,14 @@ import duckdb
 import numpy as np
 import pytest
 
+from procmine.mine.changes import MINING_CODE
 from procmine.sql import load_sql, run_sql
 from procmine.sql.models import materialise, materialise_sql, model_query
 
 # folders of procmine/sql whose every file is a model: one SELECT ending `SELECT * FROM final`
-MODEL_FOLDERS = ("mine", "render")
+MODEL_FOLDERS = ("marts", "intermediate", "reports")
 # files there that are scripts, not models (they create views)
-SCRIPTS = {"mine/vocabulary.sql"}
+SCRIPTS = {"intermediate/vocabulary.sql"}
 # (EXCLUDE: a sort key that is not a column of the mart, e.g. conformance's variant index)
 FINAL = re.compile(r"\nSELECT \*(?: EXCLUDE \(\w+\))? FROM final(\nORDER BY [^;]+?)?(\nLIMIT \$\w+)?\s*$")
 
@@ -29,9 +30,16 @@ def _model_names() -> list[str]:
 
 def test_the_model_folders_hold_the_models() -> None:
     names = _model_names()
-    assert "mine/transitions.sql" in names and "render/waste_agg.sql" in names
-    assert len([n for n in names if n.startswith("mine/")]) == 18
-    assert len([n for n in names if n.startswith("render/")]) == 20
+    assert "marts/transitions.sql" in names and "reports/waste_agg.sql" in names
+    assert len([n for n in names if n.startswith("marts/")]) == 13
+    assert len([n for n in names if n.startswith("intermediate/")]) == 5
+    assert len([n for n in names if n.startswith("reports/")]) == 20
+
+
+def test_the_mining_fingerprint_reads_every_mining_model() -> None:
+    """A change to a model must rewrite every case's rows (changes.settings_fingerprint)."""
+    folders = {folder.name for folder in MINING_CODE if any(folder.glob("*.sql"))}
+    assert folders == {"intermediate", "marts"}
 
 
 @pytest.mark.parametrize("name", _model_names())
@@ -53,18 +61,18 @@ def test_materialise_replaces_appends_and_makes_temp_tables() -> None:
                                     "open_cases": np.array([3, 4])})
     conn.register("_mine_stage", {"code": np.array([0, 1]),
                                    "name": np.array([None, "detect"], dtype=object)})
-    materialise(conn, "mine/backlog", "marts.backlog")
-    materialise(conn, "mine/backlog", "marts.backlog")   # replaced, not doubled
+    materialise(conn, "marts/backlog", "marts.backlog")
+    materialise(conn, "marts/backlog", "marts.backlog")   # replaced, not doubled
     assert conn.execute("SELECT count(*) FROM marts.backlog").fetchone() == (2,)
-    materialise(conn, "mine/backlog", "marts.backlog", append=True)
+    materialise(conn, "marts/backlog", "marts.backlog", append=True)
     assert conn.execute("SELECT count(*) FROM marts.backlog").fetchone() == (4,)
     assert conn.execute("SELECT day::VARCHAR, d2c_stage, open_cases FROM marts.backlog "
                         "ORDER BY ALL LIMIT 1").fetchone() == ("2024-01-01", "detect", 3)
-    materialise(conn, "mine/backlog", "_backlog_copy", temp=True)
+    materialise(conn, "marts/backlog", "_backlog_copy", temp=True)
     assert conn.execute("SELECT count(*) FROM temp.main._backlog_copy").fetchone() == (2,)
-    assert materialise_sql("mine/backlog", 'odd"name').startswith(
+    assert materialise_sql("marts/backlog", 'odd"name').startswith(
         'CREATE OR REPLACE TABLE "odd""name" AS\n')
-    assert not model_query("mine/backlog").endswith(";")
+    assert not model_query("marts/backlog").endswith(";")
 
 
 def test_run_sql_splits_with_duckdb_and_binds_only_the_used_parameters() -> None:

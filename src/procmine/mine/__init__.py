@@ -3,7 +3,7 @@
 `mine(conn, config)` reads core.events once into sorted, dictionary-encoded numpy arrays
 (events.py), finds variants (variants.py), waste instances (waste.py; deviations against the
 reference model in conformance.py) and per-case figures (kpis.py) with vectorised code, then
-builds every mart with the SQL models in sql/mine/ over those arrays (registered as Arrow
+builds every mart with the SQL models in sql/marts/ (and sql/intermediate/) over those arrays (registered as Arrow
 tables, no copies; each model one SELECT that procmine.sql.models.materialise writes into its
 table), and writes the discovered model (model.py).
 """
@@ -231,8 +231,10 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             if rewrite is not None:
                 register(_mine_rewrite={"ci": rewrite.astype(np.int32)})
                 conn.execute(REWRITE_IDS_SQL)
-            writer.run(("waste_evidence", _temp_table("mine/ping_pong_paths", "_mine_pp_evidence")),
-                       ("waste_evidence", _temp_table("mine/waste_evidence", "_mine_evidence")),
+            writer.run(("waste_evidence",
+                        _temp_table("intermediate/ping_pong_paths", "_mine_pp_evidence")),
+                       ("waste_evidence",
+                        _temp_table("intermediate/waste_evidence", "_mine_evidence")),
                        *_per_case("waste", rewrite))
             cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
                                settings)   # meanwhile: marts.waste
@@ -295,9 +297,9 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
 
 
 def _models(*names: str) -> list[tuple[str, str]]:
-    """The statements materialising the models sql/mine/<name>.sql into marts.<name>, as
+    """The statements materialising the models sql/marts/<name>.sql into marts.<name>, as
     (name, statement) for _Writer.run."""
-    return [(name, materialise_sql(f"mine/{name}", f"marts.{name}")) for name in names]
+    return [(name, materialise_sql(f"marts/{name}", f"marts.{name}")) for name in names]
 
 
 def _temp_table(model: str, table: str) -> str:
@@ -306,9 +308,9 @@ def _temp_table(model: str, table: str) -> str:
 
 
 def _per_case(mart: str, rewrite: np.ndarray | None) -> list[tuple[str, str]]:
-    """The statements that write a per-case mart from its model (sql/mine/<mart>.sql): the
+    """The statements that write a per-case mart from its model (sql/marts/<mart>.sql): the
     whole table, or the rewritten cases' rows deleted and appended (REWRITE_IDS_SQL)."""
-    model, table = f"mine/{mart}", f"marts.{mart}"
+    model, table = f"marts/{mart}", f"marts.{mart}"
     if rewrite is None:
         return [(mart, materialise_sql(model, table))]
     return [(mart, DELETE_REWRITTEN_SQL.format(table=qualified(table))),
@@ -373,8 +375,8 @@ def _driver_tables(conn: duckdb.DuckDBPyConnection, events: EventArrays, runs: G
     driver_values.sql numbers: each case's priority, category and source, and the groups and
     sourcings of its group runs. Needs _mine_case_id, _mine_group and _mine_sourcing."""
     vocab = events.vocab
-    run_sql(conn, _temp_table("mine/driver_values", "_mine_driver_value"))
-    case_values = conn.execute(model_query("mine/case_driver_values")).fetchnumpy()
+    run_sql(conn, _temp_table("intermediate/driver_values", "_mine_driver_value"))
+    case_values = conn.execute(model_query("intermediate/case_driver_values")).fetchnumpy()
     values = conn.execute("SELECT count(*) FROM _mine_driver_value").fetchall()[0][0]
     vid_of = {"group": np.zeros(len(vocab.groups), np.int64),
               "sourcing": np.zeros(len(vocab.sourcings), np.int64)}

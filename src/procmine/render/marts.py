@@ -2,9 +2,9 @@
 
 The mining step may add columns to the contract tables (DESIGN.md) or leave optional ones
 out; `MartReader` looks at what is there and exposes two temporary views with a fixed set of
-columns (missing ones are NULL), so the page SQL in sql/render/ never depends on them. The
+columns (missing ones are NULL), so the page SQL in sql/reports/ never depends on them. The
 per-case marts are large (millions of rows), so the waste of every case is joined to its
-case once, into the small temporary table sql/render/waste_agg.sql that the pages share.
+case once, into the small temporary table sql/reports/waste_agg.sql that the pages share.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from procmine.sql.models import materialise
 
 CASE_VIEW = "pm_render_case"
 WASTE_VIEW = "pm_render_waste_rows"
-WASTE_AGG = "pm_render_waste_agg"   # the model sql/render/waste_agg.sql, materialised
+WASTE_AGG = "pm_render_waste_agg"   # the model sql/reports/waste_agg.sql, materialised
 
 # logical column -> (SQL type, candidate columns of marts.case_kpis, first present wins)
 CASE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -153,10 +153,10 @@ class MartReader:
             self.conn.execute(f"DROP VIEW IF EXISTS temp.{quote_ident(view)}")
 
     def query(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Rows of the query sql/render/<name>.sql (one SELECT) as JSON-ready dicts."""
-        script = load_sql(f"render/{name}.sql")
+        """Rows of the query sql/reports/<name>.sql (one SELECT) as JSON-ready dicts."""
+        script = load_sql(f"reports/{name}.sql")
         if WASTE_AGG in script and not self._waste_agg:
-            materialise(self.conn, "render/waste_agg", WASTE_AGG, temp=True)
+            materialise(self.conn, "reports/waste_agg", WASTE_AGG, temp=True)
             self._waste_agg = True
         cursor = run_sql(self.conn, script, params)
         return records(cursor)

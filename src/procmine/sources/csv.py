@@ -50,7 +50,7 @@ class CsvAdapter(Adapter):
             key: quote_ident(column) if column and column in present else "NULL::VARCHAR"
             for key, column in mapping.items()
         }
-        sql = load_sql("sources/csv_events.sql").format(raw_table=ctx.raw_table, **identifiers)
+        sql = load_sql("staging/csv_events.sql").format(raw_table=ctx.raw_table, **identifiers)
         date_format = ctx.option("date_format", "") or ""
         if not date_format and mapping["timestamp"] in present:
             date_format = detect_date_format(

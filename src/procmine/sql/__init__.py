@@ -16,7 +16,7 @@ import duckdb
 
 @cache
 def load_sql(name: str) -> str:
-    """The text of procmine/sql/<name> (e.g. "sources/csv_events.sql")."""
+    """The text of procmine/sql/<name> (e.g. "staging/csv_events.sql")."""
     return resources.files("procmine.sql").joinpath(name).read_text(encoding="utf-8")
 
 

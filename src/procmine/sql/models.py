@@ -40,5 +40,5 @@ def materialise(conn: duckdb.DuckDBPyConnection, model: str, table: str,
                 params: dict[str, Any] | None = None, *, append: bool = False,
                 temp: bool = False) -> None:
     """Write the model sql/<model>.sql into `table` (see `materialise_sql`), e.g.
-    materialise(conn, "mine/transitions", "marts.transitions", params)."""
+    materialise(conn, "marts/transitions", "marts.transitions", params)."""
     run_sql(conn, materialise_sql(model, table, append=append, temp=temp), params)

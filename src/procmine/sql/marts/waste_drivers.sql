@@ -2,7 +2,7 @@
 -- with that waste: support = share of those cases with the value, base_share = share of all
 -- cases with it, lift = support / base_share (> 1: over-represented). group and sourcing are
 -- every group / sourcing a case passed through. Only values with >= $min_cases waste cases.
--- The counts come from groupings.driver_counts over the values of driver_values.sql
+-- The counts come from groupings.driver_counts over the values of intermediate/driver_values.sql
 -- (_mine_driver_value: attribute, value, vid): _mine_driver_base (vid, cases with the value),
 -- _mine_driver_type (wtype, cases with the waste type), _mine_driver_hits (wtype, vid, cases
 -- with both); _mine_case has one row per case.

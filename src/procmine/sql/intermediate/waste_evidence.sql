@@ -1,5 +1,5 @@
 -- _mine_evidence (a temp table): the evidence text of the waste instances written by
--- waste.sql (_mine_waste_rows), once per distinct code combination. Inputs: _mine_waste_rows,
+-- marts/waste.sql (_mine_waste_rows), once per distinct code combination. Inputs: _mine_waste_rows,
 -- _mine_pp_evidence (ping_pong_paths.sql), _mine_vendor (code, name), _mine_activity,
 -- _mine_holder_key; $waste_types / $details. Evidence codes e1..e3 per waste type: waiting
 -- (activity, vendor holder or 0, case vendor or 0), handoff (from, to holder), ping_pong

@@ -2,7 +2,7 @@
 -- belong to (_event_cases). The staged event ids that occur more than once are in _dup_keys
 -- (by a 64-bit hash, found by pipeline.publish_core with validation.repeats: only those rows
 -- need a window to pick one copy; a hash shared by two different ids just sends both to that
--- window). When there are none, pipeline/staged_unique.sql replaces _staged_once by a plain
+-- window). When there are none, core/staged_unique.sql replaces _staged_once by a plain
 -- scan (which DuckDB inserts in parallel).
 CREATE OR REPLACE TEMP TABLE _event_cases AS
 SELECT DISTINCT case_id FROM staging.events WHERE run_id = $run_id;

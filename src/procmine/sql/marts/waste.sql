@@ -1,7 +1,7 @@
 -- marts.waste: one row per waste instance (waste.py, conformance.py), with hours, cost and
 -- evidence a process owner can read. The rows of the cases being rewritten (mine/changes.py):
 -- _mine_waste_rows (ci, wtype, stage, detail, hours, cost, dwell_s, t_us, holder, e1, e2,
--- e3), with _mine_case_id (ci, case_id), _mine_evidence (waste_evidence.sql), the code tables
+-- e3), with _mine_case_id (ci, case_id), _mine_evidence (intermediate/waste_evidence.sql), the code tables
 -- _mine_waste_type, _mine_detail, _mine_stage, _mine_holder_key. Evidence codes e1..e3 per
 -- waste type: waiting (activity, vendor holder or 0, case vendor or 0), handoff (from, to
 -- holder), ping_pong (home, first away, return holder; indirect: e3 = path id), rework (other

@@ -3,7 +3,7 @@
 -- events in core). The adapter's latest attributes replace a case's row; cases without
 -- attributes this run are derived from their events. A case's sourcing is that of the last
 -- group that held it: set as rows are inserted, then on the other touched rows that differ
--- (pipeline/publish_cases_sourcing.sql; not needed when core.cases was empty: every row is
+-- (core/publish_cases_sourcing.sql; not needed when core.cases was empty: every row is
 -- then inserted here, and an UPDATE of every case costs more than the insert).
 CREATE OR REPLACE TEMP TABLE _last_sourcing AS
 SELECT case_id, arg_max(sourcing, ts) AS sourcing
@@ -63,6 +63,6 @@ SET opened_at = d.opened_at, resolved_at = d.resolved_at, closed_at = d.closed_a
 FROM _derived_times AS d
 WHERE c.case_id = d.case_id AND c.source = d.source;
 
--- The cases this run gave events: pipeline/event_index.sql re-codes them (mining index) from
+-- The cases this run gave events: core/event_index.sql re-codes them (mining index) from
 -- _reindex_events.
 CREATE OR REPLACE TEMP TABLE _reindex_cases AS SELECT case_id FROM _event_cases;

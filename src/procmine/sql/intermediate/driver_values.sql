@@ -1,4 +1,4 @@
--- _mine_driver_value (a temp table): the values waste_drivers.sql reports on, numbered for
+-- _mine_driver_value (a temp table): the values marts/waste_drivers.sql reports on, numbered for
 -- groupings.driver_counts (attribute, value, vid): the priorities, categories and sources of
 -- the cases (_mine_case_id, as marts.case_kpis has them) and the names of the groups and
 -- sourcings (_mine_group, _mine_sourcing), numbered from 1 in order of attribute and value.
