@@ -155,7 +155,7 @@ def test_pm_bool_and_pm_number_read_every_dialect() -> None:
     from procmine.sql import load_sql, run_sql
 
     conn = duckdb.connect()
-    run_sql(conn, load_sql("pipeline/macros.sql"))
+    run_sql(conn, load_sql("staging/macros.sql"))
     words = ["TRUE", "false", "Y", "n", "yes", "No", "1", "0", "maybe"]
     assert [conn.execute("SELECT pm_bool(?)", [w]).fetchone()[0] for w in words] == [
         True, False, True, False, True, False, True, False, None]

@@ -113,7 +113,7 @@ def test_changed_cases_only_and_equal_to_a_full_run(
         conn.execute(NEW_CASE_ROW_SQL, {"new_case": NEW_CASE})
         conn.execute("UPDATE core.cases SET priority = '1 - Critical' WHERE case_id = ?",
                      [RETAGGED])
-        # what publishing does for the cases a run gave events (sql/pipeline/publish_core.sql)
+        # what publishing does for the cases a run gave events (sql/core/publish_*.sql)
         conn.execute("CREATE TEMP TABLE _reindex_cases AS SELECT unnest(?) AS case_id",
                      [[*TOUCHED, NEW_CASE]])
         event_index.refresh(conn)

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from procmine.ingest import FileResult
     from procmine.load import RunResult
     from procmine.mine import MineReport
+    from procmine.quarantine import ReleaseResult
     from procmine.query import Rows, Status
     from procmine.validate import ValidationReport
-    from procmine.quarantine import ReleaseResult
 
 __all__ = ["Database", "QuarantineCount", "open"]
 
@@ -240,8 +240,8 @@ class Database:
 
     def quarantine_show(self, rule: str, source: str | None = None, limit: int = 50) -> Rows:
         """Rows quarantined by `rule`: file, row, offending value, reason, run."""
-        from procmine.query import Rows
         from procmine.quarantine import quarantine_rows
+        from procmine.query import Rows
 
         columns, rows = quarantine_rows(self.path, rule, source, limit)
         return Rows(columns, rows)

@@ -43,13 +43,13 @@ def refresh(conn: duckdb.DuckDBPyConnection, *, events_ready: bool = False) -> N
     """
     if not events_ready:
         conn.execute(REINDEX_EVENTS_SQL)
-    run_sql(conn, load_sql("pipeline/event_index.sql"))
+    run_sql(conn, load_sql("core/event_index.sql"))
     conn.execute("DROP TABLE IF EXISTS _reindex_cases")
 
 
 def rebuild(conn: duckdb.DuckDBPyConnection) -> None:
     """Re-code every event of core.events."""
-    run_sql(conn, load_sql("pipeline/event_index_rebuild.sql"))
+    run_sql(conn, load_sql("core/event_index_rebuild.sql"))
     refresh(conn, events_ready=True)
 
 

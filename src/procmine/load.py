@@ -100,17 +100,17 @@ def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
     check_event_identity(conn, first)
     cases_before = conn.execute("SELECT count(*) FROM core.cases").fetchone()[0]
     repeated = run_repeats(conn, run_id, "_dup_keys")  # validation's, when it ran here
-    run_sql(conn, load_sql("pipeline/publish_scope.sql"), params)
+    run_sql(conn, load_sql("core/publish_scope.sql"), params)
     if not repeated:
-        run_sql(conn, load_sql("pipeline/staged_unique.sql"))
-    run_sql(conn, load_sql("pipeline/publish_events_first.sql" if first
-                           else "pipeline/publish_events.sql"), params)
+        run_sql(conn, load_sql("core/staged_unique.sql"))
+    run_sql(conn, load_sql("core/publish_events_first.sql" if first
+                           else "core/publish_events.sql"), params)
     store_hashes(conn, "_case_dups", repeated_hashes(conn, STAGED_CASE_HASHES_SQL))
-    run_sql(conn, load_sql("pipeline/publish_cases.sql"), params)
+    run_sql(conn, load_sql("core/publish_cases.sql"), params)
     if cases_before:
-        run_sql(conn, load_sql("pipeline/publish_cases_sourcing.sql"))
+        run_sql(conn, load_sql("core/publish_cases_sourcing.sql"))
     event_index.refresh(conn, events_ready=True)
-    run_sql(conn, load_sql("pipeline/publish_done.sql"), params)
+    run_sql(conn, load_sql("core/publish_done.sql"), params)
 
 
 def load_and_publish_core(
@@ -140,7 +140,7 @@ def load_and_publish_core(
     result.validation = validation
     counts = {
         row[0]: (row[1], row[2]) for row in conn.execute(
-            load_sql("pipeline/counts_by_file.sql"), {"run_id": result.run_id}).fetchall()
+            load_sql("staging/counts_by_file.sql"), {"run_id": result.run_id}).fetchall()
     }
     before = core_event_count(conn)
     publish_core(conn, result.run_id)
@@ -218,7 +218,7 @@ def landing_batches(config: Config) -> list[tuple[str, list[Path], dict[str, Any
 def reset_loaded_data(conn: duckdb.DuckDBPyConnection) -> None:
     """--full: forget every loaded file, its raw rows and its events, so all landing files are
     read again (and each row is in raw once)."""
-    run_sql(conn, load_sql("pipeline/reset.sql"))
+    run_sql(conn, load_sql("core/reset.sql"))
     for (table,) in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' "
             "AND table_type = 'BASE TABLE'").fetchall():

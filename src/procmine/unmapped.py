@@ -63,9 +63,9 @@ class UnmappedReport:
 
 
 def unmapped_report(conn: duckdb.DuckDBPyConnection) -> UnmappedReport:
-    """The unmapped events of core.events (sql/pipeline/unmapped.sql) against core's size."""
-    rows = conn.execute(load_sql("pipeline/unmapped.sql")).fetchall()
-    total_events, total_cases = conn.execute(load_sql("orchestration/core_size.sql")).fetchone()
+    """The unmapped events of core.events (sql/core/unmapped.sql) against core's size."""
+    rows = conn.execute(load_sql("core/unmapped.sql")).fetchall()
+    total_events, total_cases = conn.execute(load_sql("runs/core_size.sql")).fetchone()
     events, cases = (rows[0][2], rows[0][3]) if rows else (0, 0)
     activities = [UnmappedActivity(str(r[0]), str(r[1]), int(r[2]), int(r[3]))
                   for r in rows[1:]]

@@ -112,7 +112,7 @@ Table = dict[str, np.ndarray]   # columns DuckDB scans in place (conn.register)
 
 
 def variant_table(variants: Variants) -> Table:
-    """One row per variant, most frequent first (the input of sql/mine/variants.sql)."""
+    """One row per variant, most frequent first (the input of sql/marts/variants.sql)."""
     cases = max(int(variants.counts.sum()), 1)
     return {
         "vi": np.arange(variants.size, dtype=np.int32),

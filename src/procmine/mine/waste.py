@@ -50,7 +50,7 @@ def _detail(name: str) -> int:
 @dataclass
 class Instances:
     """A batch of waste instances (parallel arrays). e1..e3 are evidence codes whose meaning
-    depends on the waste type (see sql/mine/waste.sql)."""
+    depends on the waste type (see sql/marts/waste.sql)."""
 
     ci: np.ndarray
     ev: np.ndarray

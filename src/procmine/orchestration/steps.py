@@ -319,12 +319,12 @@ def mine(state: RunState) -> dict[str, Any]:
     state.mine_timings = outputs.build_marts(state.db, state.config, state.result).timings
     state.timings["build_marts_s"] = time.perf_counter() - started
     state.mined = True
-    changes = run_sql(state.db, load_sql("orchestration/heatmap_changes.sql"), {"limit": 5})
+    changes = run_sql(state.db, load_sql("runs/heatmap_changes.sql"), {"limit": 5})
     columns = [d[0] for d in changes.description]
     state.heatmap_changes = [dict(zip(columns, row, strict=True)) for row in changes.fetchall()]
     state.has_previous_heatmap = state.db.execute(
         "SELECT count(*) > 0 FROM _heatmap_before").fetchone()[0]
-    run_sql(state.db, load_sql("orchestration/snapshot_heatmap.sql"),
+    run_sql(state.db, load_sql("runs/snapshot_heatmap.sql"),
             {"run_id": state.result.run_id})
     log.info("mine: marts recomputed in %.1f s", state.timings["build_marts_s"])
     return {"mined": True, "seconds": round(state.timings["build_marts_s"], 3)}
@@ -427,7 +427,7 @@ def package_version() -> str:
 
 def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, config: Config) -> str:
     """What the marts depend on: core's content, the configuration, procmine's version."""
-    core = conn.execute(load_sql("orchestration/fingerprint.sql")).fetchone()
+    core = conn.execute(load_sql("runs/fingerprint.sql")).fetchone()
     settings = {k: v for k, v in config.data.items() if k not in NOT_FINGERPRINTED}
     payload = json.dumps([list(core), settings, package_version(), store.schema_version(conn)],
                          sort_keys=True, default=str)
@@ -435,14 +435,14 @@ def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, config: Config) -> str:
 
 
 def last_mined_fingerprint(conn: duckdb.DuckDBPyConnection) -> str | None:
-    row = conn.execute(load_sql("orchestration/last_fingerprint.sql")).fetchone()
+    row = conn.execute(load_sql("runs/last_fingerprint.sql")).fetchone()
     return row[0] if row else None
 
 
 def record_details(conn: duckdb.DuckDBPyConnection, state: RunState) -> None:
     """The run_log columns of migration 005 (record_run writes the original ones)."""
     conn.execute(
-        load_sql("orchestration/record_details.sql"),
+        load_sql("runs/record_details.sql"),
         {"run_id": state.result.run_id, "files_skipped": state.files_skipped,
          "files_failed": len(state.result.failed_files), "mined": state.mined,
          "fingerprint": state.fingerprint or None, "records_pulled": state.records_pulled,

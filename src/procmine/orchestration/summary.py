@@ -35,7 +35,7 @@ def run_summary_markdown(state: RunState, conn: duckdb.DuckDBPyConnection) -> st
     """Files, events, quarantine, unmapped activities (no D2C stage), pulls, marts and the
     biggest waste changes of one run."""
     result = state.result
-    events, cases = conn.execute(load_sql("orchestration/core_size.sql")).fetchone()
+    events, cases = conn.execute(load_sql("runs/core_size.sql")).fetchone()
     per_file = {row[0]: (row[1], row[2]) for row in conn.execute(
         "SELECT path, events, quarantined FROM core.load_registry WHERE run_id = ?",
         [result.run_id]).fetchall()}

@@ -1,7 +1,7 @@
 """Dashboards: self-contained offline HTML pages (and a PNG per chart) built from the marts.
 
 Data flow: marts.* (aggregates; `MartReader` adds fixed-shape temp views and one small
-waste aggregate) → page SQL in sql/render/ → Altair charts with named datasets → HTML with
+waste aggregate) → page SQL in sql/reports/ → Altair charts with named datasets → HTML with
 inline Vega bundle and data; each page's charts go to PNG worker processes (render.png) as
 soon as the page is built. The same marts always give the same bytes (no clocks, sorted
 JSON, ordered queries, exact decimal sums).

@@ -49,7 +49,7 @@ class CsvAdapter(Adapter):
             key: quote_ident(column) if column and column in present else "NULL::VARCHAR"
             for key, column in mapping.items()
         }
-        sql = load_sql("sources/csv_events.sql").format(raw_table=ctx.raw_table, **identifiers)
+        sql = load_sql("staging/csv_events.sql").format(raw_table=ctx.raw_table, **identifiers)
         date_format = sniff_raw_timestamps(
             conn, ctx, files, [mapping["timestamp"]] if mapping["timestamp"] in present else [])
         conn.execute(sql, {

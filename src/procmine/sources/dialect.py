@@ -110,7 +110,7 @@ def collect_values(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequ
     `relation` (a FROM clause, with `params`) and their row counts."""
     conn.execute("CREATE OR REPLACE TEMP TABLE _pm_ts_values (v VARCHAR, n BIGINT)")
     for column in columns:
-        conn.execute(load_sql("sources/dialect_values.sql").format(
+        conn.execute(load_sql("staging/dialect_values.sql").format(
             relation=relation, column=quote_ident(column)),
             {**params, "null_tokens": list(null_tokens)})
 
@@ -136,7 +136,7 @@ def sniff_timestamps(conn: duckdb.DuckDBPyConnection, relation: str, columns: Se
         found = best_format if best or configured else None
         example = _unread_example(conn, found)
         for other in complete[1:]:
-            examples = conn.execute(load_sql("sources/dialect_timestamp_readings.sql"), {
+            examples = conn.execute(load_sql("staging/dialect_timestamp_readings.sql"), {
                 "first": best_format, "second": other, "limit": 2}).fetchall()
             if examples:
                 return TimestampSniff(tuple(columns), None, best, total, distinct, example,
@@ -153,7 +153,7 @@ def _read_rows_each(conn: duckdb.DuckDBPyConnection, formats: list[str],
                     values: str) -> list[tuple[int, int]]:
     """(plausible, read) rows of {values} for each format, in one query (DuckDB wants each strptime format
     constant, so each is its own parameter $f0, $f1, ... of a UNION ALL branch)."""
-    template = load_sql("sources/dialect_timestamp_candidates.sql").format(values=values)
+    template = load_sql("staging/dialect_timestamp_candidates.sql").format(values=values)
     branch = template.strip().rstrip(";")
     sql = " UNION ALL ".join(f"SELECT {i} AS k, * FROM ({branch.replace('$fmt', f'$f{i}')})"
                              for i in range(len(formats)))
@@ -216,7 +216,7 @@ def boolean_columns(conn: duckdb.DuckDBPyConnection, relation: str, columns: Seq
                 f"{quote_ident(column)}, $null_tokens) AS v FROM {relation}) WHERE v IS NOT NULL",
                 {**params, "col": column, "null_tokens": list(null_tokens)})
         return {row[0] for row in conn.execute(
-            load_sql("sources/dialect_boolean_columns.sql")).fetchall()}
+            load_sql("staging/dialect_boolean_columns.sql")).fetchall()}
     finally:
         conn.execute("DROP TABLE IF EXISTS _pm_column_values")
 
@@ -227,7 +227,7 @@ def check_boolean(conn: duckdb.DuckDBPyConnection, relation: str, column: str,
     """Stop (one line) when most values of a boolean column are no boolean word: the column
     is another dialect or the wrong column, not a file of bad rows."""
     total, read, example = conn.execute(
-        load_sql("sources/dialect_boolean_reading.sql").format(
+        load_sql("staging/dialect_boolean_reading.sql").format(
             relation=relation, column=quote_ident(column)),
         {**params, "null_tokens": list(null_tokens)}).fetchone()
     if total and read < MOST * total:

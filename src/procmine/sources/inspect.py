@@ -203,7 +203,7 @@ def inspect_file(path: Path, *, name: str | None = None) -> Inspection:
         raise InputError("no such file", path=str(path))
     conn = duckdb.connect()
     try:
-        run_sql(conn, load_sql("pipeline/macros.sql"))
+        run_sql(conn, load_sql("staging/macros.sql"))
         if _is_xes(path):
             kind, delimiter, encoding, columns = "xes", None, None, _load_xes(conn, path)
         else:
@@ -325,11 +325,11 @@ def _null_tokens(conn: duckdb.DuckDBPyConnection, columns: list[str]) -> list[st
 def _column(conn: duckdb.DuckDBPyConnection, column: str, rows: int,
             tokens: list[str]) -> ColumnReport:
     ident = quote_ident(column)
-    stats = conn.execute(load_sql("sources/inspect_column.sql").format(
+    stats = conn.execute(load_sql("staging/inspect_column.sql").format(
         table=TABLE, column=ident), {"null_tokens": tokens}).fetchone()
     nulls, distinct, integers, decimals, numbers, booleans, date_like = stats
     examples = tuple(row[0] for row in conn.execute(load_sql(
-        "sources/inspect_top_values.sql").format(table=TABLE, column=ident),
+        "staging/inspect_top_values.sql").format(table=TABLE, column=ident),
         {"null_tokens": tokens, "limit": 3}).fetchall())
     present = rows - nulls
     kind, date_format, problem = "text", None, None
@@ -489,7 +489,7 @@ def _activities(conn: duckdb.DuckDBPyConnection, inspection: Inspection,
             f"pm_null({quote_ident('Sub Status')}, $t)) AS a, count(*) AS n FROM {TABLE} "
             "GROUP BY a ORDER BY n DESC, a LIMIT $limit", {"t": tokens, "limit": limit})
         return [row[0] for row in values.fetchall() if row[0]]
-    found = [row[0] for row in conn.execute(load_sql("sources/inspect_top_values.sql").format(
+    found = [row[0] for row in conn.execute(load_sql("staging/inspect_top_values.sql").format(
         table=TABLE, column=quote_ident(column)), {"null_tokens": tokens, "limit": limit})
         .fetchall()]
     if inspection.adapter == "servicenow":

@@ -1,7 +1,7 @@
 """ServiceNow audit exports: one row per update of a record (state snapshots) → events.
 
 The derivation rules (Open, state changes, Assign/Reassign, Reclassify; case attributes
-from the last snapshot) live in sql/sources/servicenow_rows.sql (the snapshots of the new
+from the last snapshot) live in sql/staging/servicenow_rows.sql (the snapshots of the new
 files' records) and servicenow_events.sql (events, cases), and in docs/sources.md.
 """
 
@@ -71,7 +71,7 @@ class ServiceNowAdapter(MappedAdapter):
                           path=", ".join(str(f.path) for f in files), key="columns.sla_met")
         identifiers = {key: column if column == NULL_VARCHAR else f"raw_row.{column}"
                        for key, column in self.identifiers(conn, ctx).items()}
-        run_sql(conn, load_sql("sources/servicenow_rows.sql").format(
+        run_sql(conn, load_sql("staging/servicenow_rows.sql").format(
             raw_table=ctx.raw_table,
             content="hash(" + ", ".join(quote_ident(c) for c in exported) + ")",
             **identifiers,
@@ -79,7 +79,7 @@ class ServiceNowAdapter(MappedAdapter):
         # the events are staged with their stage and sourcing (no UPDATE of them afterwards)
         create_mapping_tables(conn, ctx.config, [ctx.source.name], [row[0] for row in conn.execute(
             "SELECT DISTINCT grp FROM _sn_rows WHERE is_new AND grp IS NOT NULL").fetchall()])
-        run_sql(conn, load_sql("sources/servicenow_events.sql").format(
+        run_sql(conn, load_sql("staging/servicenow_events.sql").format(
             raw_table=ctx.raw_table,
             attributes=_attributes_json(attribute_columns, boolean_columns(
                 conn, f"{ctx.raw_table} WHERE list_contains($file_ids, _file_id)",
