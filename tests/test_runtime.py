@@ -55,21 +55,15 @@ def state(mapped_inside=None):
             "mmapped_while_mining": mapped_inside}
 
 before = state()
-from procmine import store
-from procmine.config import load_config
-from procmine.load import ingest
-from procmine.mine import mine
 from procmine.orchestration.imports import start_heavy_imports
 from procmine.sample import generate_sample
 
 work = Path(sys.argv[1])
 generate_sample(work / "landing", cases=200, seed=3)
-config = load_config()
-db = work / "procmine.duckdb"
-ingest(config, db, "servicenow", [work / "landing" / "servicenow"])
-start_heavy_imports().join()
-with store.writing(db) as conn:
-    report = mine(conn, config, discover=False)
+db = procmine.open(work / "procmine.duckdb")           # the Python API, as a notebook uses it
+db.ingest(work / "landing" / "servicenow", source="servicenow")
+start_heavy_imports().join()                            # what a run does before validating
+report = db.mine(discover=False)
 with runtime.reused_memory():
     inside = big_block_mmapped()
 after = state(inside)

@@ -2,7 +2,7 @@
 mapped events only (unmapped ones projected out of the aligned sequence), no deviation waste
 or cost comes from them, and the ingest output, the run summary and the waste page state the
 unmapped share. Real data: the BPIC 2013 Volvo log with its activities replaced by codes, and
-the BPIC 2014 activity log with a stage table proposed from its activity names."""
+the BPIC 2014 activity log with the stage table `procmine inspect` proposes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import csv
 import gzip
 import math
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 import procmine
 from procmine import store
 from procmine.config import load_config
+from procmine.sources.inspect import inspect_file
 from tests.conftest import run_cli
 from tests.landing_data import write_project
 from tests.mine_support import Log, mine_log, rows
@@ -141,37 +143,34 @@ def test_codes_waste_page_states_the_unmapped_share(volvo_codes: tuple[Path, str
     assert "they never count as deviation" in page
 
 
-# ---------------------------------------------------------------- BPIC 2014 with a stage table
+# ------------------------------------------- BPIC 2014 with the stage table `inspect` proposed
 
-# A stage proposed from an activity's name (first rule whose word it contains); None: unplaced.
-STAGE_RULES = [("reopen", "reopen"), ("reassign", "assign"), ("assign", "assign"),
-               ("pending", "wait"), ("awaiting", "wait"), ("wait", "wait"),
-               ("resolved", "resolve"), ("closed", "close"), ("open", "log"), ("new", "log")]
-
-
-def proposed_stage(activity: str) -> str | None:
-    lowered = activity.lower()
-    return next((stage for word, stage in STAGE_RULES if word in lowered), None)
+UNPLACED = {"Notify By Change", "OO Response", "Quality Indicator", "Quality Indicator Set",
+            "Status Change"}
 
 
 @pytest.fixture(scope="module")
-def bpic14(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+def bpic14(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], list]:
     """The BPIC 2014 activity log (466,660 events, 39 activities) run once through `procmine
-    run` as a generic CSV, with a [stages] table proposed from its activity names."""
+    run` as a generic CSV, with the column mapping and the [stages] table that `procmine
+    inspect` proposes for it (its unplaced activities left without a stage), and the file's
+    (case, activity) rows read plainly."""
+    proposal = inspect_file(BPIC14)
+    assert proposal.adapter == "csv"
+    stages = {a: s for a, s in proposal.stages.items() if s}
+    activity_column = proposal.column("activity")
     with gzip.open(BPIC14, "rt", encoding="utf-8-sig", newline="") as source:
-        activities = sorted({r["Detail Incident Activity.IncidentActivity_Type"]
-                             for r in csv.DictReader(source)})
-    assert len(activities) == 39
-    stages = {a: s for a in activities if (s := proposed_stage(a)) is not None}
+        events = [(r[proposal.column("case")], r[activity_column])
+                  for r in csv.DictReader(source)]
     table = "\n".join(f'"{a}" = "{s}"' for a, s in stages.items())
     root = tmp_path_factory.mktemp("bpic14")
-    config_path = write_project(root, extra_toml="""
+    config_path = write_project(root, extra_toml=f"""
         [sources.csv.columns]
-        case = "Incident ID"
-        activity = "Detail Incident Activity.IncidentActivity_Type"
-        timestamp = "Detail Incident Activity.DateStamp"
+        case = "{proposal.column("case")}"
+        activity = "{activity_column}"
+        timestamp = "{proposal.column("timestamp")}"
         resource = ""
-        group = "Detail Incident Activity.Assignment Group"
+        group = "{proposal.column("group")}"
         """)
     with config_path.open("a", encoding="utf-8") as handle:
         handle.write(f"\n[stages]\n{table}\n")
@@ -180,18 +179,22 @@ def bpic14(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     result = procmine.open(config.db_path(), config).run(prefect="never")
     assert (result.status, result.events_loaded, result.events_quarantined) == (
         "success", 466_660, 0)
-    return config_path, stages
+    return config_path, stages, events
 
 
-def test_bpic14_stage_table(bpic14: tuple[Path, dict[str, str]]) -> None:
-    assert bpic14[1] == {
-        "Assignment": "assign", "Closed": "close", "External Vendor Assignment": "assign",
-        "External Vendor Reassignment": "assign", "Open": "log", "Pending vendor": "wait",
-        "Reassignment": "assign", "Reopen": "reopen", "Resolved": "resolve"}
+def test_bpic14_stage_table(bpic14: tuple[Path, dict[str, str], list]) -> None:
+    """inspect's name rules place the ITIL steps and leave five activities for the user."""
+    stages = bpic14[1]
+    assert {a: stages[a] for a in ("Open", "Assignment", "Reassignment", "Pending vendor",
+                                   "Resolved", "Closed", "Reopen")} == {
+        "Open": "log", "Assignment": "assign", "Reassignment": "assign",
+        "Pending vendor": "wait", "Resolved": "resolve", "Closed": "close", "Reopen": "reopen"}
+    assert {a for _, a in bpic14[2]} - set(stages) == UNPLACED
+    assert [a for a, s in stages.items() if s == "wait"] == ["Pending vendor"]
 
 
 def test_bpic14_heat_map_has_waiting_handoff_and_ping_pong(
-        bpic14: tuple[Path, dict[str, str]]) -> None:
+        bpic14: tuple[Path, dict[str, str], list]) -> None:
     db = load_config(bpic14[0]).db_path()
     cases = dict(_rows(db, "SELECT waste_type, count(DISTINCT case_id) FROM marts.waste "
                            "GROUP BY ALL"))
@@ -202,7 +205,7 @@ def test_bpic14_heat_map_has_waiting_handoff_and_ping_pong(
     assert waiting == [("wait",)]
 
 
-def test_bpic14_deviation_only_for_mapped_activities(bpic14: tuple[Path, dict[str, str]]) -> None:
+def test_bpic14_deviation_only_for_mapped_activities(bpic14: tuple[Path, dict[str, str], list]) -> None:
     db = load_config(bpic14[0]).db_path()
     stages = bpic14[1]
     found = _rows(db, "SELECT evidence, d2c_stage, count(*) FROM marts.waste "
@@ -213,23 +216,29 @@ def test_bpic14_deviation_only_for_mapped_activities(bpic14: tuple[Path, dict[st
                                                     ).partition(" after ")
         assert stages[activity] == stage, evidence      # a mapped activity, at its stage
         assert not before or before in stages, evidence  # evidence: the judged one before
-    # no deviation outside a stage, and none for the unmapped 46% of the events
+    # no deviation outside a stage: unmapped events are never judged
     assert _rows(db, "SELECT count(*) FROM marts.waste_heatmap "
                      "WHERE waste_type = 'deviation' AND d2c_stage IS NULL") == [(0,)]
-    assert _rows(db, "SELECT sum(unjudged_events * case_count) FROM marts.conformance") == [
-        (216_697,)]
 
 
-def test_bpic14_unmapped_share_in_summary_and_page(bpic14: tuple[Path, dict[str, str]]) -> None:
-    config = load_config(bpic14[0])
+def test_bpic14_unmapped_share_in_summary_and_page(
+        bpic14: tuple[Path, dict[str, str], list]) -> None:
+    config_path, stages, events = bpic14
+    unmapped = [(case, activity) for case, activity in events if activity not in stages]
+    cases = {case for case, _ in unmapped}
+    all_cases = {case for case, _ in events}
+    top = Counter(activity for _, activity in unmapped).most_common(3)
+    config = load_config(config_path)
     summary = _rows(config.db_path(), "SELECT summary_md FROM marts.run_log")[0][0]
-    assert ("| unmapped activities | 216,697 of 466,660 events (46.4%) in 46,161 of 46,629 "
-            "cases (99.0%) have an activity without a D2C stage") in summary
-    assert "top: 'Operator Update' 56,286, 'Status Change' 50,904, 'Update' 35,954" in summary
+    share = (f"{len(unmapped):,} of {len(events):,} events ({len(unmapped) / len(events):.1%}) "
+             f"in {len(cases):,} of {len(all_cases):,} cases ({len(cases) / len(all_cases):.1%})")
+    assert f"| unmapped activities | {share} have an activity without a D2C stage" in summary
+    assert "top: " + ", ".join(f"'{a}' {n:,}" for a, n in top) in summary
     page = (config.dashboards_dir / "waste.html").read_text()
-    assert ("Unmapped activities: 216,697 of 466,660 events (46.4%) in 46,161 of 46,629 cases "
-            "(99.0%) have an activity without a Detect-to-Correct stage: Operator Update "
-            "(56,286), Status Change (50,904)") in page
+    assert (f"Unmapped activities: {share} have an activity without a Detect-to-Correct stage: "
+            + ", ".join(f"{a} ({n:,})" for a, n in top[:2])) in page
+    assert _rows(config.db_path(), "SELECT sum(unjudged_events * case_count) "
+                                   "FROM marts.conformance") == [(len(unmapped),)]
 
 
 def test_incremental_mining_of_unmapped_events_equals_a_full_run(tmp_path: Path) -> None:
