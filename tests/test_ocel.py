@@ -15,8 +15,8 @@ import pytest
 from procmine import store
 from procmine.config import load_config
 from procmine.export_ocel import OcelCounts, export_ocel
+from procmine.load import ingest
 from procmine.mine import mine
-from procmine.pipeline import ingest
 from procmine.sample import generate_sample
 from tests.conftest import VOLVO_LOG, run_cli
 

@@ -34,8 +34,8 @@ from typing import Any
 import duckdb
 
 from procmine import store
-from procmine.sources.base import quote_ident
-from procmine.sql import load_sql, run_sql
+from procmine.sql import load_sql, quote_ident
+from procmine.sql.models import materialise
 
 CASE_QUALIFIER = "case"
 EPOCH = "1970-01-01 00:00:00.000000"
@@ -89,8 +89,8 @@ def write_ocel(conn: duckdb.DuckDBPyConnection, path: Path) -> OcelCounts:
     """Stream the store's events, objects and relations into a new SQLite file at `path`."""
     _lineage_table(conn)
     _links_table(conn)
-    run_sql(conn, load_sql("export/ocel_e2o.sql"), {"qualifier": CASE_QUALIFIER})
-    run_sql(conn, load_sql("export/ocel_o2o.sql"))
+    materialise(conn, "export/ocel_e2o", "_ocel_e2o", {"qualifier": CASE_QUALIFIER}, temp=True)
+    materialise(conn, "export/ocel_o2o", "_ocel_o2o", temp=True)
     counts = OcelCounts()
     out = sqlite3.connect(path)
     try:

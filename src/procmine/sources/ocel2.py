@@ -2,7 +2,7 @@
 
 The file is read with Python's sqlite3 (DuckDB's sqlite extension is not available offline),
 read-only, its tables copied in batches into DuckDB temp tables and joined there
-(sql/sources/ocel2_raw.sql), into three raw tables with lineage (docs/ocel.md):
+(sql/staging/ocel2_raw.sql), into three raw tables with lineage (docs/ocel.md):
 
 - ``raw.<source>``: one row per row of the file's ``event_object`` table (its position is
   ``_source_row``), with the event's type and time: ``ocel_event_id``, ``ocel_object_id``,
@@ -33,9 +33,9 @@ import pyarrow as pa
 
 from procmine.errors import InputError
 from procmine.sources import register
-from procmine.sources.base import Adapter, LoadContext, RawFile, _append_raw, quote_ident
+from procmine.sources.base import Adapter, LoadContext, RawFile, _append_raw
 from procmine.sources.mapped import forget_raw_file, stage_activities
-from procmine.sql import load_sql, run_sql
+from procmine.sql import load_sql, quote_ident, run_sql
 
 REQUIRED_TABLES = ("event", "object", "event_object", "object_object", "event_map_type",
                    "object_map_type")
@@ -43,11 +43,11 @@ EVENT_COLUMNS = ("ocel_event_id", "ocel_object_id", "ocel_qualifier", "ocel_acti
                  "ocel_time", "ocel_object_type")
 OBJECT_COLUMNS = ("ocel_object_id", "ocel_object_type", "ocel_attributes")
 O2O_COLUMNS = ("ocel_source_id", "ocel_target_id", "ocel_qualifier")
-STAGED = "_procmine_ocel_batch"             # sql/sources/ocel2_raw.sql
+STAGED = "_procmine_ocel_batch"             # sql/staging/ocel2_raw.sql
 BATCH = 50_000
 
 # The file's tables, copied as they are into DuckDB temp tables (pos: row order), then joined
-# there (sql/sources/ocel2_raw.sql): SQLite has no index on them, DuckDB hashes them.
+# there (sql/staging/ocel2_raw.sql): SQLite has no index on them, DuckDB hashes them.
 COPIES = {
     "_ocel_in_e2o": ("SELECT CAST(ocel_event_id AS TEXT), CAST(ocel_object_id AS TEXT), "
                      "CAST(ocel_qualifier AS TEXT) FROM event_object ORDER BY rowid",
@@ -82,7 +82,7 @@ class Ocel2Adapter(Adapter):
                 "SELECT CAST(ocel_id AS TEXT), CAST(ocel_time AS TEXT) "
                 f"FROM {quote_ident('event_' + suffix)} ORDER BY rowid")
                 for suffix in maps["event"].values())))
-            run_sql(conn, load_sql("sources/ocel2_raw.sql"))
+            run_sql(conn, load_sql("staging/ocel2_raw.sql"))
             try:
                 rows = _append_raw(conn, STAGED, list(EVENT_COLUMNS), path, file_id, ctx)
             finally:
@@ -102,7 +102,7 @@ class Ocel2Adapter(Adapter):
     def normalise(self, conn: duckdb.DuckDBPyConnection, files: list[RawFile],
                   ctx: LoadContext) -> None:
         generic = ctx.config.section("stages")
-        sql = load_sql("sources/ocel2_events.sql").format(
+        sql = load_sql("staging/ocel2_events.sql").format(
             raw_table=ctx.raw_table, objects_table=self._side_name(ctx, "_objects"))
         run_sql(conn, sql, {
             "file_ids": [f.file_id for f in files],

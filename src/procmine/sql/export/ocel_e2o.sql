@@ -10,7 +10,6 @@
 -- (0, 1, ...): OCEL orders events by time alone, so the export writes it as nanoseconds below
 -- the store's microseconds (ocel_events.sql), and an OCEL reader sees procmine's order.
 -- Params: $qualifier.
-CREATE OR REPLACE TEMP TABLE _ocel_e2o AS
 WITH events AS (
     SELECT event_id, case_id, case_type, activity, ts, resource, org_group, support_level,
            sourcing, d2c_stage, source, source_file, source_row, seq

@@ -2,7 +2,6 @@
 -- core.cases (problem_id: qualifier 'problem', change_id: 'change') and the temp table
 -- _ocel_links(source_id, target_id, qualifier) (raw o2o rows of ocel2 sources, core.links).
 -- A relation whose other end is not an exported object is counted by the caller, not written.
-CREATE OR REPLACE TEMP TABLE _ocel_o2o AS
 WITH objects AS (
     SELECT DISTINCT case_id AS object_id FROM _ocel_e2o
 ),
