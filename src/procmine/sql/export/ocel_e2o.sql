@@ -44,4 +44,4 @@ final AS (
     SELECT *, row_number() OVER (PARTITION BY case_id, ts ORDER BY rank) - 1 AS tie
     FROM ranked
 )
-SELECT * FROM final;
+SELECT * FROM final

@@ -14,8 +14,8 @@ final AS (
     SELECT ocel_id, activity AS ocel_type,
            strftime(timezone('UTC', ts), '%Y-%m-%d %H:%M:%S.%f')
                || lpad(least(tie, 999)::VARCHAR, 3, '0') AS ocel_time,
-           resource, org_group, support_level, sourcing, d2c_stage, source
+           resource, org_group, support_level, sourcing, d2c_stage, source, rank
     FROM firsts
-    ORDER BY rank
 )
-SELECT * FROM final;
+SELECT * EXCLUDE (rank) FROM final
+ORDER BY rank

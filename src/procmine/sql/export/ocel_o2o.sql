@@ -23,4 +23,4 @@ final AS (
            AND r.target_id IN (SELECT object_id FROM objects) AS exported
     FROM relations AS r
 )
-SELECT * FROM final;
+SELECT * FROM final

@@ -17,11 +17,11 @@ final AS (
            strftime(timezone('UTC', c.opened_at), '%Y-%m-%d %H:%M:%S.%f') AS opened_at,
            strftime(timezone('UTC', c.resolved_at), '%Y-%m-%d %H:%M:%S.%f') AS resolved_at,
            strftime(timezone('UTC', c.closed_at), '%Y-%m-%d %H:%M:%S.%f') AS closed_at,
-           c.sla_met::INTEGER AS sla_met, c.reopen_count, c.vendor, c.sourcing
+           c.sla_met::INTEGER AS sla_met, c.reopen_count, c.vendor, c.sourcing, r.rank
     FROM related AS r
     LEFT JOIN (SELECT * FROM cases QUALIFY row_number() OVER (PARTITION BY case_id
                                                               ORDER BY source) = 1) AS c
         USING (case_id)
-    ORDER BY r.rank
 )
-SELECT * FROM final;
+SELECT * EXCLUDE (rank) FROM final
+ORDER BY rank
