@@ -41,14 +41,15 @@ def page_builders() -> tuple[list[PageBuilder], list[PageBuilder]]:
         data_quality,
         operating_model,
         overview,
+        process_map,
         variants,
         waste,
     )
 
-    site = [overview.build, waste.build, bottlenecks.build, variants.build,
+    site = [overview.build, process_map.build, waste.build, bottlenecks.build, variants.build,
             operating_model.build, data_quality.build]
-    build_order = [variants.build, bottlenecks.build, waste.build, operating_model.build,
-                   overview.build, data_quality.build]
+    build_order = [variants.build, process_map.build, bottlenecks.build, waste.build,
+                   operating_model.build, overview.build, data_quality.build]
     return site, build_order + [b for b in site if b not in build_order]
 
 
