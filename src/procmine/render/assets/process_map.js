@@ -115,7 +115,9 @@
     $("pm-paths-value").textContent = $("pm-paths").value + "%";
     var filters = key.split(".").filter(function (v) { return v !== "-1"; }).length;
     if (!cell) {
-      $("pm-summary").textContent = filters > data.max_filters
+      $("pm-summary").textContent = !data.sliced
+        ? "This log is large: the map is drawn for the whole log only (no filters)."
+        : filters > data.max_filters
         ? "This log is large: combine at most " + data.max_filters + " filters on the map."
         : "No cases in this slice.";
       svg.setAttribute("data-nodes", "0"); svg.setAttribute("data-edges", "0");
@@ -146,7 +148,10 @@
       "% of events) · " + simple.edges.length + " of " + simple.candidates + " paths" +
       (devPaths ? " · " + devPaths + " paths outside the reference model (" + number(devTotal) +
                   " times)" + (devHidden ? ", " + devHidden + " of them hidden by the sliders"
-                                         : "") : "");
+                                         : "") : "") +
+      (view === "median" && filters > data.median_filters
+        ? " · medians are computed for up to " + data.median_filters + " filters combined " +
+          "on a log this size (mean and total wait are exact)" : "");
 
     var g = new dagre.graphlib.Graph();
     g.setGraph({rankdir: "TB", nodesep: 28, ranksep: 46, edgesep: 14, marginx: 12, marginy: 12});
@@ -259,6 +264,7 @@
       $(name).addEventListener("input", draw);
       $(name).addEventListener("change", draw);
     });
+  if (!data.sliced) DIMS.forEach(function (d) { $("pm-filter-" + d).disabled = true; });
   try { draw(); } catch (err) {
     document.body.setAttribute("data-map", "error");
     throw err;

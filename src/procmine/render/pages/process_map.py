@@ -25,6 +25,11 @@ from procmine.render.scope import MAX_CATEGORIES, Scope
 MAX_ACTIVITIES = 60        # activities on the map (the most frequent); the rest are left out
 MAX_PERIODS = 12           # latest periods as filter values (older cases: 'earlier')
 MAX_CELL_ROWS = 150_000    # embedded slice rows; beyond, fewer filters may be combined
+# Slices cost a pass over the events (~1 s per million on the test machine) and a median
+# one grouping of the events per filter combination: bounded so big logs' renders stay quick.
+MAX_SLICED_EVENTS = 4_000_000    # larger logs: the whole log only (no filters)
+MEDIAN_BUDGET = 8_000_000        # events × filter combinations given medians
+COMBINATIONS = {0: 0, 1: 4, 2: 10, 3: 14, 4: 15}   # of the four filters, up to k at a time
 DEFAULT_ACTIVITIES = 100   # slider positions (percent) of the page and of the static picture
 DEFAULT_PATHS = 30
 DIMENSIONS = (("case_type", "Record type"), ("priority", "Priority"),
@@ -55,10 +60,16 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
                                 "are empty)."))
         page.summary = "No process map yet."
         return page
+    events = sum(r["count"] for r in overall if r["kind"] == "node")
+    median_filters = max(k for k, n in COMBINATIONS.items() if events * n <= MEDIAN_BUDGET)
     params = {"max_categories": MAX_CATEGORIES, "max_periods": MAX_PERIODS,
-              "grain": scope.grain}
-    data = map_data(overall, reader.query("process_map_cells", params),
-                    reader.query("process_map_deviations", params), scope.grain)
+              "grain": scope.grain, "median_filters": median_filters}
+    cells = (reader.query("process_map_cells", params) if events <= MAX_SLICED_EVENTS
+             else [])
+    data = map_data(overall, cells, reader.query("process_map_deviations", params),
+                    scope.grain)
+    data["median_filters"] = median_filters
+    data["sliced"] = events <= MAX_SLICED_EVENTS
     whole = data["cells"][OVERALL]
     cases = sum(e[2] for e in whole["e"] if e[0] == dfg.START)
     busiest = max((e for e in whole["e"] if e[0] >= 0 and e[1] >= 0),
