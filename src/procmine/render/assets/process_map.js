@@ -177,7 +177,8 @@
 
     var graph = g.graph();
     svg.setAttribute("viewBox", "0 0 " + Math.ceil(graph.width) + " " + Math.ceil(graph.height));
-    svg.style.height = Math.min(1400, Math.ceil(graph.height)) + "px";
+    var fit = Math.min(1, (svg.clientWidth || graph.width) / graph.width);
+    svg.style.height = Math.ceil(graph.height * fit) + "px";
     var defs = el("defs", {}, svg);
     [["pm-arrow", "#52606d"], ["pm-arrow-dev", "#d62728"]].forEach(function (m) {
       var marker = el("marker", {id: m[0], viewBox: "0 0 10 10", refX: 9, refY: 5,

@@ -28,10 +28,11 @@ MAX_CELL_ROWS = 150_000    # embedded slice rows; beyond, fewer filters may be c
 # Slices cost a pass over the events (~1 s per million on the test machine) and a median
 # one grouping of the events per filter combination: bounded so big logs' renders stay quick.
 MAX_SLICED_EVENTS = 4_000_000    # larger logs: the whole log only (no filters)
-MEDIAN_BUDGET = 8_000_000        # events × filter combinations given medians
+MEDIAN_BUDGET = 4_000_000        # events × filter combinations given medians
 COMBINATIONS = {0: 0, 1: 4, 2: 10, 3: 14, 4: 15}   # of the four filters, up to k at a time
 DEFAULT_ACTIVITIES = 100   # slider positions (percent) of the page and of the static picture
 DEFAULT_PATHS = 30
+MAP_WIDTH = 960           # the static picture, beside its colour legend, within a card
 DIMENSIONS = (("case_type", "Record type"), ("priority", "Priority"),
               ("sourcing", "Sourcing"), ("period", "Period"))
 ALL = -1
@@ -215,12 +216,16 @@ def static_map(data: dict[str, Any]) -> Chart:
     def label(i: int) -> str:
         return "▶ start" if i == dfg.START else "■ end" if i == dfg.END else names[i]
 
+    def short(i: int) -> str:   # fits a box on the picture
+        text = label(i)
+        return text if len(text) <= 22 else text[:21] + "…"
+
     nodes = [{"id": n, "name": label(n), "x": placed.x[n], "y": placed.y[n],
               "x0": placed.x[n] - 78, "x1": placed.x[n] + 78,
               "y0": placed.y[n] - 19, "y1": placed.y[n] + 19,
               "cases": stats[n][2] if n in stats else None,
               "events": stats[n][1] if n in stats else None,
-              "text": label(n) if n not in stats else f"{label(n)}\n{fmt.number(stats[n][2])}"}
+              "text": short(n) if n not in stats else f"{short(n)}\n{fmt.number(stats[n][2])}"}
              for n in [dfg.START, *simple.activities, dfg.END]]
     lines, marks = [], []
     for k, edge in enumerate(simple.edges):
@@ -270,12 +275,12 @@ def static_map(data: dict[str, Any]) -> Chart:
     for node in nodes:
         node["dark"] = bool(node["cases"] and (node["cases"] / most) ** 0.5 > 0.6)
     node_text = alt.Chart(named("map_nodes")).mark_text(
-        fontSize=11, fontWeight=600, lineBreak="\n", dy=-6).encode(
+        fontSize=10, fontWeight=600, lineBreak="\n", dy=-6).encode(
         x=scale_x, y=scale_y, text="text:N",
         color=alt.condition("datum.dark", alt.value("#ffffff"), alt.value("#102a43")))
     total = sum(e[2] for e in whole["e"] if e[0] == dfg.START)
     chart = alt.layer(edge_layer, tips, edge_text, edge_text_top, boxes, node_text).properties(
-        width=int(min(1100, placed.width)), height=int(placed.height),
+        width=int(min(MAP_WIDTH, placed.width)), height=int(placed.height),
         title=alt.Title(
             f"The process map: {fmt.number(total)} cases, {len(simple.activities)} activities, "
             f"{len(simple.edges)} paths",
