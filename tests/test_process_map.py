@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from procmine import store
-from procmine.render import dfg, render_all
-from procmine.render.pages.process_map import OVERALL, default_map
+from procmine.render import bpmn, dfg, render_all
+from procmine.render.pages.process_map import OVERALL, default_map, model_picture
 from procmine.sample import generate_sample
-from tests.test_dashboards import isolated_config
+from tests.test_dashboards import embedded_specs, isolated_config
 from tests.test_dashboards_browser import CHROMIUM, Visit, browser  # noqa: F401 (fixture)
 
 DATA_RE = re.compile(r'<script type="application/json" id="pm-data">(.*?)</script>', re.S)
@@ -75,7 +75,8 @@ def test_widest_path_prefers_the_frequent_route() -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """`make demo`'s data (2,000 incidents, seed 7) ingested, mined and rendered once."""
+    """`make demo`'s data (2,000 incidents, seed 7) ingested, mined (with the discovered
+    model, as `make demo`) and rendered once."""
     from procmine.mine import mine
     from procmine.pipeline import ingest
 
@@ -86,13 +87,36 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     files = sorted((landing / "servicenow").glob("*.csv"))
     ingest(config, db, "servicenow", files)
     with store.writing(db) as conn:
-        mine(conn, config, discover=False)
+        mine(conn, config, model_dir=out / "model")
     conn = store.reading(db)
     try:
         render_all(conn, config, out)
     finally:
         conn.close()
     return db, out
+
+
+def test_the_reference_model_as_a_picture() -> None:
+    from importlib import resources
+
+    text = resources.files("procmine.reference").joinpath("d2c_reference.bpmn").read_text()
+    model = bpmn.parse(text)
+    kinds = [k for _, k, _ in model.nodes]
+    assert (kinds.count("task"), kinds.count("xor"), len(model.flows)) == (10, 12, 33)
+    chart = model_picture(model)
+    assert len(chart.datasets["model_nodes"]) == 24
+    assert len(chart.datasets["model_flows"]) == 3 * 33
+    assert chart.spec()["title"]["text"] == "The discovered model: 10 tasks, 12 gateways"
+
+
+def test_the_discovered_model_is_drawn_without_graphviz(demo: tuple[Path, Path]) -> None:
+    _, out = demo
+    model = bpmn.parse((out / "model" / "discovered_model.bpmn").read_text("utf-8"))
+    specs = embedded_specs(out / "process_map.html")
+    nodes = specs["process-map-model"]["datasets"]["model_nodes"]
+    assert sorted(n["name"] for n in nodes if n["kind"] == "task") == sorted(
+        name for _, kind, name in model.nodes if kind == "task")
+    assert (out / "process-map-model.png").stat().st_size > 10_000
 
 
 def _data(out: Path) -> dict:

@@ -16,7 +16,7 @@ from typing import Any
 
 import altair as alt
 
-from procmine.render import dfg, fmt
+from procmine.render import bpmn, dfg, fmt
 from procmine.render.html import esc, json_for_script, note
 from procmine.render.marts import MartReader
 from procmine.render.page import Chart, Context, Html, Page, named
@@ -82,6 +82,10 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     page.summary = page.heading
     page.blocks.append(Html(_controls(data) + _scripts(data)))
     page.blocks.append(static_map(data))
+    if ctx.model_bpmn:
+        model = bpmn.parse(ctx.model_bpmn)
+        if model.nodes:
+            page.blocks.append(model_picture(model))
     return page
 
 
@@ -289,3 +293,72 @@ def static_map(data: dict[str, Any]) -> Chart:
     return Chart("process-map", chart, {"map_edges": lines, "map_nodes": nodes,
                                         "map_labels": marks},
                  caption="The map above as a picture for slides (a layered layout)")
+
+
+GATEWAY_LABELS = {"xor": "×", "and": "+", "or": "○"}
+ELEMENT_COLOURS = {"start": "#2f9e44", "task": "#deebf7", "xor": "#ffe8a3", "and": "#ffd43b",
+                   "or": "#fab005", "end": "#c92a2a"}
+
+
+def model_picture(model: bpmn.Model) -> Chart:
+    """The discovered model (BPMN: tasks, gateways, start and end), laid out in layers like
+    the map: its picture without graphviz."""
+    ids = [n[0] for n in model.nodes]
+    kinds = {n[0]: n[1] for n in model.nodes}
+    index = {}
+    for node_id in ids:
+        kind = kinds[node_id]
+        index[node_id] = (dfg.START if kind == "start" and dfg.START not in index.values()
+                          else dfg.END if kind == "end" and dfg.END not in index.values()
+                          else len([v for v in index.values() if v >= 0]))
+    inner = sorted(v for v in index.values() if v >= 0)
+    edges = sorted({dfg.Edge(index[a], index[b], 1) for a, b in model.flows
+                    if a in index and b in index}, key=lambda e: (e.source, e.target))
+    placed = dfg.layered_layout(inner, edges, node_width=150, layer_height=70)
+    names = {index[n[0]]: n for n in model.nodes}
+    nodes = []
+    for key, (_, kind, name) in names.items():
+        task = kind == "task"
+        half = 70 if task else 14
+        nodes.append({"x": placed.x[key], "y": placed.y[key], "kind": kind,
+                      "x0": placed.x[key] - half, "x1": placed.x[key] + half,
+                      "y0": placed.y[key] - (17 if task else 14),
+                      "y1": placed.y[key] + (17 if task else 14),
+                      "text": (name if len(name) <= 22 else name[:21] + "…") if task
+                      else GATEWAY_LABELS.get(kind, ""), "name": name or kind})
+    lines = []
+    for k, edge in enumerate(edges):
+        x0, y0 = placed.x[edge.source], placed.y[edge.source]
+        x1, y1 = placed.x[edge.target], placed.y[edge.target]
+        bend = 70.0 if y1 <= y0 else -90.0 if y1 - y0 > 90 else 0.0
+        tip = 22 if names[edge.target][1] == "task" else 19
+        for order, (x, y) in enumerate([(x0, y0), ((x0 + x1) / 2 + bend, (y0 + y1) / 2),
+                                        (x1, y1 - tip)]):
+            lines.append({"edge": k, "order": order, "x": x, "y": y})
+    width = int(min(MAP_WIDTH, placed.width))
+    x = alt.X("x:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None)
+    y = alt.Y("y:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None)
+    flows = alt.Chart(named("model_flows")).mark_line(
+        interpolate="basis", color="#829ab1", strokeWidth=1.5).encode(
+        x=x, y=y, detail="edge:N", order="order:Q")
+    heads = alt.Chart(named("model_flows")).transform_filter("datum.order == 2").mark_point(
+        shape="triangle-down", filled=True, size=50, color="#52606d").encode(x=x, y=y)
+    shapes = alt.Chart(named("model_nodes")).mark_rect(cornerRadius=6, stroke="#486581").encode(
+        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2="x1:Q",
+        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2="y1:Q",
+        color=alt.Color("kind:N", title="Element", scale=alt.Scale(
+            domain=[k for k in ELEMENT_COLOURS if k in kinds.values()],
+            range=[c for k, c in ELEMENT_COLOURS.items() if k in kinds.values()])),
+        tooltip=[alt.Tooltip("name:N", title="Element"), alt.Tooltip("kind:N", title="Kind")])
+    text = alt.Chart(named("model_nodes")).mark_text(fontSize=10, fontWeight=600,
+                                                      color="#102a43").encode(
+        x=x, y=y, text="text:N")
+    tasks = sum(1 for n in model.nodes if n[1] == "task")
+    gateways = sum(1 for n in model.nodes if n[1] in GATEWAY_LABELS)
+    chart = alt.layer(flows, heads, shapes, text).properties(
+        width=width, height=int(placed.height),
+        title=alt.Title(f"The discovered model: {tasks} tasks, {gateways} gateways",
+                        subtitle="The BPMN the mining step discovered from the most common "
+                                 "variants (× exclusive, + parallel gateway)"))
+    return Chart("process-map-model", chart, {"model_flows": lines, "model_nodes": nodes},
+                 caption="From model/discovered_model.bpmn (pm4py's inductive miner)")
