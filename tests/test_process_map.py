@@ -17,7 +17,12 @@ from procmine.render import bpmn, dfg, render_all
 from procmine.render.pages.process_map import OVERALL, default_map, model_picture
 from procmine.sample import generate_sample
 from tests.test_dashboards import embedded_specs, isolated_config
-from tests.test_dashboards_browser import CHROMIUM, Visit, browser  # noqa: F401 (fixture)
+from tests.test_dashboards_browser import (  # noqa: F401 (browser: a fixture)
+    CHROMIUM,
+    MARKS_JS,
+    Visit,
+    browser,
+)
 
 DATA_RE = re.compile(r'<script type="application/json" id="pm-data">(.*?)</script>', re.S)
 
@@ -218,7 +223,8 @@ def test_deviations_are_the_waste_marts_evidence(demo: tuple[Path, Path]) -> Non
 # ---------------------------------------------------------------- in Chromium
 
 SLIDERS = [  # (activities %, paths %) -> nodes, edges drawn on the demo store
-    ((100, 100), (13, 28)), ((100, 30), (13, 18)), ((100, 0), (13, 18)),
+    ((100, 100), (13, 28)), ((100, 80), (13, 25)), ((100, 60), (13, 22)),
+    ((100, 30), (13, 18)), ((100, 0), (13, 18)), ((90, 70), (9, 11)), ((80, 90), (8, 10)),
     ((80, 50), (8, 8)), ((50, 30), (6, 5)), ((0, 0), (3, 0)),
 ]
 
@@ -237,6 +243,11 @@ def test_map_draws_offline_and_the_sliders_simplify_it(demo: tuple[Path, Path],
         page = visit.page
         page.wait_for_function("document.body.getAttribute('data-map') === 'ready'")
         assert visit.errors == [] and visit.foreign_requests(None) == []
+        charts = page.evaluate(MARKS_JS)   # the map's picture and the discovered model's
+        assert sorted(c["spec"] for c in charts) == ["spec-process-map", "spec-process-map-model"]
+        assert all(c["rendered"] == "1" and c["marks"] > 0 for c in charts), charts
+        hover = page.locator("#pm-svg g.pm-edge title").first.text_content()
+        assert "times" in hover and "median wait" in hover
         default, _ = default_map(data)
         assert (page.get_attribute("#pm-svg", "data-nodes"),
                 page.get_attribute("#pm-svg", "data-edges")) == (
