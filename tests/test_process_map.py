@@ -292,3 +292,30 @@ def test_map_draws_offline_and_the_sliders_simplify_it(demo: tuple[Path, Path],
         assert visit.errors == []
     finally:
         visit.page.close()
+
+
+def test_slices_beyond_the_budget_allow_fewer_filters(demo: tuple[Path, Path],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.render.marts import MartReader
+    from procmine.render.pages import process_map
+
+    db, _ = demo
+    params = {"max_categories": 8, "max_periods": 12, "grain": "week", "median_filters": 4}
+    conn = store.reading(db)
+    try:
+        with MartReader(conn) as reader:
+            overall = reader.query("process_map_overall")
+            cells = reader.query("process_map_cells", params)
+            deviations = reader.query("process_map_deviations", params)
+    finally:
+        conn.close()
+    full = process_map.map_data(overall, cells, deviations, "week")
+    assert full["max_filters"] == 4
+    monkeypatch.setattr(process_map, "MAX_CELL_ROWS", 3000)
+    small = process_map.map_data(overall, cells, deviations, "week")
+    kept = {key.count("-1") for key in small["cells"]}
+    assert small["max_filters"] < 4 and min(kept) == 4 - small["max_filters"]
+    rows = sum(len(c["n"]) + len(c["e"]) for k, c in small["cells"].items() if k != OVERALL)
+    assert rows <= 3000
+    for key, cell in small["cells"].items():   # what is kept is kept whole
+        assert cell == full["cells"][key]

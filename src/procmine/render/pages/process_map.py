@@ -24,7 +24,7 @@ from procmine.render.scope import MAX_CATEGORIES, Scope
 
 MAX_ACTIVITIES = 60        # activities on the map (the most frequent); the rest are left out
 MAX_PERIODS = 12           # latest periods as filter values (older cases: 'earlier')
-MAX_CELL_ROWS = 150_000    # embedded slice rows; beyond, fewer filters may be combined
+MAX_CELL_ROWS = 60_000     # embedded slice rows (~2.5 MB); beyond, fewer filters combined
 # Slices cost a pass over the events (~1 s per million on the test machine) and a median
 # one grouping of the events per filter combination: bounded so big logs' renders stay quick.
 MAX_SLICED_EVENTS = 4_000_000    # larger logs: the whole log only (no filters)
@@ -142,7 +142,7 @@ def map_data(overall: list[dict[str, Any]], cells: list[dict[str, Any]],
     for row in cells:
         add(key(row), row, exact=False)
     max_filters = len(DIMENSIONS)
-    while sum(len(c["n"]) + len(c["e"]) for c in out.values()) > MAX_CELL_ROWS:
+    while max_filters and sum(len(c["n"]) + len(c["e"]) for c in out.values()) > MAX_CELL_ROWS:
         max_filters -= 1
         out = {k: c for k, c in out.items() if k.count("-1") >= len(DIMENSIONS) - max_filters}
     for row in deviations:
@@ -217,8 +217,8 @@ def static_map(data: dict[str, Any]) -> Chart:
     cases = {(e[0], e[1]): e[3] for e in whole["e"]}
     names = data["activities"]
 
-    def label(i: int) -> str:
-        return "▶ start" if i == dfg.START else "■ end" if i == dfg.END else names[i]
+    def label(i: int) -> str:   # plain text: the PNG's font (Liberation Sans) has no ▶ ■
+        return "Start" if i == dfg.START else "End" if i == dfg.END else names[i]
 
     def short(i: int) -> str:   # fits a box on the picture
         text = label(i)
@@ -267,7 +267,7 @@ def static_map(data: dict[str, Any]) -> Chart:
     ).encode(x=scale_x, y=scale_y, text="text:N")
     edge_text_top = alt.Chart(named("map_labels")).mark_text(
         fontSize=10, color="#334e68").encode(x=scale_x, y=scale_y, text="text:N")
-    boxes = alt.Chart(named("map_nodes")).mark_rect(
+    boxes = alt.Chart(named("map_nodes")).transform_filter("datum.cases").mark_rect(
         cornerRadius=6, stroke="#486581", opacity=1).encode(
         x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2="x1:Q",
         y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2="y1:Q",
@@ -277,13 +277,22 @@ def static_map(data: dict[str, Any]) -> Chart:
                  alt.Tooltip("cases:Q", title="Cases", format=",.0f")])
     most = max((n["cases"] or 0 for n in nodes), default=1) or 1
     for node in nodes:
-        node["dark"] = bool(node["cases"] and (node["cases"] / most) ** 0.5 > 0.6)
+        node["dark"] = not node["cases"] or (node["cases"] / most) ** 0.5 > 0.6
+        if not node["cases"]:   # start and end: small dark pills
+            node["x0"], node["x1"] = node["x"] - 34, node["x"] + 34
+            node["y0"], node["y1"] = node["y"] - 13, node["y"] + 13
+    terminals = alt.Chart(named("map_nodes")).transform_filter("!datum.cases").mark_rect(
+        cornerRadius=13, color="#243b53").encode(
+        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2="x1:Q",
+        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2="y1:Q")
     node_text = alt.Chart(named("map_nodes")).mark_text(
-        fontSize=10, fontWeight=600, lineBreak="\n", dy=-6).encode(
+        fontSize=10, fontWeight=600, lineBreak="\n",
+        dy=alt.ExprRef("datum.cases ? -6 : 0")).encode(
         x=scale_x, y=scale_y, text="text:N",
         color=alt.condition("datum.dark", alt.value("#ffffff"), alt.value("#102a43")))
     total = sum(e[2] for e in whole["e"] if e[0] == dfg.START)
-    chart = alt.layer(edge_layer, tips, edge_text, edge_text_top, boxes, node_text).properties(
+    chart = alt.layer(edge_layer, tips, edge_text, edge_text_top, boxes, terminals,
+                      node_text).properties(
         width=int(min(MAP_WIDTH, placed.width)), height=int(placed.height),
         title=alt.Title(
             f"The process map: {fmt.number(total)} cases, {len(simple.activities)} activities, "
@@ -295,7 +304,7 @@ def static_map(data: dict[str, Any]) -> Chart:
                  caption="The map above as a picture for slides (a layered layout)")
 
 
-GATEWAY_LABELS = {"xor": "×", "and": "+", "or": "○"}
+GATEWAY_LABELS = {"xor": "×", "and": "+", "or": "O"}
 ELEMENT_COLOURS = {"start": "#2f9e44", "task": "#deebf7", "xor": "#ffe8a3", "and": "#ffd43b",
                    "or": "#fab005", "end": "#c92a2a"}
 
