@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 SAMPLE_CASES ?= 2000
 SAMPLE_SEED ?= 7
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-smoke clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,8 +32,9 @@ demo: install ## sample data → the whole pipeline; prints where the results ar
 	@echo "database:   $$(pwd)/data/procmine.duckdb   (try: .venv/bin/procmine sql \"select count(*) from core.events\")"
 	@echo "dashboards: $$(pwd)/dashboards/index.html"
 
-test: install ## the whole test suite
+test: install ## the whole test suite, after the linters and the import contract (ARCHITECTURE.md)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q
 
 lint: install
@@ -41,6 +42,9 @@ lint: install
 
 bench: install ## benchmarks → BENCHMARKS.md and bench/results.json (1M and 10M events, ~30 min)
 	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
+bench-smoke: install ## the benchmark harness at 100k events (a full run, three nightlies; ~3 min)
+	$(VENV)/bin/pytest -q bench/test_smoke.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache

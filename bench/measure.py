@@ -46,7 +46,7 @@ def child_env() -> dict[str, str]:
     any installation: with PYTHONDONTWRITEBYTECODE set and a venv installed without
     bytecode, every process would compile pm4py, GX, pandas ... from source (seconds each).
     numpy's huge-page hint is off in every child (NUMPY_MADVISE_HUGEPAGE=0), pm4py's
-    included: procmine's mining turns it off itself (mine/memory.py no_hugepage_hint), and
+    included: procmine's entry points turn it off themselves (procmine/runtime.py), and
     both sides of the comparison run with the same memory behaviour."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("PROCMINE_") and k != "PYTHONDONTWRITEBYTECODE"}

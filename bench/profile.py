@@ -22,6 +22,7 @@ import duckdb
 from bench import stages
 from procmine import store
 from procmine.config import load_config
+from procmine.runtime import tune_process
 
 TIMINGS: list[tuple[float, str]] = []
 
@@ -69,6 +70,7 @@ def main() -> None:
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args()
+    tune_process()   # as bench.stages' children
     _install()
     config = load_config(args.workdir / "procmine.toml")
     profiler = cProfile.Profile() if args.cprofile else None

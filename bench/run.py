@@ -24,7 +24,7 @@ from bench import report as report_mod
 from bench.machine import machine_info, speed_probe, versions
 from bench.measure import Measured, run_child
 from bench.samples import cases_for, ensure_increment, ensure_sample, sample_files
-from procmine.mine.memory import KEEP_FREED
+from procmine.runtime import MALLOC_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
@@ -32,9 +32,9 @@ NIGHTLY_EVENTS = 30_000
 STAGE_ORDER = ("ingest", "validate", "publish", "mine", "render")
 CORE_REPEATS = 3   # mining core and pm4py's variants + DFGs: the median of 3 runs each
 NIGHTLY_REPEATS = 3   # the nightly: the median of 3 runs, each onto the full run's store
-# pm4py's process gets the allocator behaviour procmine's mining sets for itself
-# (mine/memory.py): freed large blocks are reused instead of mapped and faulted in again
-PM4PY_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(KEEP_FREED)}
+# pm4py's process gets the allocator behaviour procmine's tuned mining sets for itself
+# (procmine/runtime.py): freed large blocks are reused instead of mapped and faulted in again
+PM4PY_ENV = dict(MALLOC_ENV)
 QUIET_FROM_EVENTS = 5_000_000  # scales this big wait for a quiet machine first
 WORKDIR_CONFIG = """\
 # procmine.toml of a benchmark workdir (written by bench/run.py)

@@ -22,7 +22,7 @@ from typing import Any
 from bench.measure import report
 from procmine import store
 from procmine.config import Config, load_config
-from procmine.orchestration.imports import exit_without_teardown
+from procmine.runtime import exit_without_teardown, tune_process
 
 
 def _timed_writing(config: Config, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def ingest(config: Config, run_id: str) -> dict[str, Any]:
 
 
 def validate(config: Config, run_id: str) -> dict[str, Any]:
-    from procmine.pipeline import RunResult, write_validation_docs
+    from procmine.load import RunResult, write_validation_docs
     from procmine.validate import validate_staged
 
     def work(conn: Any) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def validate(config: Config, run_id: str) -> dict[str, Any]:
 
 
 def publish(config: Config, run_id: str) -> dict[str, Any]:
-    from procmine.pipeline import publish_core
+    from procmine.load import publish_core
 
     def work(conn: Any) -> dict[str, Any]:
         publish_core(conn, run_id)
@@ -146,6 +146,7 @@ STAGES: dict[str, Callable[[Config, str], dict[str, Any]]] = {
 
 
 def main(argv: list[str]) -> None:
+    tune_process()   # a stage child is an entry point, like the `procmine` command
     name, workdir, run_id = argv
     config = load_config(Path(workdir) / "procmine.toml")
     report(STAGES[name](config, run_id))

@@ -11,7 +11,7 @@ import time
 MODULES = (
     "pandas", "polars", "pyarrow", "numpy", "duckdb", "altair", "vl_convert",
     "great_expectations", "httpx", "rich", "typer",
-    "procmine.cli", "procmine.pipeline", "procmine.ingest", "procmine.validate",
+    "procmine.cli", "procmine.load", "procmine.ingest", "procmine.validate",
     "procmine.validation.gx_engine", "procmine.validation.docs", "procmine.mine",
     "procmine.render", "procmine.orchestration.run", "procmine.orchestration.summary",
     "bench.stages", "bench.pm4py_side",

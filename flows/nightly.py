@@ -9,8 +9,10 @@ own tooling:
 """
 
 from procmine.orchestration.flow import nightly
+from procmine.runtime import tune_process
 
 __all__ = ["nightly"]
 
 if __name__ == "__main__":
+    tune_process()   # this process is the run's own (procmine.runtime)
     nightly()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from procmine import store
 from procmine.config import load_config
-from procmine.pipeline import ingest
+from procmine.load import ingest
 from procmine.sample import generate_sample
 
 HEADER = ("case_id", "activity", "timestamp", "resource", "group")
@@ -102,7 +102,9 @@ def corrupt(events: list[Row], out_dir: Path, seed: int = 5) -> Corrupted:
         ("activity_in_vocabulary", 6, lambda r: r.update(activity=UNKNOWN_ACTIVITY)),
         ("resource_present", 3, lambda r: r.update(resource="")),
     ]
-    dup_copies = (1, 1, 2)  # duplicates in the same file: 2 rows copied once, 1 row twice
+    # identical rows in the same file (2 rows copied once, 1 row twice): distinct events, all
+    # kept (README "Event identity"), never quarantined
+    dup_copies = (1, 1, 2)
     picks = iter(rnd.sample(candidates, sum(c[1] for c in corruptions) + len(dup_copies)))
     corrupted_ids: set[int] = set()
     for rule, count, change in corruptions:
@@ -115,7 +117,6 @@ def corrupt(events: list[Row], out_dir: Path, seed: int = 5) -> Corrupted:
     for copies in dup_copies:
         row = next(picks)
         duplicates[id(row)] = copies
-        expected["event_id_unique"] += copies
 
     main_rows: list[Row] = []
     for case in sorted(by_case):
@@ -126,7 +127,8 @@ def corrupt(events: list[Row], out_dir: Path, seed: int = 5) -> Corrupted:
     overlap_rows = [dict(r) for c in overlap_cases for r in by_case[c]]
     bad_cases = set(no_open) | set(closed_early)
     valid = Counter(_key(r) for c in sorted(by_case) if c not in bad_cases
-                    for r in by_case[c] if id(r) not in corrupted_ids)
+                    for r in by_case[c] if id(r) not in corrupted_ids
+                    for _ in range(1 + duplicates.get(id(r), 0)))
     out_dir.mkdir(parents=True, exist_ok=True)
     corrupted = Corrupted(_write(out_dir / "a_export.csv", main_rows),
                           _write(out_dir / "b_overlap.csv", overlap_rows), dict(expected), valid,

@@ -26,7 +26,7 @@ from procmine.config import Config, default_config_data
 from procmine.render import build_pages, render_all
 from procmine.render import page as chart_page
 from procmine.render.page import Context
-from tests.conftest import PROCMINE, VOLVO_LOG, run_cli
+from tests.conftest import PROCMINE, run_cli
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE_SNAPSHOTS = os.environ.get("PROCMINE_UPDATE_SNAPSHOTS") == "1"
@@ -302,31 +302,19 @@ def read_rows(db: Path, sql: str) -> list[tuple]:
 
 # ---------------------------------------------------------------- fixtures
 
-VOLVO_CSV_MAPPING = {"case": "SR Number", "activity": "Activity", "timestamp": "Change Date+Time",
-                     "resource": "Resource", "group": "Involved ST"}
-
-
 def mined_volvo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The Volvo log ingested, mined and rendered once per session: (database, pages)."""
-    if not VOLVO_LOG.exists():
-        pytest.skip(f"real data not found at {VOLVO_LOG}")
-    try:
-        from procmine.mine import mine
-    except ImportError:
-        pytest.skip("procmine.mine.mine is not available yet (mining issue #5)")
+    from procmine.load import ingest
+    from procmine.mine import mine
+    from tests.conftest import VOLVO_LOG  # (here: the other tests run without ../shared)
+
     base = tmp_path_factory.getbasetemp() / "volvo-mined"
     db, out = base / "procmine.duckdb", base / "dashboards"
     if (out / "index.html").exists():
         return db, out
-    from procmine.errors import ConfigError
-    from procmine.pipeline import ingest
-
     base.mkdir(exist_ok=True)
     config = isolated_config(base)
-    try:
-        ingest(config, db, "bpic2013", [VOLVO_LOG])
-    except ConfigError:  # no bpic2013 adapter: the generic CSV adapter with its mapping
-        ingest(config, db, "csv", [VOLVO_LOG], VOLVO_CSV_MAPPING)
+    ingest(config, db, "bpic2013", [VOLVO_LOG])
     with store.writing(db) as conn:
         mine(conn, config, discover=False)  # the BPMN model is not the pages' concern
     conn = store.reading(db)
@@ -416,6 +404,7 @@ def test_tiles_compare_the_last_four_weeks_with_the_four_before(fixture_db: Path
     assert "vs previous" in text
 
 
+@pytest.mark.real_data
 def test_volvo_heatmap_embeds_exactly_the_mined_mart(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     db, out = mined_volvo(tmp_path_factory)

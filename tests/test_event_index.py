@@ -9,8 +9,8 @@ import duckdb
 
 from procmine import event_index, store
 from procmine.config import load_config
+from procmine.load import ingest
 from procmine.mine import mine
-from procmine.pipeline import ingest
 from tests.mine_support import rows
 
 HEADER = "ticket;what;when;team\n"

@@ -12,9 +12,9 @@ import pytest
 
 from procmine import ingest, store
 from procmine.config import Config, load_config
+from procmine.load import ingest as ingest_files
 from procmine.orchestration import steps
 from procmine.orchestration.run import new_state, run_local
-from procmine.pipeline import ingest as ingest_files
 from tests.landing_data import write_daily_exports, write_project
 
 HOUR_NS = 3600 * 10**9

@@ -4,6 +4,7 @@ tasks, retries of I/O tasks, the run's Markdown artefact and marts.run_log."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from procmine import store
@@ -131,3 +132,77 @@ def test_pull_task_is_retried_by_prefect_with_credentials_from_a_secret_block(
 
 
 # `procmine run` with an API configured running this flow: tests/test_sql_concurrency.py
+
+
+def _newest_flow_run() -> tuple[dict, dict[str, list]]:
+    """(parameters, {task name: [task runs]}) of the newest procmine-nightly flow run."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    async def fetch():
+        async with get_client() as client:
+            (flow_run,) = await client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)
+            task_runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+            return flow_run, task_runs
+
+    flow_run, task_runs = asyncio.run(fetch())
+    tasks: dict[str, list] = {}
+    for task_run in task_runs:
+        tasks.setdefault(task_run.name.rsplit("-", 1)[0], []).append(task_run)
+    return flow_run.parameters, tasks
+
+
+def test_wait_reaches_the_prefect_flow_run(tmp_path, prefect_settings):
+    """`procmine run --wait` under Prefect: the flow gets lock_wait_s as a parameter and its
+    open task waits that long for another run's lock (it was silently dropped before)."""
+    import subprocess
+    import time
+
+    from tests.conftest import PROCMINE
+
+    config = write_project(tmp_path)
+    written = write_daily_exports(tmp_path / "data" / "landing" / "csv", days=1)
+    db = load_config(config).db_path()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PROCMINE_")},
+           **prefect_settings.env}
+    command = [str(PROCMINE), "--config", str(config), "run", "--prefect", "always"]
+
+    with store.run_lock(db):   # another run holds the database throughout: waits 3 s, fails
+        started = time.monotonic()
+        refused = subprocess.run([*command, "--wait", "3"], env=env, cwd=tmp_path,
+                                 capture_output=True, text=True, timeout=300)
+        elapsed = time.monotonic() - started
+    assert refused.returncode == 1, refused.stderr
+    assert "another procmine run is writing" in refused.stderr
+    parameters, tasks = _newest_flow_run()
+    assert parameters["lock_wait_s"] == 3.0 and parameters["full"] is False
+    (open_task,) = tasks["open"]
+    assert open_task.total_run_time.total_seconds() >= 2.9 and elapsed >= 3
+    assert not db.exists()
+
+    held = store.run_lock(db)   # now released while the run waits: it goes on and publishes
+    held.__enter__()
+    proc = subprocess.Popen([*command, "--wait", "120"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:   # until the new flow run's open task is running
+            parameters, tasks = _newest_flow_run()
+            if parameters.get("lock_wait_s") == 120.0 and tasks.get("open"):
+                break
+            time.sleep(0.5)
+        time.sleep(1)
+        held.__exit__(None, None, None)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    events = sum(written.values())
+    assert ": success; " in err
+    (row,) = run_log(db)
+    assert row["status"] == "success" and row["events_loaded"] == events
+    _, tasks = _newest_flow_run()
+    assert tasks["open"][0].total_run_time.total_seconds() >= 1

@@ -11,7 +11,7 @@ import pytest
 from procmine import store
 from procmine.config import load_config
 from procmine.errors import ProcmineError
-from procmine.pipeline import RunResult, ingest
+from procmine.load import RunResult, ingest
 
 HEADER = "case_id,activity,timestamp,resource,group\n"
 VALID_ROWS = ("OK1,Open,2024-03-01 09:00,ann,Hub Service Desk L1\n"

@@ -8,11 +8,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import procmine
 from procmine import store
 from procmine.config import load_config
 from procmine.errors import ConfigError
 from procmine.orchestration.run import run_local
-from procmine.pipeline import run_pipeline
 from tests.conftest import run_cli
 from tests.landing_data import write_daily_exports, write_project
 
@@ -59,13 +59,18 @@ def test_second_run_without_new_files_loads_nothing_and_changes_no_mart(project)
     config = load_config(config_path)
     db = config.db_path()
 
-    first = run_pipeline(config, db)
+    first = procmine.open(db, config).run()
     assert first.status == "success"
     assert first.files_loaded == 2
     assert first.events_loaded == written[0] + written[1]
     before = marts_snapshot(db)
     core_before = scalar(db, "SELECT count(*) FROM core.events")
-    assert before["waste_heatmap_history"] or not before["waste_heatmap"]
+    heatmap, history = before["waste_heatmap"], before["waste_heatmap_history"]
+    assert len(heatmap) == 7   # the exports' waste: 7 cells of the heat map
+    # the history holds this run's snapshot of exactly those cells
+    assert {row[0] for row in history} == {first.run_id}
+    assert sorted((row[2:] for row in history), key=repr) == sorted(
+        (row[:5] for row in heatmap), key=repr)
 
     second, state = run_local(config, db)
     assert second.status == "success"
@@ -85,7 +90,7 @@ def test_new_daily_export_is_the_only_file_read(project):
     written = write_daily_exports(landing, days=4, only=[0, 1])
     config = load_config(config_path)
     db = config.db_path()
-    run_pipeline(config, db)
+    procmine.open(db, config).run()
     events_before = scalar(db, "SELECT count(*) FROM core.events")
     raw_before = scalar(db, "SELECT count(*) FROM raw.csv")
     registry_before = scalar(db, "SELECT count(*) FROM core.load_registry")
@@ -109,7 +114,7 @@ def test_changed_file_is_read_again_and_only_its_new_events_count(project):
     write_daily_exports(landing, days=2, only=[0])
     config = load_config(config_path)
     db = config.db_path()
-    run_pipeline(config, db)
+    procmine.open(db, config).run()
     events_before = scalar(db, "SELECT count(*) FROM core.events")
 
     day0 = landing / "day_00.csv"
@@ -127,9 +132,9 @@ def test_full_rebuild_reproduces_the_incremental_marts(project):
     write_daily_exports(landing, days=3, only=[0])
     config = load_config(config_path)
     db = config.db_path()
-    run_pipeline(config, db)
+    procmine.open(db, config).run()
     write_daily_exports(landing, days=3, only=[1, 2])
-    run_pipeline(config, db)
+    procmine.open(db, config).run()
     incremental = marts_snapshot(db)
     events = scalar(db, "SELECT count(*) FROM core.events")
 
@@ -148,9 +153,9 @@ def test_sources_parameter_limits_what_is_read(project, tmp_path):
     config = load_config(config_path)
     db = config.db_path()
     with pytest.raises(ConfigError, match="unknown source"):
-        run_pipeline(config, db, sources=["nope"])
+        procmine.open(db, config).run(sources=["nope"])
     (tmp_path / "data" / "landing" / "bpic2013").mkdir()
-    result = run_pipeline(config, db, sources=["csv"])
+    result = procmine.open(db, config).run(sources=["csv"])
     assert result.files_loaded == 1
     assert result.command == "run --source csv"
 
@@ -158,7 +163,7 @@ def test_sources_parameter_limits_what_is_read(project, tmp_path):
 def test_cli_second_run_reports_nothing_new(project, tmp_path):
     config_path, landing = project
     write_daily_exports(landing, days=2, only=[0])
-    run_pipeline(load_config(config_path), tmp_path / "data" / "procmine.duckdb")
+    procmine.open(tmp_path / "data" / "procmine.duckdb", load_config(config_path)).run()
     second = run_cli("run", "--config", config_path, cwd=tmp_path)
     assert "0 file(s) loaded, 1 already loaded, +0 events" in " ".join(second.stderr.split())
     status = run_cli("status", "--db", tmp_path / "data" / "procmine.duckdb", cwd=tmp_path)

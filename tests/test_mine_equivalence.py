@@ -14,7 +14,6 @@ import pytest
 from procmine import store
 from procmine.config import load_config
 from procmine.mine import mine
-from tests.conftest import VOLVO_LOG
 from tests.mine_support import pm4py_frame, rows
 
 VOLVO_COLUMNS = {"case": "SR Number", "activity": "Activity", "timestamp": "Change Date+Time",
@@ -30,7 +29,8 @@ def _mined(db: Path) -> duckdb.DuckDBPyConnection:
 
 @pytest.fixture(scope="module")
 def volvo(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    from procmine.pipeline import ingest
+    from procmine.load import ingest
+    from tests.conftest import VOLVO_LOG  # (here: the sample's tests run without it)
 
     db = tmp_path_factory.mktemp("volvo") / "volvo.duckdb"
     ingest(load_config(), db, "csv", [VOLVO_LOG], VOLVO_COLUMNS)
@@ -41,7 +41,7 @@ def volvo(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    from procmine.pipeline import ingest
+    from procmine.load import ingest
     from procmine.sample import generate_sample
 
     folder = tmp_path_factory.mktemp("sample")
@@ -53,7 +53,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnectio
     conn.close()
 
 
-@pytest.fixture(params=["volvo", "sample"])
+@pytest.fixture(params=[pytest.param("volvo", marks=pytest.mark.real_data), "sample"])
 def mined(request: pytest.FixtureRequest) -> duckdb.DuckDBPyConnection:
     return request.getfixturevalue(request.param)
 
@@ -98,6 +98,7 @@ def test_transitions_equal_pm4py_dfg_and_performance_dfg(
     assert {a: r["event_count"] for a, r in activities.items()} == counts
 
 
+@pytest.mark.real_data
 def test_alignments_equal_pm4py_costs(volvo: duckdb.DuckDBPyConnection) -> None:
     """Our trie alignment finds alignments as cheap as pm4py's (standard costs), on a spread
     of the Volvo variants, with the shipped precomputed automaton and with pm4py's net."""

@@ -81,7 +81,7 @@ def _assert_equal_to_a_full_run(db: Path, tmp_path: Path, **overrides: object) -
 
 @pytest.fixture(scope="module")
 def mined_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MineReport]:
-    from procmine.pipeline import ingest
+    from procmine.load import ingest
 
     db = tmp_path_factory.mktemp("inc") / "sn.duckdb"
     ingest(load_config(), db, "servicenow", [SERVICENOW_LOG])
@@ -113,7 +113,7 @@ def test_changed_cases_only_and_equal_to_a_full_run(
         conn.execute(NEW_CASE_ROW_SQL, {"new_case": NEW_CASE})
         conn.execute("UPDATE core.cases SET priority = '1 - Critical' WHERE case_id = ?",
                      [RETAGGED])
-        # what publishing does for the cases a run gave events (sql/pipeline/publish_core.sql)
+        # what publishing does for the cases a run gave events (sql/core/publish_*.sql)
         conn.execute("CREATE TEMP TABLE _reindex_cases AS SELECT unnest(?) AS case_id",
                      [[*TOUCHED, NEW_CASE]])
         event_index.refresh(conn)

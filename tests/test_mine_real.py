@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def _ingest_and_mine(db: Path, source: str, log: Path) -> duckdb.DuckDBPyConnection:
-    from procmine.pipeline import ingest
+    from procmine.load import ingest
 
     config = load_config()
     ingest(config, db, source, [log])

@@ -257,7 +257,7 @@ def test_empty_core_leaves_empty_marts(tmp_path: Path) -> None:
 def test_ground_truth_of_a_generated_sample(tmp_path: Path) -> None:
     """Each injected waste kind is found with precision and recall >= 0.95 (case level)."""
     from procmine.config import load_config
-    from procmine.pipeline import ingest
+    from procmine.load import ingest
     from procmine.sample import generate_sample
     from procmine.store import reading
 

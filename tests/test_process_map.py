@@ -82,8 +82,8 @@ def test_widest_path_prefers_the_frequent_route() -> None:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """`make demo`'s data (2,000 incidents, seed 7) ingested, mined (with the discovered
     model, as `make demo`) and rendered once."""
+    from procmine.load import ingest
     from procmine.mine import mine
-    from procmine.pipeline import ingest
 
     base = tmp_path_factory.mktemp("procmap-demo")
     landing, db, out = base / "landing", base / "procmine.duckdb", base / "dashboards"

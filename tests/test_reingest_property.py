@@ -1,5 +1,6 @@
 """Property (hypothesis): re-ingesting any event log — the same file again, or the same events
-in an overlapping export — adds nothing to core."""
+in an overlapping export — adds nothing to core; an export listing a row one more time than
+any earlier file adds exactly that occurrence (README "Event identity")."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from procmine import store
 from procmine.config import load_config
-from procmine.pipeline import ingest
+from procmine.load import ingest
 
 ACTIVITIES = ["Open", "Assign", "Active", "Awaiting User Info", "Resolved", "Closed"]
 GROUPS = ["Hub Service Desk L1", "Hub Network L2", "Vendor Acme Networks L3"]
@@ -55,7 +56,11 @@ def test_reingest_and_overlapping_exports_add_nothing(rows, split) -> None:
         loaded = _core(db)
         assert first.events_loaded == len(loaded) == len(rows)
         assert ingest(config, db, "csv", [whole]).events_loaded == 0  # same file: skipped
-        # an overlapping export: a prefix of the same events plus nothing new
-        overlap = _write(root / "overlap.csv", rows[: split % (len(rows) + 1)] + rows[:1])
+        # an overlapping export: a tail of the same events, nothing new
+        overlap = _write(root / "overlap.csv", rows[split % len(rows):])
         again = ingest(config, db, "csv", [overlap])
         assert again.events_loaded == 0 and _core(db) == loaded
+        # the first row twice in one export: its second occurrence is a new event
+        doubled = ingest(config, db, "csv", [_write(root / "doubled.csv", rows[:1] * 2)])
+        assert (doubled.events_loaded, doubled.events_quarantined) == (1, 0)
+        assert len(_core(db)) == len(rows) + 1

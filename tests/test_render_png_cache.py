@@ -12,10 +12,10 @@ import pytest
 
 from procmine import store
 from procmine.config import Config
-from procmine.pipeline import publish_dashboards
 from procmine.render import build_pages, context_for, rebuild, render_all
 from procmine.render.fonts import host_fallback_fonts, preferred_families, write_font_config
 from procmine.render.png import LATE_WORKER_CHARTS, MANIFEST, PngJobs, PngWorker, spec_digest
+from procmine.render.publish import publish_dashboards
 from tests.test_dashboards import build_fixture_db, isolated_config
 
 

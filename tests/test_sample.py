@@ -19,9 +19,6 @@ import pytest
 
 from procmine.sample import COLUMNS, DEFAULT_RATES, WASTE_KINDS, generate_sample
 
-REAL_LOG = (
-    Path(__file__).resolve().parents[2] / "shared/data/itsm/servicenow_incident_event_log.csv.gz"
-)
 DATE = re.compile(r"^([1-9]|[12]\d|3[01])/([1-9]|1[0-2])/\d{4} ([01]\d|2[0-3]):[0-5]\d$")
 DATE_COLUMNS = ("opened_at", "sys_created_at", "sys_updated_at", "resolved_at", "closed_at")
 WAITING = {"Awaiting User Info", "Awaiting Vendor", "Awaiting Problem", "Awaiting Evidence"}
@@ -149,16 +146,21 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["manifest.json", "servicenow"]
 
 
+@pytest.mark.real_data
+def test_the_real_file_has_the_layout_the_sample_mimics() -> None:
+    from tests.conftest import SERVICENOW_LOG
+
+    with gzip.open(SERVICENOW_LOG, "rt", encoding="utf-8", newline="") as handle:
+        real = csv.reader(handle)
+        assert tuple(next(real)) == COLUMNS
+        for _, row in zip(range(2000), real, strict=False):  # the format we mimic
+            assert all(
+                DATE.match(row[COLUMNS.index(c)]) or row[COLUMNS.index(c)] == "?"
+                for c in DATE_COLUMNS
+            )
+
+
 def test_header_dates_and_nulls_match_the_real_file(big_sample: Path) -> None:
-    if REAL_LOG.exists():
-        with gzip.open(REAL_LOG, "rt", encoding="utf-8", newline="") as handle:
-            real = csv.reader(handle)
-            assert tuple(next(real)) == COLUMNS
-            for _, row in zip(range(2000), real, strict=False):  # the format we mimic
-                assert all(
-                    DATE.match(row[COLUMNS.index(c)]) or row[COLUMNS.index(c)] == "?"
-                    for c in DATE_COLUMNS
-                )
     for name in FILES:
         raw = (big_sample / name).read_bytes()
         assert b"\r" not in raw and raw.endswith(b"\n")

@@ -153,10 +153,10 @@ def test_pulled_snapshots_flow_through_a_normal_run(tmp_path, server, monkeypatc
     settings_for(tmp_path, server.url)  # writes the project's procmine.toml
     config = load_config(tmp_path / "procmine.toml")
     db = config.db_path()
-    from procmine.pipeline import run_pipeline
+    import procmine
 
     server.instance.fail_next("incident", *[(503, {})] * 3)  # the first attempt gives up
-    first = run_pipeline(config, db)  # (no Prefect: the step retries like the Prefect task)
+    first = procmine.open(db, config).run()  # (no Prefect: the step retries like the Prefect task)
     assert first.status == "success" and first.files_loaded == 1
     assert len(server.instance.requests_for("incident")) == 3 + 2  # 3 failed, then 2 pages
     with store.reading(db) as conn:
@@ -170,7 +170,7 @@ def test_pulled_snapshots_flow_through_a_normal_run(tmp_path, server, monkeypatc
     assert activities.index("Resolved") > activities.index("Active")
 
     advance_to_day2(server.instance)
-    second = run_pipeline(config, db)
+    second = procmine.open(db, config).run()
     assert [f.path.name for f in second.files if f.status == "loaded"] == [
         "servicenow_since_20240304123000.csv"]
     with store.reading(db) as conn:

@@ -18,8 +18,9 @@ import pytest
 from procmine import store
 from procmine.config import Config, load_config
 from procmine.export import export_events
-from procmine.pipeline import RunResult, ingest
+from procmine.load import RunResult, ingest
 from tests.conftest import VOLVO_LOG
+from tests.real_stores import RealStore
 
 CASES = 7_554
 ROWS = 65_533
@@ -27,9 +28,9 @@ ORDER = "ORDER BY case_id, ts, source_file, source_row, seq"
 
 
 @pytest.fixture(scope="module")
-def volvo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunResult]:
-    db = tmp_path_factory.mktemp("volvo") / "procmine.duckdb"
-    return db, ingest(load_config(), db, "bpic2013", [VOLVO_LOG])
+def volvo(volvo_store: RealStore) -> tuple[Path, RunResult]:
+    """The session's Volvo store (tests/real_stores.py), read only."""
+    return volvo_store.db, volvo_store.result
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from procmine import store
 from procmine.config import load_config
-from procmine.pipeline import RunResult, ingest
+from procmine.load import RunResult, ingest
 from tests.conftest import run_cli
 
 SN_HEADER = "number,incident_state,sys_mod_count,opened_at,sys_updated_at,assignment_group\n"

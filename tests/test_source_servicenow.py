@@ -17,8 +17,9 @@ import pytest
 
 from procmine import store
 from procmine.config import load_config
-from procmine.pipeline import RunResult, ingest
+from procmine.load import RunResult, ingest
 from tests.conftest import SERVICENOW_LOG, VOLVO_LOG, run_cli
+from tests.real_stores import RealStore
 
 INCIDENTS = 20_769
 RAW_ROWS = 119_998
@@ -29,10 +30,9 @@ SN_FORMAT = "%d/%m/%Y %H:%M"
 
 
 @pytest.fixture(scope="module")
-def sn(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunResult]:
-    db = tmp_path_factory.mktemp("servicenow") / "procmine.duckdb"
-    result = ingest(load_config(), db, "servicenow", [SERVICENOW_LOG])
-    return db, result
+def sn(servicenow_store: RealStore) -> tuple[Path, RunResult]:
+    """The session's ServiceNow store (tests/real_stores.py), read only."""
+    return servicenow_store.db, servicenow_store.result
 
 
 @pytest.fixture

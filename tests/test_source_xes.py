@@ -9,7 +9,7 @@ from pathlib import Path
 
 from procmine import store
 from procmine.config import load_config
-from procmine.pipeline import ingest
+from procmine.load import ingest
 from tests.conftest import run_cli
 
 LOG = """<?xml version="1.0" encoding="UTF-8" ?>

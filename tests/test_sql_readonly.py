@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from procmine import store
-from procmine.query import run_query
+from procmine.query import fetch
 from procmine.readonly import ReadOnlyViolation
 from tests.conftest import run_cli
 
@@ -55,7 +54,7 @@ def test_refused_statement(published_db: Path, name: str) -> None:
     query, what = REFUSED[name]
     before = published_db.read_bytes()
     with pytest.raises(ReadOnlyViolation, match="procmine sql is read-only") as refused:
-        run_query(published_db, query, "csv", Console())
+        fetch(published_db, query)
     assert what in str(refused.value)
     assert published_db.read_bytes() == before
     assert not Path("/tmp/leak.csv").exists()

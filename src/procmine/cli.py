@@ -1,4 +1,5 @@
-"""The `procmine` command line: a thin layer over the pipeline, the store and the marts."""
+"""The `procmine` command line: a shell over the Python API (procmine.api). Each command is
+one call on a `Database` plus formatting; usage mistakes are Click's usage errors (exit 2)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import sys
 import traceback
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from procmine.config import Config, load_config
 from procmine.errors import ProcmineError
+from procmine.runtime import exit_without_teardown, tune_process
+
+if TYPE_CHECKING:
+    from procmine.api import Database
 
 app = typer.Typer(
     name="procmine",
@@ -38,13 +43,6 @@ ConfigOption = Annotated[
 ]
 
 
-class SourceName(StrEnum):
-    servicenow = "servicenow"
-    bpic2013 = "bpic2013"
-    csv = "csv"
-    xes = "xes"
-
-
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -58,6 +56,13 @@ class ExportFormat(StrEnum):
 
 def _config(path: Path | None = None) -> Config:
     return load_config(path or _state["config"])  # type: ignore[arg-type]
+
+
+def _db(db: Path | None = None, config_path: Path | None = None) -> Database:
+    """The API's Database for --db and --config (the global one unless a command has its own)."""
+    from procmine.api import Database
+
+    return Database(db, _config(config_path))
 
 
 @app.callback()
@@ -92,7 +97,9 @@ def sample(
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to load.")],
-    source: Annotated[SourceName, typer.Option("--source", help="Source adapter.")],
+    source: Annotated[str, typer.Option("--source", help=(
+        "A source of the configuration: servicenow, bpic2013, csv, xes, or any "
+        "[sources.NAME] of procmine.toml (docs/sources.md)."))],
     db: DbOption = None,
     date_format: Annotated[str | None, typer.Option(
         "--date-format", help="strptime format of the timestamps, e.g. '%d/%m/%Y %H:%M'.")] = None,
@@ -106,28 +113,24 @@ def ingest(
     encoding: Annotated[str | None, typer.Option("--encoding", help="File encoding.")] = None,
 ) -> None:
     """Load files through raw → staging → validation → core.events / quarantine.events."""
-    from procmine.pipeline import ingest as run_ingest
-
-    config = _config()
-    overrides = {
-        "date_format": date_format, "timezone": tz, "case": case, "activity": activity,
-        "timestamp": timestamp, "resource": resource, "group": group, "delimiter": delimiter,
-        "encoding": encoding,
-    }
-    db_path = config.db_path(db)
+    database = _db(db)
     with console.status("loading files") as status:
-        result = run_ingest(
-            config, db_path, source.value, paths, {k: v for k, v in overrides.items() if v},
-            progress=lambda f: status.update(f"{f.status} {f.path.name}"),
-        )
+        result = database.ingest(
+            paths, source, progress=lambda f: status.update(f"{f.status} {f.path.name}"),
+            date_format=date_format, timezone=tz, case=case, activity=activity,
+            timestamp=timestamp, resource=resource, group=group, delimiter=delimiter,
+            encoding=encoding)
     for failed in result.failed_files:
         console.print(f"[red]failed[/red] {failed.message}")
     skipped = sum(1 for f in result.files if f.status == "skipped")
     console.print(
         f"{result.files_loaded} file(s) loaded, {skipped} skipped (already loaded), "
         f"{len(result.failed_files)} failed: +{result.events_loaded:,} events in core, "
-        f"{result.events_quarantined:,} quarantined → {db_path}"
+        f"{result.events_quarantined:,} quarantined → {database.path}"
     )
+    if result.unmapped is not None and result.unmapped.events:
+        console.print(f"unmapped activities: {result.unmapped.describe()}", markup=False,
+                      highlight=False)
     if result.failed_files:
         raise typer.Exit(1)
 
@@ -139,17 +142,15 @@ def validate(
         "--publish", help="Move the staged rows that pass into core.")] = False,
 ) -> None:
     """Validate what is staged (Great Expectations suites in expectations/)."""
-    from procmine.validation.commands import validate_database
-
-    config = _config()
-    report = validate_database(config, config.db_path(db), publish=publish)
+    database = _db(db)
+    report = database.validate(publish=publish)
     if not report.run_id:
         console.print("nothing staged: `ingest` and `run` validate as they load")
         return
     rules = ", ".join(f"{rule} {count:,}" for rule, count in report.quarantined_by_rule.items())
     console.print(f"validated {report.staged:,} staged rows: {report.quarantined:,} quarantined"
                   + (f" ({rules})" if rules else "")
-                  + f"; data docs in {config.dashboards_dir / 'validation'}")
+                  + f"; data docs in {database.config.dashboards_dir / 'validation'}")
 
 
 @app.command()
@@ -162,19 +163,10 @@ def mine(
     """Recompute the marts (variants, transitions, waste, bottlenecks, KPIs) from core."""
     import time
 
-    from procmine import store
-    from procmine.mine import mine as run_mine
-
-    config = _config()
-    db_path = config.db_path(db)
-    if not db_path.exists():
-        raise ProcmineError(f"no database at {db_path} yet; load data first "
-                            "(procmine ingest PATH --source ...)")
-    with console.status("mining") as status, store.writing(
-            db_path, lock_wait_s=float(config.section("run").get("lock_wait_s", 0))) as conn:
+    database = _db(db)
+    with console.status("mining") as status:
         started = time.perf_counter()
-        report = run_mine(conn, config, progress=lambda step: status.update(f"mining: {step}"),
-                          incremental=not all_cases)
+        report = database.mine(all_cases, progress=lambda step: status.update(f"mining: {step}"))
         seconds = time.perf_counter() - started
     waste = ", ".join(f"{k} {v:,}" for k, v in report.waste_instances.items() if v)
     console.print(
@@ -183,7 +175,7 @@ def mine(
         f"({report.waste_hours:,.0f} h, {report.waste_cost:,.0f} {report.currency}); "
         f"per-case rows written for {report.cases_rewritten:,} cases"
         + (f" ({report.rewrite_reason})" if report.rewrite_reason else " (the changed ones)")
-        + f"; {seconds:.1f} s → {db_path}")
+        + f"; {seconds:.1f} s → {database.path}")
     if report.model is not None:
         drawn = report.model.svg or report.model.note
         console.print(f"discovered model ({report.model.variants} variants, "
@@ -197,11 +189,8 @@ def dashboards(
         "--out", help="Folder for the pages (default: [paths] dashboards).")] = None,
 ) -> None:
     """Rebuild every dashboard page (HTML + PNG per chart) from the database alone."""
-    from procmine.render import rebuild
-
-    config = _config()
     with console.status("rendering dashboards"):
-        written = rebuild(config, config.db_path(db), out_dir)
+        written = _db(db).dashboards(out_dir)
     index = next(p for p in written if p.name == "index.html")
     console.print(f"{sum(p.suffix == '.html' for p in written)} pages, "
                   f"{sum(p.suffix == '.png' for p in written)} PNGs → {index.resolve()}",
@@ -229,16 +218,12 @@ def run(
                               "lock_wait_s).")] = None,
 ) -> None:
     """Run the whole pipeline over the landing folders (data/landing/<source>/)."""
-    import dataclasses
+    from procmine.config import RunSettings
 
-    from procmine.pipeline import run_pipeline
-
-    config = _config(config_path)
-    if wait is not None:
-        data = {**config.data, "run": {**config.section("run"), "lock_wait_s": wait}}
-        config = dataclasses.replace(config, data=data)
-    result = run_pipeline(config, config.db_path(db), full=full, console=console,
-                          sources=source or None, prefect=prefect.value if prefect else None)
+    database = _db(db, config_path)
+    settings = RunSettings.resolve(database.config, full=full, sources=source or None,
+                                   prefect=prefect.value if prefect else None, lock_wait_s=wait)
+    result = database.run(settings=settings, console=console)
     for failed in result.failed_files:
         console.print(f"[red]failed[/red] {failed.message}", highlight=False)
     skipped = sum(1 for f in result.files if f.status == "skipped")
@@ -259,17 +244,17 @@ def sql(
     OutputFormat.table,
 ) -> None:
     """Run read-only SQL on the last published state."""
-    from procmine.query import run_query
+    from procmine.cli_format import print_rows
 
-    run_query(_config().db_path(db), query, output.value, out)
+    print_rows(_db(db).rows(query), output.value, out)
 
 
 @app.command()
 def status(db: DbOption = None, limit: Annotated[int, typer.Option(help="Runs to show.")] = 10) -> None:
     """Show the last runs, their counts and failures."""
-    from procmine.query import show_status
+    from procmine.cli_format import print_status
 
-    show_status(_config().db_path(db), limit, out)
+    print_status(_db(db).status(limit), out)
 
 
 @app.command()
@@ -279,10 +264,28 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Export core.events as XES (ProM, Disco, pm4py) or CSV."""
-    from procmine.export import export_events
-
-    count = export_events(_config().db_path(db), fmt.value, out_file)
+    count = _db(db).export(out_file, fmt.value)
     console.print(f"wrote {count:,} events to {out_file}")
+
+
+@app.command()
+def inspect(
+    path: Annotated[Path, typer.Argument(help="A CSV (any delimiter, encoding; gzip) or XES.")],
+    write_config: Annotated[bool, typer.Option(
+        "--write-config", help="Append the proposed source to procmine.toml.")] = False,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="Name of the proposed source (default: from the file name).")] = None,
+) -> None:
+    """Show an export's dialect, columns and a proposed mapping, and how to load it."""
+    from procmine.sources.inspect import append_config, inspect_file
+
+    inspection = inspect_file(path, name=name)
+    out.print(inspection.render(), markup=False, highlight=False, soft_wrap=True)
+    if write_config:
+        target = Path(_state["config"] or "procmine.toml")  # type: ignore[arg-type]
+        append_config(inspection, target)
+        console.print(f"appended [sources.{inspection.source_name}] to {target}",
+                      markup=False, highlight=False)
 
 
 @app.command()
@@ -331,13 +334,21 @@ QuarantineSource = Annotated[str | None, typer.Option("--source", help="Only thi
 
 
 @quarantine_app.command("list")
-def quarantine_list(db: DbOption = None, source: QuarantineSource = None) -> None:
+def quarantine_list(db: DbOption = None, source: QuarantineSource = None,
+                    failed_run: Annotated[bool, typer.Option(
+                        "--failed-run", help="What the last run stopped by validation would "
+                        "have quarantined, and why (it published nothing).")] = False) -> None:
     """Quarantined rows by rule and source."""
     from rich.table import Table
 
-    from procmine.validation.commands import quarantine_counts
+    from procmine.failed_run import failed_run_lines
 
-    rows = quarantine_counts(_config().db_path(db), source)
+    database = _db(db)
+    if failed_run:
+        for line in failed_run_lines(database.failed_run()):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        return
+    rows = database.quarantine_list(source)
     table = Table("rule", "source", "rows", "runs", "last quarantined")
     for rule, name, count, runs, last in rows:
         table.add_row(rule, name or "", f"{count:,}", str(runs), f"{last:%Y-%m-%d %H:%M:%S}")
@@ -355,14 +366,12 @@ def quarantine_show(
     from rich.markup import escape
     from rich.table import Table
 
-    from procmine.validation.commands import quarantine_rows
-
-    columns, rows = quarantine_rows(_config().db_path(db), rule, source, limit)
-    table = Table(*columns)
-    for row in rows:
+    shown = _db(db).quarantine_show(rule, source, limit)
+    table = Table(*shown.columns)
+    for row in shown.rows:
         table.add_row(*("" if v is None else escape(str(v)) for v in row))
     out.print(table)
-    out.print(f"{len(rows)} row(s) shown")
+    out.print(f"{len(shown)} row(s) shown")
 
 
 @quarantine_app.command("release")
@@ -374,17 +383,17 @@ def quarantine_release(
 ) -> None:
     """Re-validate quarantined rows with the current config (e.g. after adding an activity to
     the vocabulary): those that pass go to core, the others stay quarantined."""
-    from procmine.validation.commands import release
-
-    config = _config()
-    result = release(config, config.db_path(db), rule=rule, source=source, run=run_id)
+    result = _db(db).release(rule=rule, source=source, run=run_id)
     still = ", ".join(f"{k} {v:,}" for k, v in result.by_rule.items())
     console.print(f"released {result.released:,} row(s): {result.admitted:,} into core, "
                   f"{result.requarantined:,} still quarantined" + (f" ({still})" if still else ""))
 
 
 def main() -> None:
-    """Entry point: one-line errors, tracebacks only under --debug."""
+    """Entry point: one-line errors, tracebacks only under --debug; usage mistakes get Click's
+    usage message and exit 2; "internal error" is kept for defects. The process is tuned
+    (procmine.runtime) as only an entry point may."""
+    tune_process()
     try:
         code = app(standalone_mode=False)  # click returns an Exit's code in this mode
     except ProcmineError as exc:
@@ -394,17 +403,23 @@ def main() -> None:
     except typer.Abort:
         console.print("aborted")
         raise SystemExit(130) from None
-    except Exception as exc:  # click usage errors and unexpected failures
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+    except typer.TyperException as exc:  # Click's (typer's vendored click) usage errors
+        _usage_error(exc)
+    except Exception as exc:  # unexpected failures
         _fail(exc, code=1, unexpected=True)
     else:
-        from procmine.orchestration.imports import exit_without_teardown
-
         exit_without_teardown(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: typer.TyperException) -> None:
+    """What Click's standalone mode does: the usage, a hint and the error; exit 2."""
+    if type(exc).__name__ != "NoArgsIsHelpError":  # (its help is printed already)
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            console.print(f"Error: {exc.format_message()}", highlight=False, markup=False)
+    raise SystemExit(getattr(exc, "exit_code", 2))
 
 
 def _fail(exc: BaseException, *, code: int, unexpected: bool = False) -> None:

@@ -75,7 +75,10 @@ class Config:
         sources = self.data.get("sources", {})
         if name not in sources:
             known = ", ".join(sorted(sources))
-            raise ConfigError(f"unknown source {name!r}; configured sources: {known}")
+            raise ConfigError(f"unknown source {name!r}; configured sources: {known} (a new "
+                              f"one is a [sources.{name}] table with adapter = \"csv\", "
+                              "\"servicenow\", \"bpic2013\" or \"xes\" and its columns in "
+                              "procmine.toml: docs/sources.md)")
         return SourceConfig(name, dict(sources[name]))
 
     @property
@@ -103,6 +106,11 @@ class Config:
             return Path(os.environ[DB_ENV])
         return self.resolve(self.data.get("database", {}).get("path", "data/procmine.duckdb"))
 
+    @property
+    def lock_wait_s(self) -> float:
+        """[run] lock_wait_s: how long a writer waits for another run's lock."""
+        return float(self.section("run").get("lock_wait_s", 0))
+
     def stage_of(self, source: str, activity: str) -> str | None:
         stages = self.source(source).stages if source in self.source_names else {}
         return stages.get(activity) or self.data.get("stages", {}).get(activity)
@@ -119,6 +127,35 @@ class Config:
             if fnmatch.fnmatchcase(group, pattern):
                 return sourcing
         return "unmapped"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The options of one run, resolved once over the configuration's [run] defaults.
+
+    The CLI's flags and the API's arguments become one of these; the in-process run and the
+    Prefect flow both take it as is (the flow gets its fields as parameters), so an option
+    such as ``--wait`` means the same with and without Prefect.
+    """
+
+    full: bool = False
+    sources: tuple[str, ...] | None = None   # None: every configured source
+    prefect: str = "auto"                    # auto | always | never
+    lock_wait_s: float = 0.0
+
+    @classmethod
+    def resolve(cls, config: Config, *, full: bool = False,
+                sources: list[str] | tuple[str, ...] | None = None,
+                prefect: str | None = None, lock_wait_s: float | None = None) -> RunSettings:
+        """Explicit values win; None falls back to the config ([run] prefect, lock_wait_s)."""
+        if lock_wait_s is not None and lock_wait_s < 0:
+            raise ConfigError(f"lock wait must be >= 0 seconds, got {lock_wait_s}")
+        return cls(
+            full=bool(full),
+            sources=tuple(sources) if sources else None,
+            prefect=prefect or str(config.section("run").get("prefect", "auto")),
+            lock_wait_s=config.lock_wait_s if lock_wait_s is None else float(lock_wait_s),
+        )
 
 
 def default_config_data() -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The mining index (migration 6): core.events as integer codes in canonical order.
 
-Publishing (pipeline.publish_core) marks the cases a run gave new events (_reindex_cases),
+Publishing (load.publish_core) marks the cases a run gave new events (_reindex_cases),
 with all their events in the view _reindex_events, and `refresh` re-codes just those;
 `rebuild` re-codes everything (a database upgraded from migration 5, core.events written by
 hand in tests or by an analyst). The mining step reads core.event_codes with a plain scan and
@@ -43,13 +43,13 @@ def refresh(conn: duckdb.DuckDBPyConnection, *, events_ready: bool = False) -> N
     """
     if not events_ready:
         conn.execute(REINDEX_EVENTS_SQL)
-    run_sql(conn, load_sql("pipeline/event_index.sql"))
+    run_sql(conn, load_sql("core/event_index.sql"))
     conn.execute("DROP TABLE IF EXISTS _reindex_cases")
 
 
 def rebuild(conn: duckdb.DuckDBPyConnection) -> None:
     """Re-code every event of core.events."""
-    run_sql(conn, load_sql("pipeline/event_index_rebuild.sql"))
+    run_sql(conn, load_sql("core/event_index_rebuild.sql"))
     refresh(conn, events_ready=True)
 
 

@@ -69,7 +69,7 @@ def export_events(db_path: Path, fmt: str, out_file: Path) -> int:
     """Write core.events to `out_file`; returns the number of events written."""
     conn = store.reading(db_path)
     try:
-        count = conn.execute("SELECT count(*) FROM core.events").fetchone()[0]
+        count = conn.execute("SELECT count(*) FROM core.events").fetchall()[0][0]  # (finished)
         out_file.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
             conn.sql(EXPORT_EVENTS_SQL).write_csv(str(out_file))

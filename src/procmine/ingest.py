@@ -62,7 +62,7 @@ class StageReport:
 
 
 def install_macros(conn: duckdb.DuckDBPyConnection) -> None:
-    run_sql(conn, load_sql("pipeline/macros.sql"))
+    run_sql(conn, load_sql("staging/macros.sql"))
 
 
 def file_checksum(path: Path) -> str:
@@ -117,7 +117,7 @@ class FileIdentifier:
         if not already_loaded(self.conn, identity.file_id):
             return False
         if identity.mtime_ns is not None:
-            run_sql(self.conn, load_sql("pipeline/registry_restamp.sql"), {
+            run_sql(self.conn, load_sql("core/registry_restamp.sql"), {
                 "file_id": identity.file_id, "path": str(identity.path),
                 "size_bytes": identity.size_bytes, "mtime_ns": identity.mtime_ns})
         return True
@@ -127,7 +127,7 @@ def registry_stamps(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, int, int
     """(path, size, mtime_ns) → file_id of the registry; None where two contents share one."""
     stamps: dict[tuple[str, int, int], str | None] = {}
     for path, size, mtime_ns, file_id in conn.execute(
-            load_sql("pipeline/registry_stamps.sql")).fetchall():
+            load_sql("core/registry_stamps.sql")).fetchall():
         key = (path, size, mtime_ns)
         stamps[key] = file_id if stamps.get(key, file_id) == file_id else None
     return stamps
@@ -239,7 +239,7 @@ def apply_mappings(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str)
         "SELECT DISTINCT org_group FROM staging.events WHERE run_id = ? AND sourcing IS NULL "
         "AND org_group IS NOT NULL", [run_id]).fetchall()]
     create_mapping_tables(conn, config, sources, groups)
-    run_sql(conn, load_sql("pipeline/apply_mappings.sql"), {"run_id": run_id})
+    run_sql(conn, load_sql("staging/apply_mappings.sql"), {"run_id": run_id})
 
 
 def register_files(conn: duckdb.DuckDBPyConnection, report: StageReport,
@@ -248,7 +248,7 @@ def register_files(conn: duckdb.DuckDBPyConnection, report: StageReport,
     now = datetime.now(UTC)
     for result in report.loaded:
         events, quarantined = counts.get(str(result.path), (0, 0))
-        run_sql(conn, load_sql("pipeline/register_file.sql"), {
+        run_sql(conn, load_sql("core/register_file.sql"), {
             "file_id": result.file_id, "path": str(result.path),
             "size_bytes": result.size_bytes, "mtime_ns": result.mtime_ns,
             "source": result.source, "rows_read": result.rows, "events": events,

@@ -1,58 +1,74 @@
-"""Ad-hoc SQL and run history over the last published state (read-only)."""
+"""Ad-hoc SQL and run history over the last published state (read-only), as data.
+
+Printing them is the CLI's concern (cli_format.py); the API hands them to analysts as is.
+"""
 
 from __future__ import annotations
 
-import csv
-import json
-import sys
-from datetime import date, datetime
-from decimal import Decimal
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from procmine import store
-from procmine.readonly import connect_readonly, execute_readonly
+from procmine.failed_run import FailedRun, failed_run
+from procmine.readonly import Params, arrow_readonly, connect_readonly, execute_readonly
+
+if TYPE_CHECKING:
+    import polars as pl
 
 STATUS_SQL = "SELECT * FROM marts.run_log ORDER BY started_at DESC, run_id DESC LIMIT ?"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
+@dataclass(frozen=True)
+class Rows:
+    """A query's column names and rows (tuples)."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
-def run_query(db_path: Path, query: str, output: str, console: Console) -> int:
-    """Execute `query` read-only and print it as a table, CSV or JSON; returns the row count."""
+@dataclass(frozen=True)
+class Status:
+    """The published database's counts, its last runs (newest first) and pull watermarks."""
+
+    db_path: Path
+    events: int
+    cases: int
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    watermarks: list[tuple[str, str, str, Any]] = field(default_factory=list)
+    stopped: FailedRun | None = None  # the newest shown run the validation gate stopped
+
+    @property
+    def last_problem(self) -> dict[str, Any] | None:
+        """The newest shown run that did not succeed, if any."""
+        return next((r for r in self.runs if r["status"] not in ("success",)), None)
+
+
+def fetch(db_path: Path, query: str, params: Params = None) -> Rows:
+    """Execute `query` read-only (procmine sql's guard) and return its rows."""
     conn = connect_readonly(db_path)
     try:
-        cursor = execute_readonly(conn, query)
+        cursor = execute_readonly(conn, query, params)
         if cursor.description is None:
-            return 0
-        columns = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
+            return Rows([], [])
+        return Rows([d[0] for d in cursor.description], cursor.fetchall())
     finally:
         conn.close()
-    if output == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-    elif output == "json":
-        sys.stdout.write(json.dumps(
-            [{c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows],
-            indent=None) + "\n")
-    else:
-        table = Table(*columns, show_lines=False)
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(table)
-        console.print(f"{len(rows)} row(s)")
-    return len(rows)
+
+
+def frame(db_path: Path, query: str, params: Params = None) -> pl.DataFrame:
+    """Execute `query` read-only (procmine sql's guard) and return a polars DataFrame."""
+    import polars as pl
+
+    conn = connect_readonly(db_path)
+    try:
+        table = arrow_readonly(conn, query, params)
+        return pl.DataFrame() if table is None else pl.from_arrow(table)  # type: ignore[return-value]
+    finally:
+        conn.close()
 
 
 def _table_exists(conn: Any, schema: str, name: str) -> bool:
@@ -61,46 +77,22 @@ def _table_exists(conn: Any, schema: str, name: str) -> bool:
         "AND table_name = ?", [schema, name]).fetchone()[0] > 0
 
 
-def _marts_cell(run: dict[str, Any]) -> str:
-    if run.get("mined") is None or run["status"] not in ("success", "partial"):
-        return ""
-    return "recomputed" if run["mined"] else "[dim]unchanged[/dim]"
-
-
-def show_status(db_path: Path, limit: int, console: Console) -> None:
-    """The last runs (files, events, quarantine, marts, failures) and the pull watermarks."""
+def status(db_path: Path, limit: int = 10) -> Status:
+    """The last `limit` runs (files, events, quarantine, marts, failures), the core counts and
+    the pull watermarks."""
     conn = store.reading(db_path)
     try:
         cursor = conn.execute(STATUS_SQL, [limit])
         columns = [d[0] for d in cursor.description]
         runs = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-        events = conn.execute("SELECT count(*), count(DISTINCT case_id) FROM core.events").fetchone()
+        events, cases = conn.execute(
+            "SELECT count(*), count(DISTINCT case_id) FROM core.events").fetchone()
+        stopped_id = next((r["run_id"] for r in runs if r["status"] == "failed_validation"),
+                          None)
+        stopped = failed_run(conn, stopped_id) if stopped_id else None
         marks = conn.execute(
             "SELECT source, table_name, field, watermark FROM core.pull_watermarks ORDER BY 1, 2"
         ).fetchall() if _table_exists(conn, "core", "pull_watermarks") else []
     finally:
         conn.close()
-    console.print(f"{db_path}: {events[0]:,} events, {events[1]:,} cases in core")
-    table = Table("run", "command", "status", "started", "s", "files", "events", "quarantined",
-                  "marts", "message")
-    for run in runs:
-        finished, started = run["finished_at"], run["started_at"]
-        seconds = f"{(finished - started).total_seconds():.1f}" if finished else ""
-        style = "green" if run["status"] == "success" else "red"
-        files = f"{run['files_loaded']} new"
-        if run.get("files_skipped"):
-            files += f", {run['files_skipped']} known"
-        if run.get("files_failed"):
-            files += f", [red]{run['files_failed']} failed[/red]"
-        table.add_row(run["run_id"], run["command"] or "", f"[{style}]{run['status']}[/{style}]",
-                      started.strftime("%Y-%m-%d %H:%M:%S"), seconds, files,
-                      f"{run['events_loaded']:,}", f"{run['events_quarantined']:,}",
-                      _marts_cell(run), (run["message"] or "")[:80])
-    console.print(table)
-    failed = next((r for r in runs if r["status"] not in ("success",)), None)
-    if failed and failed.get("message"):
-        console.print(f"last problem, run {failed['run_id']} ({failed['status']}): "
-                      f"{failed['message']}", highlight=False)
-    for source, table_name, field, watermark in marks:
-        console.print(f"{source} pull: {table_name} records with {field} > {watermark} "
-                      "are fetched next", highlight=False)
+    return Status(Path(db_path), events, cases, runs, [tuple(m) for m in marks], stopped)

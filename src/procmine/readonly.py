@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from procmine import store
 from procmine.errors import ProcmineError
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+Params = Sequence[Any] | Mapping[str, Any] | None
 ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 REFUSED_MESSAGES = {
@@ -66,14 +73,11 @@ def connect_readonly(db_path: Path) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def execute_readonly(conn: duckdb.DuckDBPyConnection, query: str) -> duckdb.DuckDBPyConnection:
-    """Run a checked query; file access attempts get procmine's message, not DuckDB's."""
-    statements = check_query(conn, query)
+@contextlib.contextmanager
+def _refusing_file_access() -> Iterator[None]:
+    """File access attempts get procmine's message, other errors a one-line one."""
     try:
-        cursor = conn
-        for statement in statements:
-            cursor = conn.execute(statement)
-        return cursor
+        yield
     except duckdb.PermissionException as exc:
         raise ReadOnlyViolation(
             "procmine sql is read-only: reading or writing files outside the database is not "
@@ -81,3 +85,36 @@ def execute_readonly(conn: duckdb.DuckDBPyConnection, query: str) -> duckdb.Duck
         ) from exc
     except duckdb.Error as exc:
         raise ProcmineError(f"query failed: {str(exc).splitlines()[0]}") from exc
+
+
+def _checked(conn: duckdb.DuckDBPyConnection, query: str, params: Params) -> list[duckdb.Statement]:
+    statements = check_query(conn, query)
+    if params is not None and len(statements) > 1:
+        raise ProcmineError("query parameters need a single statement; "
+                            f"got {len(statements)}")
+    return statements
+
+
+def execute_readonly(conn: duckdb.DuckDBPyConnection, query: str, params: Params = None,
+                     ) -> duckdb.DuckDBPyConnection:
+    """Run a checked query (`params`, positional ``?`` or named ``$name`` values, need a
+    single statement); the cursor of its last statement."""
+    statements = _checked(conn, query, params)
+    with _refusing_file_access():
+        cursor = conn
+        for statement in statements:
+            cursor = conn.execute(statement, params) if params is not None else conn.execute(
+                statement)
+        return cursor
+
+
+def arrow_readonly(conn: duckdb.DuckDBPyConnection, query: str,
+                   params: Params = None) -> pa.Table | None:
+    """A checked query's last result as an Arrow table (None if it returns no rows at all),
+    straight from DuckDB without a row copy."""
+    statements = _checked(conn, query, params)
+    with _refusing_file_access():
+        for statement in statements[:-1]:   # earlier results are not returned
+            conn.execute(statement).fetchall()
+        relation = conn.sql(statements[-1].query, params=params)
+        return None if relation is None else relation.to_arrow_table()

@@ -40,6 +40,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from procmine.sources.servicenow_layout import SNAPSHOT_COLUMNS
+
 
 def _rint(rnd: random.Random, lo: int, hi: int) -> int:
     """A random integer in ``[lo, hi)`` (cheaper than ``randrange``)."""
@@ -59,15 +61,7 @@ class _Weighted:
         return self.items[bisect(self.cum, rnd.random() * self.cum[-1])]
 
 
-COLUMNS: tuple[str, ...] = (
-    "number", "incident_state", "active", "reassignment_count", "reopen_count",
-    "sys_mod_count", "made_sla", "caller_id", "opened_by", "opened_at",
-    "sys_created_by", "sys_created_at", "sys_updated_by", "sys_updated_at",
-    "contact_type", "location", "category", "subcategory", "u_symptom", "cmdb_ci",
-    "impact", "urgency", "priority", "assignment_group", "assigned_to", "knowledge",
-    "u_priority_confirmation", "notify", "problem_id", "rfc", "vendor", "caused_by",
-    "closed_code", "resolved_by", "resolved_at", "closed_at",
-)  # fmt: skip
+COLUMNS = SNAPSHOT_COLUMNS   # the sample is a ServiceNow export
 NULL = "?"
 
 WASTE_KINDS: tuple[str, ...] = (

@@ -28,8 +28,8 @@ import pyarrow as pa
 
 from procmine.config import Config
 from procmine.errors import ConfigError, ValidationFailed
-from procmine.sources.base import STAGING_EVENT_COLUMNS, quote_ident
-from procmine.sql import load_sql, run_sql
+from procmine.sources.base import STAGING_EVENT_COLUMNS
+from procmine.sql import load_sql, quote_ident, run_sql
 from procmine.validation.gx_engine import GxEngine, Outcome, import_in_background
 from procmine.validation.repeats import (
     STAGED_CASE_HASHES_SQL,
@@ -46,6 +46,8 @@ if TYPE_CHECKING:   # pandas is imported with GX, in the background (gx_engine)
 CASE_FACT_COLUMNS = ("case_id", "source", "opened_at", "resolved_at", "closed_at",
                      "has_opening_event")
 INDEX = "_row"
+FAILED_RUN_HINT = ("what was quarantined and why: procmine quarantine list --failed-run, "
+                   "procmine status")
 
 
 @dataclass
@@ -58,6 +60,9 @@ class ValidationReport:
     quarantined_rows: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # when a batch-level expectation failed: what would have been quarantined, per rule,
+    # source and column (rows and examples), kept although the run publishes nothing
+    failed_quarantine: list[tuple[Any, ...]] = field(default_factory=list)
     validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -305,7 +310,8 @@ def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str
     report.staged = conn.execute("SELECT count(*) FROM staging.events WHERE run_id = ?",
                                  [run_id]).fetchall()[0][0]
     engine = GxEngine()
-    run_repeats(conn, run_id, "_repeated_ids")
+    if run_repeats(conn, run_id, "_repeated_ids"):  # identical rows: numbered (identity)
+        run_sql(conn, load_sql("validation/occurrences.sql"), {"run_id": run_id})
     for source in sources:
         _validate_rows(conn, engine, suites["staging_events"], source,
                        parameters.for_source(source), run_id, parameters.batch_rows, report)
@@ -317,7 +323,9 @@ def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str
     if batch_checks:
         _validate_load(conn, engine, suites, parameters, run_id, files, report)
     if report.failed:
-        error = ValidationFailed(report.summary())
+        report.failed_quarantine = conn.execute(
+            load_sql("validation/failed_quarantine.sql")).fetchall()
+        error = ValidationFailed(report.summary() + f" (nothing published; {FAILED_RUN_HINT})")
         error.report = report  # type: ignore[attr-defined]
         raise error
     run_sql(conn, load_sql("validation/quarantine_rows.sql"), {"run_id": run_id})
@@ -336,6 +344,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def store_failed_quarantine(conn: duckdb.DuckDBPyConnection, report: ValidationReport) -> None:
+    """marts.failed_quarantine rows of a run stopped by a batch-level expectation."""
+    rows = [(report.run_id, *row, report.validated_at) for row in report.failed_quarantine]
+    if rows:
+        conn.executemany(
+            "INSERT INTO marts.failed_quarantine (run_id, rule, source, column_name, rows, "
+            "examples, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def store_results(conn: duckdb.DuckDBPyConnection, report: ValidationReport) -> None:

@@ -3,8 +3,9 @@
 `mine(conn, config)` reads core.events once into sorted, dictionary-encoded numpy arrays
 (events.py), finds variants (variants.py), waste instances (waste.py; deviations against the
 reference model in conformance.py) and per-case figures (kpis.py) with vectorised code, then
-builds every mart with the SQL models in sql/mine/ over those arrays (registered as Arrow
-tables, no copies), and writes the discovered model (model.py).
+builds every mart with the SQL models in sql/marts/ (and sql/intermediate/) over those arrays (registered as Arrow
+tables, no copies; each model one SELECT that procmine.sql.models.materialise writes into its
+table), and writes the discovered model (model.py).
 """
 
 from __future__ import annotations
@@ -34,31 +35,31 @@ from procmine.mine.groupings import (
     handoff_table,
 )
 from procmine.mine.kpis import backlog_tables, case_table
-from procmine.mine.memory import reused_memory
 from procmine.mine.model import ModelResult, discover_model
 from procmine.mine.settings import DETAILS, WASTE_TYPES, MiningSettings
+from procmine.mine.steps import step_flags
 from procmine.mine.variants import (
     Table,
     Variants,
     compute_variants,
     mix64,
     object_array,
-    step_flags,
     step_table,
     variant_table,
 )
 from procmine.mine.waste import GroupRuns, Instances, detect
-from procmine.sql import load_sql, run_sql
+from procmine.runtime import reused_memory
+from procmine.sql import quote_ident, run_sql
+from procmine.sql.models import materialise_sql, model_query, qualified
 
 MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "waste",
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
          "waste_drivers", "kpis")
 Progress = Callable[[str], None]
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
-# the per-case marts (case_kpis, waste) from their queries: whole, or the rewritten cases' rows
-REPLACE_MART_SQL = "CREATE OR REPLACE TABLE marts.{mart} AS\n{query}"
-APPEND_MART_SQL = "INSERT INTO marts.{mart} BY NAME\n{query}"
-DELETE_REWRITTEN_SQL = ("DELETE FROM marts.{mart} "
+# the per-case marts (case_kpis, waste): whole, or the rewritten cases' rows deleted and
+# appended ({table}: a quoted identifier, procmine.sql.models.qualified)
+DELETE_REWRITTEN_SQL = ("DELETE FROM {table} "
                         "WHERE case_id IN (SELECT case_id FROM _mine_rewrite_id)")
 REWRITE_IDS_SQL = ("CREATE OR REPLACE TEMP TABLE _mine_rewrite_id AS SELECT i.case_id "
                    "FROM _mine_case_id AS i SEMI JOIN _mine_rewrite AS r USING (ci)")
@@ -163,7 +164,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     if events.n == 0:
         _waste_as_table(conn)
         for mart in MARTS:
-            conn.execute(f"DELETE FROM marts.{mart}")
+            conn.execute(f"DELETE FROM {qualified(f'marts.{mart}')}")
         run_sql(conn, changes_mod.CLEAR_STATE_SQL)
         _drop_temps(conn)
         return report
@@ -229,7 +230,11 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             if rewrite is not None:
                 register(_mine_rewrite={"ci": rewrite.astype(np.int32)})
                 conn.execute(REWRITE_IDS_SQL)
-            writer.run(*_models("waste_evidence"), *_per_case("waste", rewrite))
+            writer.run(("waste_evidence",
+                        _temp_table("intermediate/ping_pong_paths", "_mine_pp_evidence")),
+                       ("waste_evidence",
+                        _temp_table("intermediate/waste_evidence", "_mine_evidence")),
+                       *_per_case("waste", rewrite))
             cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
                                settings)   # meanwhile: marts.waste
             writer.wait()
@@ -245,7 +250,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                     "fitness": np.array([np.nan if f is None else f for f in checked.fitness]),
                     "deviations": object_array(checked.deviations),
                     "log_moves": np.array([len(m) for m in checked.log_moves], dtype=np.int32),
-                    "model_moves": np.array(checked.model_moves, dtype=np.int32)},
+                    "model_moves": np.array(checked.model_moves, dtype=np.int32),
+                    "unjudged_events": np.array(checked.unjudged, dtype=np.int64)},
                 _mine_holder_rate={
                     "code": np.arange(len(events.vocab.holder_group), dtype=np.int32),
                     "rate": _holder_rates(events, settings)},
@@ -291,18 +297,24 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
 
 
 def _models(*names: str) -> list[tuple[str, str]]:
-    """The SQL models sql/mine/<name>.sql, as (name, script) for _Writer.run."""
-    return [(name, load_sql(f"mine/{name}.sql")) for name in names]
+    """The statements materialising the models sql/marts/<name>.sql into marts.<name>, as
+    (name, statement) for _Writer.run."""
+    return [(name, materialise_sql(f"marts/{name}", f"marts.{name}")) for name in names]
+
+
+def _temp_table(model: str, table: str) -> str:
+    """The statement materialising an intermediate model into a temp table."""
+    return materialise_sql(model, table, temp=True)
 
 
 def _per_case(mart: str, rewrite: np.ndarray | None) -> list[tuple[str, str]]:
-    """The statements that write a per-case mart from its query (sql/mine/<mart>.sql): the
+    """The statements that write a per-case mart from its model (sql/marts/<mart>.sql): the
     whole table, or the rewritten cases' rows deleted and appended (REWRITE_IDS_SQL)."""
-    query = load_sql(f"mine/{mart}.sql")
+    model, table = f"marts/{mart}", f"marts.{mart}"
     if rewrite is None:
-        return [(mart, REPLACE_MART_SQL.format(mart=mart, query=query))]
-    return [(mart, DELETE_REWRITTEN_SQL.format(mart=mart)),
-            (mart, APPEND_MART_SQL.format(mart=mart, query=query))]
+        return [(mart, materialise_sql(model, table))]
+    return [(mart, DELETE_REWRITTEN_SQL.format(table=qualified(table))),
+            (mart, materialise_sql(model, table, append=True))]
 
 
 def _case_rows(table: Table, rewrite: np.ndarray | None, events: EventArrays) -> Table:
@@ -316,7 +328,7 @@ def _case_rows(table: Table, rewrite: np.ndarray | None, events: EventArrays) ->
 
 
 def _mart_rows(conn: duckdb.DuckDBPyConnection, mart: str) -> int:
-    return conn.execute(f"SELECT count(*) FROM marts.{mart}").fetchall()[0][0]
+    return conn.execute(f"SELECT count(*) FROM {qualified(f'marts.{mart}')}").fetchall()[0][0]
 
 
 def _plan_rewrite(conn: duckdb.DuckDBPyConnection, events: EventArrays, variants: Variants,
@@ -351,10 +363,10 @@ def _discover(report: MineReport, variants: Variants, settings: MiningSettings,
 
 def _drop_temps(conn: duckdb.DuckDBPyConnection) -> None:
     for view in ("_mine_step_key", "_mine_holder_key"):
-        conn.execute(f"DROP VIEW IF EXISTS {view}")
+        conn.execute(f"DROP VIEW IF EXISTS {quote_ident(view)}")
     for temp in ("_mine_pp_evidence", "_mine_evidence", "_mine_case_id", "_mine_rewrite_id",
                  "_mine_driver_value"):
-        conn.execute(f"DROP TABLE IF EXISTS {temp}")
+        conn.execute(f"DROP TABLE IF EXISTS {quote_ident(temp)}")
 
 
 def _driver_tables(conn: duckdb.DuckDBPyConnection, events: EventArrays, runs: GroupRuns,
@@ -363,7 +375,8 @@ def _driver_tables(conn: duckdb.DuckDBPyConnection, events: EventArrays, runs: G
     driver_values.sql numbers: each case's priority, category and source, and the groups and
     sourcings of its group runs. Needs _mine_case_id, _mine_group and _mine_sourcing."""
     vocab = events.vocab
-    case_values = run_sql(conn, load_sql("mine/driver_values.sql")).fetchnumpy()
+    run_sql(conn, _temp_table("intermediate/driver_values", "_mine_driver_value"))
+    case_values = conn.execute(model_query("intermediate/case_driver_values")).fetchnumpy()
     values = conn.execute("SELECT count(*) FROM _mine_driver_value").fetchall()[0][0]
     vid_of = {"group": np.zeros(len(vocab.groups), np.int64),
               "sourcing": np.zeros(len(vocab.sourcings), np.int64)}

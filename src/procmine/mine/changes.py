@@ -29,7 +29,8 @@ from procmine.mine.variants import mix64
 from procmine.sql import run_sql
 
 REWRITE_ALL_SHARE = 0.25
-MINING_CODE = (Path(__file__).parent, Path(__file__).parents[1] / "sql" / "mine")
+MINING_CODE = (Path(__file__).parent, Path(__file__).parents[1] / "sql" / "intermediate",
+               Path(__file__).parents[1] / "sql" / "marts")
 _K1 = np.uint64(0x9E3779B97F4A7C15)
 _K2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _K3 = np.uint64(0x165667B19E3779F9)

@@ -7,6 +7,13 @@ activity sequence of a variant) is then optimally aligned to it (standard costs:
 or a visible model move costs 1, synchronous and silent moves 0), by dynamic programming over
 a prefix trie of all sequences, so shared prefixes are aligned once. Log moves are the steps
 the model does not allow (deviation waste); model moves are steps the case skipped.
+
+With stage labels, an event whose activity has no d2c stage (an unmapped activity, e.g. a
+generic CSV without a stage table) is not judged: it is projected out of the label sequence,
+so the variant's mapped steps are aligned as if it were not there (A, ?, B is judged as A, B)
+and it is never a log move, hence never deviation waste. Each variant says how many of its
+events were left unjudged (marts.conformance.unjudged_events); a variant with no mapped event
+is not aligned at all (fitness NULL). With activity labels every event is judged.
 """
 
 from __future__ import annotations
@@ -273,26 +280,45 @@ def _normalise(cost: list[float]) -> tuple[tuple[float, ...], float]:
     return tuple(c - low for c in cost), low
 
 
-def trace_labels(events: EventArrays, variants: Variants, settings: MiningSettings
-                 ) -> list[list[str]]:
-    """The label sequence of each variant: d2c stages (an event without a stage keeps its
-    activity name) or activities, per [mining] reference_labels."""
+@dataclass
+class Traces:
+    """Per variant: the label sequence aligned, the position in the variant of each label
+    (unmapped events projected out) and how many events were left unjudged."""
+
+    labels: list[list[str]]
+    positions: list[list[int]]
+    unjudged: list[int]
+
+
+def trace_labels(events: EventArrays, variants: Variants, settings: MiningSettings) -> Traces:
+    """The label sequence of each variant: d2c stages, without the events that have none
+    (see the module docstring), or activities, per [mining] reference_labels."""
     vocab = events.vocab
-    out = []
+    by_activity = settings.reference_labels == "activity"
+    stage_names = vocab.stages
+    labels: list[list[str]] = []
+    positions: list[list[int]] = []
+    unjudged: list[int] = []
     for case in variants.representative:
         lo, hi = events.starts[case], events.ends[case]
-        acts = [str(vocab.activities[a]) for a in events.a[lo:hi]]
-        if settings.reference_labels == "activity":
-            out.append(acts)
-        else:
-            stages = [vocab.stages[s] for s in events.st[lo:hi]]
-            out.append([s if s is not None else a for s, a in zip(stages, acts, strict=True)])
-    return out
+        if by_activity:
+            labels.append([str(vocab.activities[a]) for a in events.a[lo:hi]])
+            positions.append(list(range(hi - lo)))
+            unjudged.append(0)
+            continue
+        stages = [stage_names[s] for s in events.st[lo:hi]]
+        kept = [p for p, s in enumerate(stages) if s is not None]
+        labels.append([str(stages[p]) for p in kept])
+        positions.append(kept)
+        unjudged.append(len(stages) - len(kept))
+    return Traces(labels, positions, unjudged)
 
 
 @dataclass
 class Conformance:
-    """Per variant: fitness, deviation descriptions, log-move positions (None = not checked)."""
+    """Per variant: fitness, deviation descriptions, log-move positions in the variant (None =
+    not checked: beyond [mining] conformance_max_variants, or no mapped event), the events
+    left unjudged (unmapped activities)."""
 
     model_path: Path
     fitness: list[float | None]
@@ -300,42 +326,54 @@ class Conformance:
     log_moves: list[list[int]]
     model_moves: list[int]
     checked: int
+    unjudged: list[int] = field(default_factory=list)
+    # per log move, the position of the judged event before it (-1: none), its evidence
+    log_move_after: list[list[int]] = field(default_factory=list)
 
 
 def check(events: EventArrays, variants: Variants, settings: MiningSettings) -> Conformance:
     path, automaton = load_reference(settings)
-    labels = trace_labels(events, variants, settings)
+    traces = trace_labels(events, variants, settings)
     trie = _Trie(automaton)
     fitness: list[float | None] = []
     deviations: list[list[str] | None] = []
     log_moves: list[list[int]] = []
     model_moves: list[int] = []
+    after: list[list[int]] = []
     limit = settings.conformance_max_variants
-    for v, trace in enumerate(labels):
-        if v >= limit:
+    checked = 0
+    for v, (trace, where) in enumerate(zip(traces.labels, traces.positions, strict=True)):
+        if v >= limit or not trace:
             fitness.append(None)
             deviations.append(None)
             log_moves.append([])
+            after.append([])
             model_moves.append(0)
             continue
+        checked += 1
         alignment = trie.align(trace)
         fitness.append(alignment.fitness)
         described = [f"{trace[p]} not allowed after {trace[p - 1] if p else 'start'}"
                      for p in alignment.log_moves]
         described += [f"skipped {label}" for _, label in alignment.model_moves]
         deviations.append(list(dict.fromkeys(described)))
-        log_moves.append(alignment.log_moves)
+        log_moves.append([where[p] for p in alignment.log_moves])
+        after.append([where[p - 1] if p else -1 for p in alignment.log_moves])
         model_moves.append(len(alignment.model_moves))
-    return Conformance(path, fitness, deviations, log_moves, model_moves, min(limit, len(labels)))
+    return Conformance(path, fitness, deviations, log_moves, model_moves, checked,
+                       traces.unjudged, after)
 
 
 def deviation_instances(events: EventArrays, variants: Variants, conformance: Conformance
                         ) -> Instances:
     """One deviation instance per case and log move of its variant (cost grows with the
-    variants aligned; expanding to the cases is vectorised)."""
+    variants aligned; expanding to the cases is vectorised). Its evidence: the activity and
+    the judged activity before it (or none)."""
     dev_variant = np.array([v for v, moves in enumerate(conformance.log_moves) for _ in moves],
                            dtype=np.int64)
     dev_pos = np.array([p for moves in conformance.log_moves for p in moves], dtype=np.int64)
+    dev_after = np.array([p for moves in conformance.log_move_after for p in moves],
+                         dtype=np.int64)
     if not len(dev_variant):
         return Instances.make(events, np.zeros(0, np.int64), "deviation", np.zeros(0))
     by_variant = np.argsort(variants.case_variant, kind="stable")
@@ -345,6 +383,7 @@ def deviation_instances(events: EventArrays, variants: Variants, conformance: Co
     offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
     cases = by_variant[np.repeat(first[dev_variant], counts) + offsets]
     ev = events.starts[cases] + np.repeat(dev_pos, counts)
-    previous = np.where(events.pos[ev] > 0, events.a[np.maximum(ev - 1, 0)], 0)
+    after = np.repeat(dev_after, counts)   # the previous judged event (unmapped ones skipped)
+    previous = np.where(after >= 0, events.a[events.starts[cases] + np.maximum(after, 0)], 0)
     return Instances.make(events, ev, "deviation", events.dwell_us[ev] / 3.6e9, e1=previous,
                           e2=events.a[ev])

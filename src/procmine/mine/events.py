@@ -18,6 +18,7 @@ import numpy as np
 from procmine import event_index
 from procmine.errors import ProcmineError
 from procmine.sql import load_sql, run_sql
+from procmine.sql.models import materialise
 
 _LEVEL_NUMBER = re.compile(r"(\d+)")
 EVENTS_SQL = "SELECT case_key, t, step, holder FROM core.event_codes"
@@ -53,7 +54,7 @@ class Vocabulary:
     def load(cls, conn: duckdb.DuckDBPyConnection) -> Vocabulary:
         """From the index's code tables (also exposed to the SQL models as _mine_step_key
         and _mine_holder_key by vocabulary.sql)."""
-        run_sql(conn, load_sql("mine/vocabulary.sql"))
+        run_sql(conn, load_sql("intermediate/vocabulary.sql"))
         steps = conn.execute(
             "SELECT code, activity, d2c_stage, source FROM _mine_step_key ORDER BY code"
         ).fetchall()
@@ -291,12 +292,12 @@ def _int32_codes(column: np.ndarray) -> np.ndarray:
 
 def resolve_case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> None:
     """Build the temp table _mine_case_id (ci, case_id, ...): each case's id (core.case_keys)
-    and the core.cases columns mining reads (sql/mine/case_ids.sql)."""
+    and the core.cases columns mining reads (the model sql/intermediate/case_ids.sql)."""
     conn.register("_mine_case_key", {"ci": np.arange(events.cases, dtype=np.int32),
                                      "case_key": events.key[events.starts],
                                      "first_step": events.x[events.starts]})
     try:
-        run_sql(conn, load_sql("mine/case_ids.sql"))
+        materialise(conn, "intermediate/case_ids", "_mine_case_id", temp=True)
     finally:
         conn.unregister("_mine_case_key")
     found = conn.execute("SELECT count(*) FROM _mine_case_id").fetchall()[0][0]

@@ -39,9 +39,13 @@ def case_table(events: EventArrays, variants: Variants, runs: GroupRuns,
         return np.bincount(waste.ci[mask], minlength=n)
 
     def total(weights: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        # float even without any instance (numpy's bincount of nothing is int64, which made
+        # marts.case_kpis' hour and cost columns BIGINT, truncating later incremental rows)
         if mask is None:
-            return np.bincount(waste.ci, weights=weights, minlength=n)
-        return np.bincount(waste.ci[mask], weights=weights[mask], minlength=n)
+            found = np.bincount(waste.ci, weights=weights, minlength=n)
+            return found.astype(np.float64, copy=False)
+        return np.bincount(waste.ci[mask], weights=weights[mask],
+                           minlength=n).astype(np.float64, copy=False)
 
     waiting = waste.wtype == WASTE_TYPES.index("waiting")
     vendor = waiting & (waste.detail == DETAILS.index("vendor"))

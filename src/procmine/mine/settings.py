@@ -37,6 +37,7 @@ class MiningSettings:
     """Everything the mining step reads from the configuration, checked once."""
 
     waiting_states: frozenset[str] = frozenset()
+    waiting_stages: frozenset[str] = frozenset({"wait"})
     vendor_states: frozenset[str] = frozenset()
     resolved_activities: frozenset[str] = frozenset()
     work_stages: frozenset[str] = frozenset()
@@ -80,6 +81,7 @@ class MiningSettings:
                               f"known: {', '.join(WASTE_TYPES)}")
         return cls(
             waiting_states=_strings(waiting, "states", []),
+            waiting_stages=_strings(waiting, "stages", ["wait"]),
             vendor_states=_strings(waiting, "vendor_states", []),
             resolved_activities=_strings(reopen, "resolved_activities", []),
             work_stages=_strings(rework, "work_stages", []),

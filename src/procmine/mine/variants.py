@@ -112,7 +112,7 @@ Table = dict[str, np.ndarray]   # columns DuckDB scans in place (conn.register)
 
 
 def variant_table(variants: Variants) -> Table:
-    """One row per variant, most frequent first (the input of sql/mine/variants.sql)."""
+    """One row per variant, most frequent first (the input of sql/marts/variants.sql)."""
     cases = max(int(variants.counts.sum()), 1)
     return {
         "vi": np.arange(variants.size, dtype=np.int32),
@@ -145,35 +145,4 @@ def step_table(events: EventArrays) -> Table:
         "from_holder": events.holder,
         "wait_s": events.dwell_us / 1e6,
         "has_next": events.has_next,
-    }
-
-
-def step_flags(events: EventArrays, steps: Table) -> Table:
-    """The step table plus the group and sourcing codes of the holder (from_group,
-    from_sourcing) and first_transition / first_group / first_sourcing: a step whose
-    (transition, stage) / (group, stage) / (sourcing, stage) occurs for the first time in its
-    case; their sums count distinct cases (bottlenecks.sql)."""
-    from procmine.mine.waste import first_in_case
-
-    vocab = events.vocab
-    index = np.flatnonzero(events.has_next)
-    stages = len(vocab.stages) + 1
-    cases = events.ci[index]
-    holder = steps["from_holder"]
-
-    def first(codes: np.ndarray) -> np.ndarray:
-        flags = np.zeros(events.n, dtype=bool)
-        flags[index] = first_in_case(codes[index].astype(np.int64) * stages + events.st[index],
-                                     cases)
-        return flags
-
-    group, sourcing = vocab.holder_group[holder], vocab.holder_sourcing[holder]
-    return {
-        **steps,
-        "from_group": group,
-        "from_sourcing": sourcing,
-        "first_transition": first(events.a.astype(np.int64) * (len(vocab.activities) + 1)
-                                  + steps["to_a"]),
-        "first_group": first(group),
-        "first_sourcing": first(sourcing),
     }

@@ -4,7 +4,9 @@ Each detector returns an `Instances` batch: one row per waste instance, tied to 
 where it shows (its d2c_stage, time and holder come from that event) with hours and the codes
 that make up its evidence. Definitions (DESIGN.md "Lean waste"; settings from procmine.toml):
 
-- waiting: an event whose activity is in [waiting].states, until the case's next event;
+- waiting: an event whose activity is in [waiting].states, or whose d2c stage is in
+  [waiting].stages (a stage table alone then finds the waits of a new log), until the case's
+  next event;
   detail 'vendor' for [waiting].vendor_states ('still_waiting' when no event follows).
 - handoff: each change of org_group after the first (events without a group are skipped);
   hours = [cost].handoff_effort_h.
@@ -48,7 +50,7 @@ def _detail(name: str) -> int:
 @dataclass
 class Instances:
     """A batch of waste instances (parallel arrays). e1..e3 are evidence codes whose meaning
-    depends on the waste type (see sql/mine/waste.sql)."""
+    depends on the waste type (see sql/marts/waste.sql)."""
 
     ci: np.ndarray
     ev: np.ndarray
@@ -223,7 +225,9 @@ def _hours(us: np.ndarray) -> np.ndarray:
 def detect_waiting(events: EventArrays, settings: MiningSettings) -> Instances:
     """e1 = the waiting activity, e2 = the holder when it is a vendor group (else 0)."""
     vocab = events.vocab
-    idx = events.flagged(vocab.activity_codes(settings.waiting_states), events.a)
+    waiting_step = (vocab.activity_codes(settings.waiting_states)[vocab.step_activity]
+                    | vocab.stage_codes(settings.waiting_stages)[vocab.step_stage])
+    idx = events.flagged(waiting_step, events.x)
     vendor = vocab.activity_codes(settings.vendor_states)[events.a[idx]]
     detail = np.where(vendor, _detail("vendor"), _detail("other"))
     detail = np.where(events.has_next[idx], detail, _detail("still_waiting"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from prefect.context import FlowRunContext
 from prefect.states import State
 from prefect.utilities.annotations import quote
 
-from procmine.config import Config, load_config
+from procmine.config import Config, RunSettings, load_config
 from procmine.errors import ProcmineError
+from procmine.load import RunResult
 from procmine.orchestration.run import (
     IO_STEPS,
     STEPS,
@@ -31,9 +33,11 @@ from procmine.orchestration.run import (
     retry_policy,
 )
 from procmine.orchestration.steps import RunState, is_transient
-from procmine.pipeline import RunResult
+from procmine.runtime import tune_process
 
 FLOW_NAME = "procmine-nightly"
+# set by Prefect in the process it starts for one flow run (a deployment run, `procmine schedule`)
+PREFECT_RUN_PROCESS = "PREFECT__FLOW_RUN_ID"
 ARTIFACT_KEY = "procmine-run-summary"
 
 
@@ -69,11 +73,10 @@ class PrefectSteps:
         return outcome
 
 
-def run_in_flow(config: Config, db_path: Path, *, full: bool = False,
-                sources: list[str] | None = None) -> RunResult:
+def run_in_flow(config: Config, db_path: Path, settings: RunSettings) -> RunResult:
     """The body of the flow: the shared step sequence, plus the run's Markdown artefact."""
     logging.getLogger("procmine").setLevel(logging.INFO)
-    state = new_state(config, db_path, full=full, sources=sources)
+    state = new_state(config, db_path, settings)
     context = FlowRunContext.get()
     if context is not None and context.flow_run is not None:
         state.flow_run_id = str(context.flow_run.id)
@@ -94,25 +97,36 @@ def run_in_flow(config: Config, db_path: Path, *, full: bool = False,
                   "published atomically.")
 def nightly(config_path: str | None = None, db: str | None = None,
             sources: list[str] | None = None, full: bool = False,
-            project_dir: str | None = None) -> RunResult:
+            project_dir: str | None = None, lock_wait_s: float | None = None) -> RunResult:
     """Pull, extract, load, validate, mine, render and publish once.
 
     config_path: procmine.toml (default: $PROCMINE_CONFIG, then ./procmine.toml);
     db: the DuckDB file (default: $PROCMINE_DB, then the config's [database] path);
     sources: the sources to read (default: all configured); full: rebuild from every file;
-    project_dir: where relative paths of a run without a config file resolve (default: cwd).
+    project_dir: where relative paths of a run without a config file resolve (default: cwd);
+    lock_wait_s: how long to wait for another run's lock (default: [run] lock_wait_s).
+    The parameters are the fields of RunSettings (resolved here over the loaded config).
     """
+    if os.environ.get(PREFECT_RUN_PROCESS):   # a process Prefect started for this run alone
+        tune_process()
     config = load_config(config_path)
     if project_dir and config.path is None:
         config = dataclasses.replace(config, base_dir=Path(project_dir))
-    return run_in_flow(config, config.db_path(db), full=full, sources=sources)
+    settings = RunSettings.resolve(config, full=full, sources=sources, prefect="always",
+                                   lock_wait_s=lock_wait_s)
+    return run_in_flow(config, config.db_path(db), settings)
 
 
-def run_flow(config: Config, db_path: Path, *, full: bool = False,
-             sources: list[str] | None = None) -> RunResult:
-    """Run the flow in this process (tracked by the configured Prefect API)."""
+def run_flow(config: Config, db_path: Path, settings: RunSettings | None = None, *,
+             full: bool = False, sources: list[str] | None = None) -> RunResult:
+    """Run the flow in this process (tracked by the configured Prefect API): every field of
+    `settings` (else `full`/`sources` over the config's [run]) goes in as a flow parameter."""
+    settings = settings or RunSettings.resolve(config, full=full, sources=sources)
     final = nightly(config_path=str(config.path) if config.path else None, db=str(db_path),
-                    sources=sources, full=full, return_state=True)
+                    sources=list(settings.sources) if settings.sources else None,
+                    full=settings.full, lock_wait_s=settings.lock_wait_s,
+                    project_dir=str(config.base_dir) if config.path is None else None,
+                    return_state=True)
     if final.is_completed():
         return final.result()
     outcome = final.result(raise_on_failure=False)

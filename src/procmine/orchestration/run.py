@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from procmine import store
-from procmine.config import Config
+from procmine.config import Config, RunSettings
 from procmine.errors import ProcmineError
 from procmine.faults import crash_point
+from procmine.load import RunResult
 from procmine.orchestration import steps
-from procmine.orchestration.prefect_env import use_prefect
 from procmine.orchestration.steps import RunState
-from procmine.pipeline import RunResult
 
 log = logging.getLogger("procmine.run")
 
@@ -86,12 +85,16 @@ class LocalSteps:
         return outcome
 
 
-def new_state(config: Config, db_path: Path, *, full: bool = False,
-              sources: list[str] | None = None) -> RunState:
-    selected = steps.select_sources(config, sources)
-    command = "run" + (" --full" if full else "") + (
-        " --source " + ",".join(selected) if sources else "")
-    return RunState(config=config, db_path=Path(db_path), full=full, sources=selected,
+def new_state(config: Config, db_path: Path, settings: RunSettings | None = None, *,
+              full: bool = False, sources: list[str] | None = None) -> RunState:
+    """A run's shared state; `settings` (else `full`/`sources` over the config's [run])."""
+    settings = settings or RunSettings.resolve(config, full=full, sources=sources)
+    wanted = list(settings.sources) if settings.sources else None
+    selected = steps.select_sources(config, wanted)
+    command = "run" + (" --full" if settings.full else "") + (
+        " --source " + ",".join(selected) if wanted else "")
+    return RunState(config=config, db_path=Path(db_path), full=settings.full, sources=selected,
+                    settings=settings,
                     result=RunResult(run_id=store.new_run_id(), command=command))
 
 
@@ -115,10 +118,11 @@ def execute_run(state: RunState, call: StepCaller) -> RunResult:
     return state.result
 
 
-def run_local(config: Config, db_path: Path, *, full: bool = False,
-              sources: list[str] | None = None) -> tuple[RunResult, RunState]:
+def run_local(config: Config, db_path: Path, settings: RunSettings | None = None, *,
+              full: bool = False, sources: list[str] | None = None
+              ) -> tuple[RunResult, RunState]:
     """The run without Prefect (no API configured): same steps, same order."""
-    state = new_state(config, db_path, full=full, sources=sources)
+    state = new_state(config, db_path, settings, full=full, sources=sources)
     return execute_run(state, LocalSteps(config)), state
 
 
@@ -140,16 +144,3 @@ def console_logging(console: Any) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
-
-
-def run(config: Config, db_path: Path, *, full: bool = False, sources: list[str] | None = None,
-        mode: str | None = None, console: Any = None) -> RunResult:
-    """`procmine run`: through Prefect when an API is configured (or mode="always")."""
-    chosen = mode or str(config.section("run").get("prefect", "auto"))
-    if use_prefect(chosen):
-        from procmine.orchestration.flow import run_flow
-
-        return run_flow(config, db_path, full=full, sources=sources)
-    with console_logging(console):
-        result, _ = run_local(config, db_path, full=full, sources=sources)
-    return result

@@ -4,8 +4,8 @@ The Prefect flow (flows/nightly.py, procmine.orchestration.flow) wraps each of t
 `procmine run` without a Prefect API calls them directly (procmine.orchestration.run). Each
 step returns a small JSON-able summary, which becomes the task's result in Prefect.
 
-The work itself lives in procmine.pipeline (load_and_publish_core, build_marts,
-render_dashboards, publish_dashboards); these steps only sequence it, decide what to skip
+The work itself lives below: procmine.load (load_and_publish_core), procmine.orchestration.outputs
+(build_marts, render_dashboards), procmine.render.publish; these steps only sequence it, decide what to skip
 and record what happened.
 """
 
@@ -25,8 +25,9 @@ from typing import Any
 import duckdb
 import httpx
 
-from procmine import pipeline, store
-from procmine.config import Config
+from procmine import load as loading
+from procmine import store
+from procmine.config import Config, RunSettings
 from procmine.errors import ConfigError, InputError, ProcmineError
 from procmine.faults import crash_point
 from procmine.ingest import (
@@ -37,8 +38,10 @@ from procmine.ingest import (
     file_stamp,
     registry_stamps,
 )
+from procmine.load import RunResult
+from procmine.orchestration import outputs
 from procmine.orchestration.imports import start_heavy_imports
-from procmine.pipeline import RunResult
+from procmine.render.publish import publish_dashboards as publish_pages
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport
 
@@ -113,6 +116,7 @@ class RunState:
     result: RunResult
     sources: list[str]
     full: bool = False
+    settings: RunSettings = field(default_factory=RunSettings)   # the run's resolved options
     conn: duckdb.DuckDBPyConnection | None = None
     writer: AbstractContextManager[duckdb.DuckDBPyConnection] | None = None
     plan: ExtractPlan = field(default_factory=ExtractPlan)
@@ -176,7 +180,7 @@ def check_inputs(state: RunState) -> None:
     from procmine.sources.servicenow_pull import pull_enabled
 
     selected = set(state.sources)
-    if any(b[0] in selected for b in pipeline.landing_batches(state.config)):
+    if any(b[0] in selected for b in loading.landing_batches(state.config)):
         return
     if any(pull_enabled(state.config, source) for source in state.sources):
         return
@@ -202,12 +206,11 @@ def open_store(state: RunState) -> dict[str, Any]:
     core the copy leaves idle (extract starts them otherwise, if it finds new data)."""
     if state.full or _unknown_landing_file(state):
         start_heavy_imports()
-    lock_wait = float(state.config.section("run").get("lock_wait_s", 0))
-    writer = store.writing(state.db_path, lock_wait_s=lock_wait)
+    writer = store.writing(state.db_path, lock_wait_s=state.settings.lock_wait_s)
     state.conn = writer.__enter__()
     state.writer = writer
     if state.full:
-        pipeline.reset_loaded_data(state.conn)
+        loading.reset_loaded_data(state.conn)
         log.info("full rebuild: forgot every loaded file; all landing files are read again")
     return {"db": str(state.db_path), "full": state.full}
 
@@ -228,18 +231,20 @@ def _unknown_landing_file(state: RunState) -> bool:
     selected = set(state.sources)
     return any(
         (str(path), *file_stamp(path)) not in stamps
-        for source, folders, _ in pipeline.landing_batches(state.config) if source in selected
+        for source, folders, _ in loading.landing_batches(state.config) if source in selected
         for path in expand_paths(folders))
 
 
 def pull(state: RunState) -> dict[str, Any]:
     """Pull from source APIs (ServiceNow Table API) into landing files, where configured."""
+    from procmine.orchestration.secrets import prefect_secret
     from procmine.sources.servicenow_pull import pull_enabled, pull_source
 
     state.pulls = []
     for source in state.sources:
         if pull_enabled(state.config, source):
-            report = pull_source(state.db, state.config, source, run_id=state.result.run_id)
+            report = pull_source(state.db, state.config, source, run_id=state.result.run_id,
+                                 secret_loader=prefect_secret)
             state.pulls.append(report)
             log.info("%s pull: %s", source, report.describe())
     return {"records": state.records_pulled,
@@ -250,7 +255,7 @@ def extract(state: RunState) -> dict[str, Any]:
     """List the landing folders and identify each file against core.load_registry: a file
     whose path, size and mtime were recorded is not read; any other is checksummed."""
     selected = set(state.sources)
-    batches = [b for b in pipeline.landing_batches(state.config) if b[0] in selected]
+    batches = [b for b in loading.landing_batches(state.config) if b[0] in selected]
     if not batches:
         raise _no_landing(state)
     loaded_paths = {row[0] for row in state.db.execute(
@@ -275,7 +280,7 @@ def extract(state: RunState) -> dict[str, Any]:
 
 
 def load(state: RunState) -> dict[str, Any]:
-    """Load → normalise → validate → core (pipeline.load_and_publish_core) for new files."""
+    """Load → normalise → validate → core (loading.load_and_publish_core) for new files."""
     def progress(file_result: FileResult) -> None:
         level = logging.WARNING if file_result.status == "failed" else logging.INFO
         log.log(level, "load: %s %s %s", file_result.status, file_result.path,
@@ -283,7 +288,7 @@ def load(state: RunState) -> dict[str, Any]:
 
     batches = state.plan.batches()
     if batches:
-        state.validation = pipeline.load_and_publish_core(
+        state.validation = loading.load_and_publish_core(
             state.db, state.config, state.result, batches, progress,
             identities=state.plan.identities())
     for landing_file in state.plan.files:
@@ -301,7 +306,7 @@ def load(state: RunState) -> dict[str, Any]:
 
 
 def mine(state: RunState) -> dict[str, Any]:
-    """Recompute the marts (pipeline.build_marts) unless nothing they depend on changed."""
+    """Recompute the marts (outputs.build_marts) unless nothing they depend on changed."""
     previous = last_mined_fingerprint(state.db)
     if not state.full and previous == state.fingerprint:
         state.skip_reason = ("no new events, cases or configuration since the last mining run: "
@@ -311,15 +316,15 @@ def mine(state: RunState) -> dict[str, Any]:
     state.db.execute("CREATE OR REPLACE TEMP TABLE _heatmap_before AS "
                      "SELECT * FROM marts.waste_heatmap")
     started = time.perf_counter()
-    state.mine_timings = pipeline.build_marts(state.db, state.config, state.result).timings
+    state.mine_timings = outputs.build_marts(state.db, state.config, state.result).timings
     state.timings["build_marts_s"] = time.perf_counter() - started
     state.mined = True
-    changes = run_sql(state.db, load_sql("orchestration/heatmap_changes.sql"), {"limit": 5})
+    changes = run_sql(state.db, load_sql("runs/heatmap_changes.sql"), {"limit": 5})
     columns = [d[0] for d in changes.description]
     state.heatmap_changes = [dict(zip(columns, row, strict=True)) for row in changes.fetchall()]
     state.has_previous_heatmap = state.db.execute(
         "SELECT count(*) > 0 FROM _heatmap_before").fetchone()[0]
-    run_sql(state.db, load_sql("orchestration/snapshot_heatmap.sql"),
+    run_sql(state.db, load_sql("runs/snapshot_heatmap.sql"),
             {"run_id": state.result.run_id})
     log.info("mine: marts recomputed in %.1f s", state.timings["build_marts_s"])
     return {"mined": True, "seconds": round(state.timings["build_marts_s"], 3)}
@@ -330,7 +335,7 @@ def render(state: RunState) -> dict[str, Any]:
     if not state.mined and rendered_fingerprint(state.config.dashboards_dir) == state.fingerprint:
         log.info("render: skipped (marts unchanged, dashboards rendered from them)")
         return {"rendered": False}
-    pipeline.render_dashboards(state.db, state.config, state.result, state.staged_pages)
+    outputs.render_dashboards(state.db, state.config, state.result, state.staged_pages)
     state.rendered = True
     return {"rendered": True, "staged": str(state.staged_pages)}
 
@@ -343,7 +348,7 @@ def finish(state: RunState) -> dict[str, Any]:
     result.status = "success" if not result.failed_files else "partial"
     messages = [f.message for f in result.failed_files]
     result.message = "; ".join(messages)[:2000]
-    pipeline.record_run(state.db, result)
+    loading.record_run(state.db, result)
     state.summary_md = run_summary_markdown(state, state.db)
     record_details(state.db, state)
     return {"status": result.status}
@@ -372,7 +377,7 @@ def publish_dashboards(state: RunState) -> dict[str, Any]:
     """Move freshly rendered pages over the published ones."""
     if not state.rendered:
         return {"published": False}
-    pipeline.publish_dashboards(state.staged_pages, state.config.dashboards_dir)
+    publish_pages(state.staged_pages, state.config.dashboards_dir)
     crash_point("publish-dashboards")
     # last: a run killed before this line re-renders next time, even with no new files
     marker = state.config.dashboards_dir / RENDERED_MARKER
@@ -403,7 +408,7 @@ def record_failure(state: RunState, exc: BaseException) -> None:
         with store.writing(state.db_path) as conn:
             from procmine.orchestration.summary import run_summary_markdown
 
-            pipeline.record_run(conn, result)
+            loading.record_run(conn, result)
             state.summary_md = run_summary_markdown(state, conn)
             record_details(conn, state)
     except Exception as record_exc:  # keep the original error
@@ -422,7 +427,7 @@ def package_version() -> str:
 
 def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, config: Config) -> str:
     """What the marts depend on: core's content, the configuration, procmine's version."""
-    core = conn.execute(load_sql("orchestration/fingerprint.sql")).fetchone()
+    core = conn.execute(load_sql("runs/fingerprint.sql")).fetchone()
     settings = {k: v for k, v in config.data.items() if k not in NOT_FINGERPRINTED}
     payload = json.dumps([list(core), settings, package_version(), store.schema_version(conn)],
                          sort_keys=True, default=str)
@@ -430,14 +435,14 @@ def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, config: Config) -> str:
 
 
 def last_mined_fingerprint(conn: duckdb.DuckDBPyConnection) -> str | None:
-    row = conn.execute(load_sql("orchestration/last_fingerprint.sql")).fetchone()
+    row = conn.execute(load_sql("runs/last_fingerprint.sql")).fetchone()
     return row[0] if row else None
 
 
 def record_details(conn: duckdb.DuckDBPyConnection, state: RunState) -> None:
     """The run_log columns of migration 005 (record_run writes the original ones)."""
     conn.execute(
-        load_sql("orchestration/record_details.sql"),
+        load_sql("runs/record_details.sql"),
         {"run_id": state.result.run_id, "files_skipped": state.files_skipped,
          "files_failed": len(state.result.failed_files), "mined": state.mined,
          "fingerprint": state.fingerprint or None, "records_pulled": state.records_pulled,

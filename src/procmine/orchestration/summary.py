@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from procmine.sql import load_sql
+from procmine.unmapped import unmapped_report
 
 if TYPE_CHECKING:
     from procmine.orchestration.steps import RunState
@@ -31,9 +32,10 @@ def _cell(text: object) -> str:
 
 
 def run_summary_markdown(state: RunState, conn: duckdb.DuckDBPyConnection) -> str:
-    """Files, events, quarantine, pulls, marts and the biggest waste changes of one run."""
+    """Files, events, quarantine, unmapped activities (no D2C stage), pulls, marts and the
+    biggest waste changes of one run."""
     result = state.result
-    events, cases = conn.execute(load_sql("orchestration/core_size.sql")).fetchone()
+    events, cases = conn.execute(load_sql("runs/core_size.sql")).fetchone()
     per_file = {row[0]: (row[1], row[2]) for row in conn.execute(
         "SELECT path, events, quarantined FROM core.load_registry WHERE run_id = ?",
         [result.run_id]).fetchall()}
@@ -53,6 +55,8 @@ def run_summary_markdown(state: RunState, conn: duckdb.DuckDBPyConnection) -> st
                             sorted(result.quarantined_by_rule.items())) + ")"
            if result.quarantined_by_rule else "") + " |",
     ]
+    unmapped = unmapped_report(conn)
+    lines.append(f"| unmapped activities | {_cell(unmapped.describe())} |")
     for report in state.pulls:
         lines.append(f"| {report.source} pull | {_cell(report.describe())} |")
     if state.mined:

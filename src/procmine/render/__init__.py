@@ -1,7 +1,7 @@
 """Dashboards: self-contained offline HTML pages (and a PNG per chart) built from the marts.
 
 Data flow: marts.* (aggregates; `MartReader` adds fixed-shape temp views and one small
-waste aggregate) → page SQL in sql/render/ → Altair charts with named datasets → HTML with
+waste aggregate) → page SQL in sql/reports/ → Altair charts with named datasets → HTML with
 inline Vega bundle and data; each page's charts go to PNG worker processes (render.png) as
 soon as the page is built. The same marts always give the same bytes (no clocks, sorted
 JSON, ordered queries, exact decimal sums).
@@ -139,7 +139,7 @@ def rebuild(config: Config, db_path: Path, out_dir: Path | None = None) -> list[
     """`procmine dashboards`: every page from the published database alone (read-only),
     rendered aside and then moved over the previous pages."""
     from procmine import store
-    from procmine.pipeline import publish_dashboards
+    from procmine.render.publish import publish_dashboards
 
     final = Path(out_dir) if out_dir else config.dashboards_dir
     staged = final.with_name(f".{final.name}.render-{os.getpid()}")

@@ -2,9 +2,9 @@
 
 The mining step may add columns to the contract tables (DESIGN.md) or leave optional ones
 out; `MartReader` looks at what is there and exposes two temporary views with a fixed set of
-columns (missing ones are NULL), so the page SQL in sql/render/ never depends on them. The
+columns (missing ones are NULL), so the page SQL in sql/reports/ never depends on them. The
 per-case marts are large (millions of rows), so the waste of every case is joined to its
-case once, into the small temporary table sql/render/waste_agg.sql that the pages share.
+case once, into the small temporary table sql/reports/waste_agg.sql that the pages share.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 
 import duckdb
 
-from procmine.sources.base import quote_ident
-from procmine.sql import load_sql, run_sql
+from procmine.sql import load_sql, quote_ident, run_sql
+from procmine.sql.models import materialise
 
 CASE_VIEW = "pm_render_case"
 WASTE_VIEW = "pm_render_waste_rows"
-WASTE_AGG = "pm_render_waste_agg"   # created by sql/render/waste_agg.sql
+WASTE_AGG = "pm_render_waste_agg"   # the model sql/reports/waste_agg.sql, materialised
 
 # logical column -> (SQL type, candidate columns of marts.case_kpis, first present wins)
 CASE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -139,7 +139,7 @@ class MartReader:
         if derived:
             extra = ", ".join(f"{expr} AS {name}" for name, expr in derived.items())
             query = f"SELECT *, {extra} FROM ({query})"
-        self.conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {query}")
+        self.conn.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {query}")
 
     @staticmethod
     def _types(view: str) -> list[str]:
@@ -147,15 +147,15 @@ class MartReader:
         return [typ for typ, _ in table.values()]
 
     def drop_views(self) -> None:
-        self.conn.execute(f"DROP TABLE IF EXISTS temp.{WASTE_AGG}")
+        self.conn.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(WASTE_AGG)}")
         for view in (WASTE_VIEW, CASE_VIEW):
-            self.conn.execute(f"DROP VIEW IF EXISTS temp.{view}")
+            self.conn.execute(f"DROP VIEW IF EXISTS temp.{quote_ident(view)}")
 
     def query(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Rows of sql/render/<name>.sql (its last statement) as JSON-ready dicts."""
-        script = load_sql(f"render/{name}.sql")
+        """Rows of the query sql/reports/<name>.sql (one SELECT) as JSON-ready dicts."""
+        script = load_sql(f"reports/{name}.sql")
         if WASTE_AGG in script and not self._waste_agg:
-            run_sql(self.conn, load_sql("render/waste_agg.sql"))
+            materialise(self.conn, "reports/waste_agg", WASTE_AGG, temp=True)
             self._waste_agg = True
         cursor = run_sql(self.conn, script, params)
         return records(cursor)

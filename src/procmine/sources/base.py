@@ -32,6 +32,7 @@ import duckdb
 from procmine.config import Config, SourceConfig
 from procmine.errors import InputError
 from procmine.privacy import Pseudonymiser, pseudonymiser
+from procmine.sql import quote_ident  # (sources import it from here too)
 
 STAGING_EVENT_COLUMNS = (
     "event_id", "case_id", "case_type", "activity", "ts", "resource", "org_group",
@@ -96,11 +97,6 @@ class Adapter(ABC):
     def normalise(self, conn: duckdb.DuckDBPyConnection, files: list[RawFile],
                   ctx: LoadContext) -> None:
         """Insert canonical events of ``files`` into staging.events (and cases into staging.cases)."""
-
-
-def quote_ident(name: str) -> str:
-    """A SQL identifier, quoted; the only way names from files reach SQL text."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 DUCKDB_ENCODINGS = {"utf-8", "utf-16", "latin-1"}
@@ -313,9 +309,10 @@ def create_mapping_tables(conn: duckdb.DuckDBPyConnection, config: Config,
     stage_rows: list[tuple[str, str, str]] = []
     for name in dict.fromkeys(sources):
         own = config.source(name).stages if name in config.source_names else {}
-        stage_rows += [(name, activity, stage) for activity, stage in own.items()]
+        # an activity listed with "" is in the vocabulary but has no stage (left unmapped)
+        stage_rows += [(name, activity, stage) for activity, stage in own.items() if stage]
         stage_rows += [(name, activity, stage) for activity, stage in generic.items()
-                       if activity not in own]
+                       if activity not in own and stage]
     groups = list(dict.fromkeys(groups))
     conn.execute("CREATE OR REPLACE TEMP TABLE _stage_map "
                  "(source VARCHAR, activity VARCHAR, d2c_stage VARCHAR)")
@@ -330,51 +327,5 @@ def create_mapping_tables(conn: duckdb.DuckDBPyConnection, config: Config,
                      {"groups": groups, "sourcings": [config.sourcing_of(g) for g in groups]})
 
 
-def sample_values(conn: duckdb.DuckDBPyConnection, raw_table: str, column: str,
-                  files: list[RawFile], limit: int = 20000) -> list[str]:
-    """Distinct non-empty values of a raw column in `files` (for format detection)."""
-    return [row[0] for row in conn.execute(
-        f"SELECT DISTINCT {quote_ident(column)} FROM {raw_table} WHERE list_contains(?, _file_id) "
-        f"AND {quote_ident(column)} IS NOT NULL LIMIT ?",
-        [[f.file_id for f in files], limit],
-    ).fetchall()]
-
-
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:300]
-
-
-# ----------------------------------------------------------------- timestamps
-
-DAY_FIRST = "%d/%m/%Y %H:%M"
-MONTH_FIRST = "%m/%d/%Y %H:%M"
-_SLASH_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})")
-
-
-def detect_date_format(values: list[str], *, path: str, option_hint: str = "--date-format") -> str:
-    """Day-first or month-first for d/m/y-style values, only when the data make it unambiguous.
-
-    Returns "" for ISO-8601 values (parsed by a cast). Raises InputError naming the option
-    otherwise.
-    """
-    firsts, seconds, matched = [], [], 0
-    for value in values:
-        found = _SLASH_DATE.match(value)
-        if found:
-            matched += 1
-            firsts.append(int(found.group(1)))
-            seconds.append(int(found.group(2)))
-    if not matched:
-        return ""
-    day_first = any(v > 12 for v in firsts)
-    month_first = any(v > 12 for v in seconds)
-    seconds_part = ":%S" if any(v.count(":") >= 2 for v in values[:1000]) else ""
-    if day_first and not month_first:
-        return DAY_FIRST + seconds_part
-    if month_first and not day_first:
-        return MONTH_FIRST + seconds_part
-    raise InputError(
-        "ambiguous or inconsistent date format (day-first and month-first both fit); set "
-        f"{option_hint} (e.g. {option_hint} '%d/%m/%Y %H:%M') or the source's 'date_format'",
-        path=path, fatal=True,
-    )

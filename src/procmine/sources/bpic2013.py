@@ -45,7 +45,7 @@ class Bpic2013Adapter(MappedAdapter):
             "null_tokens": ctx.source.null_tokens,
         }
         _fill_sourcing(conn, ctx, identifiers, params)
-        sql = load_sql("sources/bpic2013_events.sql").format(
+        sql = load_sql("staging/bpic2013_events.sql").format(
             raw_table=ctx.raw_table, **identifiers)
         run_sql(conn, sql, {
             **params,

@@ -10,11 +10,10 @@ from procmine.sources.base import (
     Adapter,
     LoadContext,
     RawFile,
-    detect_date_format,
     quote_ident,
     read_delimited,
-    sample_values,
 )
+from procmine.sources.dialect import sniff_raw_timestamps
 from procmine.sql import load_sql
 
 MAPPING_KEYS = ("case", "activity", "timestamp", "resource", "group", "case_type")
@@ -50,13 +49,9 @@ class CsvAdapter(Adapter):
             key: quote_ident(column) if column and column in present else "NULL::VARCHAR"
             for key, column in mapping.items()
         }
-        sql = load_sql("sources/csv_events.sql").format(raw_table=ctx.raw_table, **identifiers)
-        date_format = ctx.option("date_format", "") or ""
-        if not date_format and mapping["timestamp"] in present:
-            date_format = detect_date_format(
-                sample_values(conn, ctx.raw_table, mapping["timestamp"], files),
-                path=", ".join(str(f.path) for f in files),
-            )
+        sql = load_sql("staging/csv_events.sql").format(raw_table=ctx.raw_table, **identifiers)
+        date_format = sniff_raw_timestamps(
+            conn, ctx, files, [mapping["timestamp"]] if mapping["timestamp"] in present else [])
         conn.execute(sql, {
             "null_tokens": ctx.source.null_tokens,
             "file_ids": [f.file_id for f in files],

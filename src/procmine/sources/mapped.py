@@ -16,11 +16,10 @@ from procmine.sources.base import (
     Adapter,
     LoadContext,
     RawFile,
-    detect_date_format,
     quote_ident,
     read_delimited,
-    sample_values,
 )
+from procmine.sources.dialect import sniff_raw_timestamps
 
 NULL_VARCHAR = "NULL::VARCHAR"
 
@@ -60,18 +59,12 @@ class MappedAdapter(Adapter):
 
     def date_format(self, conn: duckdb.DuckDBPyConnection, ctx: LoadContext,
                     files: list[RawFile], keys: tuple[str, ...]) -> str:
-        """--date-format / config, else detected over the timestamp columns named by `keys`."""
-        configured = ctx.option("date_format", "") or ""
-        if configured:
-            return str(configured)
+        """--date-format / config (checked), else sniffed from the values of the timestamp
+        columns named by `keys` (procmine.sources.dialect); a dialect problem stops the load."""
         present = raw_columns(conn, ctx)
         mapping = self.mapping(ctx)
-        values: list[str] = []
-        for key in keys:
-            column = mapping.get(key, "")
-            if column and column in present:
-                values += sample_values(conn, ctx.raw_table, column, files)
-        return detect_date_format(values, path=", ".join(str(f.path) for f in files))
+        columns = [mapping[key] for key in keys if mapping.get(key) and mapping[key] in present]
+        return sniff_raw_timestamps(conn, ctx, files, columns)
 
 
 def raw_columns(conn: duckdb.DuckDBPyConnection, ctx: LoadContext) -> set[str]:

@@ -1,7 +1,7 @@
 """ServiceNow audit exports: one row per update of a record (state snapshots) → events.
 
 The derivation rules (Open, state changes, Assign/Reassign, Reclassify; case attributes
-from the last snapshot) live in sql/sources/servicenow_rows.sql (the snapshots of the new
+from the last snapshot) live in sql/staging/servicenow_rows.sql (the snapshots of the new
 files' records) and servicenow_events.sql (events, cases), and in docs/sources.md.
 """
 
@@ -19,6 +19,7 @@ from procmine.sources.base import (
     create_mapping_tables,
     quote_ident,
 )
+from procmine.sources.dialect import boolean_columns, check_boolean
 from procmine.sources.mapped import NULL_VARCHAR, MappedAdapter, raw_columns
 from procmine.sql import load_sql, run_sql
 
@@ -63,9 +64,14 @@ class ServiceNowAdapter(MappedAdapter):
             "level_pattern": ctx.option("level_pattern", r" (L[1-3])$"),
             "run_id": ctx.run_id,
         }
+        sla_met = self.mapping(ctx).get("sla_met", "")
+        if sla_met and sla_met in present:
+            check_boolean(conn, f"{ctx.raw_table} WHERE list_contains($file_ids, _file_id)",
+                          sla_met, {"file_ids": params["file_ids"]}, ctx.source.null_tokens,
+                          path=", ".join(str(f.path) for f in files), key="columns.sla_met")
         identifiers = {key: column if column == NULL_VARCHAR else f"raw_row.{column}"
                        for key, column in self.identifiers(conn, ctx).items()}
-        run_sql(conn, load_sql("sources/servicenow_rows.sql").format(
+        run_sql(conn, load_sql("staging/servicenow_rows.sql").format(
             raw_table=ctx.raw_table,
             content="hash(" + ", ".join(quote_ident(c) for c in exported) + ")",
             **identifiers,
@@ -73,18 +79,25 @@ class ServiceNowAdapter(MappedAdapter):
         # the events are staged with their stage and sourcing (no UPDATE of them afterwards)
         create_mapping_tables(conn, ctx.config, [ctx.source.name], [row[0] for row in conn.execute(
             "SELECT DISTINCT grp FROM _sn_rows WHERE is_new AND grp IS NOT NULL").fetchall()])
-        run_sql(conn, load_sql("sources/servicenow_events.sql").format(
-            raw_table=ctx.raw_table, attributes=_attributes_json(attribute_columns),
+        run_sql(conn, load_sql("staging/servicenow_events.sql").format(
+            raw_table=ctx.raw_table,
+            attributes=_attributes_json(attribute_columns, boolean_columns(
+                conn, f"{ctx.raw_table} WHERE list_contains($file_ids, _file_id)",
+                attribute_columns, {"file_ids": params["file_ids"]}, ctx.source.null_tokens)),
             **identifiers,
         ), params)
 
 
-def _attributes_json(columns: list[str]) -> str:
-    """JSON object of the case attribute columns (cleaned of null tokens)."""
+def _attributes_json(columns: list[str], booleans: set[str]) -> str:
+    """JSON object of the case attribute columns (cleaned of null tokens); the boolean ones
+    (TRUE/FALSE, Y/N, yes/no, ...) as 'true'/'false' whatever the export's dialect."""
     if not columns:
         return "NULL::JSON"
-    fields = ", ".join(f"{quote_ident(c)} := pm_null({quote_ident(c)}, $null_tokens)"
-                       for c in columns)
+    fields = ", ".join(
+        f"{quote_ident(c)} := " + (f"pm_bool(pm_null({quote_ident(c)}, $null_tokens))::VARCHAR"
+                                   if c in booleans
+                                   else f"pm_null({quote_ident(c)}, $null_tokens)")
+        for c in columns)
     return f"to_json(struct_pack({fields}))"
 
 

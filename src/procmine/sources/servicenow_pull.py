@@ -35,7 +35,7 @@ import httpx
 
 from procmine.config import Config
 from procmine.errors import ConfigError, ProcmineError
-from procmine.sample import COLUMNS
+from procmine.sources.servicenow_layout import SNAPSHOT_COLUMNS
 
 log = logging.getLogger("procmine.pull")
 
@@ -45,8 +45,6 @@ ENV_PASSWORD = "PROCMINE_SNOW_PASSWORD"
 ENV_TOKEN = "PROCMINE_SNOW_TOKEN"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
-# The snapshot layout of the ServiceNow incident event log (what the servicenow adapter reads).
-SNAPSHOT_COLUMNS = COLUMNS
 # Snapshot column -> incident field, where the names differ.
 RENAMED = {"sys_created_at": "sys_created_on", "sys_updated_at": "sys_updated_on",
            "closed_code": "close_code"}
@@ -158,26 +156,33 @@ class Credentials:
             client_kwargs["auth"] = httpx.BasicAuth(self.user, self.password)
 
 
-def resolve_credentials(settings: PullSettings) -> Credentials:
-    """$PROCMINE_SNOW_TOKEN, else $PROCMINE_SNOW_USER + _PASSWORD, else the Secret block."""
+SecretLoader = Callable[[str], Any]   # a secret block's name -> its value
+
+
+def resolve_credentials(settings: PullSettings,
+                        secret_loader: SecretLoader | None = None) -> Credentials:
+    """$PROCMINE_SNOW_TOKEN, else $PROCMINE_SNOW_USER + _PASSWORD, else the secret block,
+    read by `secret_loader` (the run passes Prefect's: procmine.orchestration.secrets)."""
     user = os.environ.get(ENV_USER) or None
     if os.environ.get(ENV_TOKEN):
         return Credentials(token=os.environ[ENV_TOKEN])
     if user and os.environ.get(ENV_PASSWORD) is not None:
         return Credentials(user=user, password=os.environ[ENV_PASSWORD])
     if settings.secret_block:
-        return _credentials_from_block(settings.secret_block, user)
+        return _credentials_from_block(settings.secret_block, user, secret_loader)
     raise PullError(f"no ServiceNow credentials: set ${ENV_USER} and ${ENV_PASSWORD} (or "
                     f"${ENV_TOKEN}), or [sources.{settings.source}.pull] secret_block")
 
 
-def _credentials_from_block(name: str, user: str | None) -> Credentials:
+def _credentials_from_block(name: str, user: str | None,
+                            secret_loader: SecretLoader | None) -> Credentials:
     """A Prefect Secret block: {"user", "password"} or {"token"}, or one string (the password
     when $PROCMINE_SNOW_USER is set, else a token)."""
-    from prefect.blocks.system import Secret
-
+    if secret_loader is None:
+        raise PullError(f"the secret block {name!r} is read by `procmine run` only; set "
+                        f"${ENV_USER} and ${ENV_PASSWORD} (or ${ENV_TOKEN}) to pull without it")
     try:
-        value = Secret.load(name).get()
+        value = secret_loader(name)
     except Exception as exc:
         raise PullError(f"cannot load the Prefect Secret block {name!r}: {exc}") from exc
     if isinstance(value, str):
@@ -543,7 +548,7 @@ def pull(conn: duckdb.DuckDBPyConnection, settings: PullSettings, credentials: C
 
 
 def pull_source(conn: duckdb.DuckDBPyConnection, config: Config, source: str, *,
-                run_id: str) -> PullReport:
+                run_id: str, secret_loader: SecretLoader | None = None) -> PullReport:
     """The pull configured for `source` ([sources.<source>.pull])."""
     settings = PullSettings.from_config(config, source)
-    return pull(conn, settings, resolve_credentials(settings), run_id=run_id)
+    return pull(conn, settings, resolve_credentials(settings, secret_loader), run_id=run_id)

@@ -149,7 +149,7 @@ class XesAdapter(MappedAdapter):
                   ctx: LoadContext) -> None:
         present = raw_columns(conn, ctx)
         case_columns = sorted(c for c in present if c.startswith(CASE_PREFIX) and c != CASE_KEY)
-        sql = load_sql("sources/xes_events.sql").format(
+        sql = load_sql("staging/xes_events.sql").format(
             raw_table=ctx.raw_table, attributes=_case_attributes(case_columns),
             **self.identifiers(conn, ctx))
         generic = ctx.config.section("stages")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from procmine.errors import ProcmineError
+from procmine.runtime import gx_imported
 from procmine.validation.suites import Rule
 
 if TYPE_CHECKING:   # pandas comes with GX, imported in the background
@@ -104,17 +105,6 @@ def import_in_background() -> threading.Thread:
     return _import_thread
 
 
-def _skip_frame_fingerprint() -> None:
-    """GX's pandas engine hashes every frame under 1 GB (pandas.util.hash_pandas_object over
-    every column and the index) into a batch marker, ``pandas_data_fingerprint``, that no
-    expectation, result or Data Docs page reads: about half of GX's time on a 1M-row frame.
-    GX skips it for frames over its threshold; a threshold of 0 skips it for every frame."""
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
-        pandas_execution_engine.HASH_THRESHOLD = 0
-
-
 class GxEngine:
     """An ephemeral GX context with one pandas data source; suites are built once per rule set."""
 
@@ -139,7 +129,7 @@ class GxEngine:
                 progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
             ))
             self._source = self._context.data_sources.add_pandas("procmine")
-            _skip_frame_fingerprint()
+            gx_imported()   # entry points' tuning (procmine.runtime)
         return self._context
 
     @property

@@ -1,7 +1,8 @@
 """Which staged event ids occur more than once: by sorting their 64-bit hashes in numpy.
 
-Validation (the event_id_unique rule) and publishing (one copy of each event into core) look
-only at the rows whose id is repeated, usually none. Finding them with DuckDB's
+Validation (numbering identical rows of a file apart, validation/occurrences.sql, then the
+event_id_unique rule) and publishing (one copy of each event into core) look only at the rows
+whose id is repeated, usually none. Finding them with DuckDB's
 ``GROUP BY hash(event_id) HAVING count(*) > 1`` builds a hash table of every id (10M groups
 for a 10M-event load: 3-5 s on two cores); fetching the hashes and sorting them in numpy
 costs about half, and an empty answer lets the caller skip the work altogether. A hash shared

@@ -3,7 +3,7 @@
 The map is drawn in the browser by dagre (MIT, render/assets/, inlined: no network, no
 system binary) from the embedded per-slice aggregates: the whole log from the marts
 (marts.transitions, marts.activities, marts.variants), every filter combination from
-core.events (sql/render/process_map_cells.sql), deviations from marts.waste. A static
+the mining index in core (sql/reports/process_map_cells.sql), deviations from marts.waste. A static
 picture of the default map (a layered layout computed here, render.dfg) is an ordinary
 chart, so it gets its PNG like every other chart.
 """

@@ -32,6 +32,9 @@ def waste_colours(types: list[str]) -> alt.Scale:
 def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     page = Page("waste", "Waste heat map", "Where Detect-to-Correct loses time and money")
     cells = reader.query("waste_heatmap")
+    unmapped = unmapped_note(reader)
+    if unmapped:
+        page.blocks.append(note(unmapped))
     if not cells:
         page.blocks.append(note("No waste mined yet (marts.waste_heatmap is empty)."))
         page.summary = "No waste mined yet."
@@ -54,7 +57,9 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
         "Each cell is one kind of Lean waste in one Detect-to-Correct stage, over the whole "
         "log. Darker = more. Switch between hours and cost below the map; hover a cell for the "
         "cases affected and the most frequent evidence. Backlog (open cases, Lean inventory) "
-        "is shown on its own: it overlaps the other kinds.")
+        "is shown on its own: it overlaps the other kinds. Deviation is a step the reference "
+        "model does not allow; events whose activity has no stage are not judged, so they are "
+        "never deviation (their other waste shows under (no stage)).")
     page.summary = (f"{fmt.hours(total_h)} · {fmt.money(total_cost, ctx.currency)} · top: "
                     f"{top['waste'].lower()} in {top['stage']}")
     page.blocks.append(_heatmap(cells, flow, top, share, ctx))
@@ -68,6 +73,28 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
             page.blocks.append(_inventory(backlog, scope))
     page.blocks.append(_evidence_table(flow))
     return page
+
+
+def unmapped_note(reader: MartReader, top: int = 5) -> str:
+    """What share of the log has activities without a D2C stage (not judged by conformance,
+    so never deviation waste), its top activities and where to map them; "" when none."""
+    if "d2c_stage" not in reader.columns("marts", "activities"):
+        return ""
+    rows = reader.query("unmapped")
+    if not rows:
+        return ""
+    first = rows[0]
+    events, total = first["unmapped_events"] or 0, first["total_events"] or 0
+    cases, total_cases = first["unmapped_cases"] or 0, first["total_cases"] or 0
+    names = ", ".join(f"{r['activity']} ({fmt.number(r['event_count'])})" for r in rows[:top])
+    more = f" and {len(rows) - top:,} more" if len(rows) > top else ""
+    return (f"Unmapped activities: {fmt.number(events)} of {fmt.number(total)} events "
+            f"({fmt.percent(events / total if total else 0)}) in {fmt.number(cases)} of "
+            f"{fmt.number(total_cases)} cases ({fmt.percent(cases / total_cases if total_cases else 0)}) "
+            f"have an activity without a Detect-to-Correct stage: {names}{more}. They are not "
+            "judged against the reference model, so they never count as deviation; their "
+            "other waste shows under (no stage). Map them to stages in procmine.toml "
+            "([sources.<name>.stages] or [stages]) and run again.")
 
 
 def _heatmap(cells: list[dict[str, Any]], flow: list[dict[str, Any]], top: dict[str, Any],

@@ -6,7 +6,7 @@
 --   core.holder_codes (org_group, support_level, sourcing) -> code
 --   core.event_codes  one row per event: (case_key, t = epoch µs, step, holder); each case's
 --                     events contiguous, in canonical order (ts, source_file, source_row, seq)
--- publish_core.sql keeps it in step with core.events (pipeline/event_index.sql); the mining
+-- publish_core.sql keeps it in step with core.events (core/event_index.sql); the mining
 -- step rebuilds it when it finds it out of step (e.g. a database of migration 5 upgraded).
 CREATE TABLE IF NOT EXISTS core.case_keys (
     case_key  UINTEGER NOT NULL,

@@ -1,9 +1,0 @@
--- Rows held in quarantine.events per failed rule and column (the $limit largest), with one
--- example of the offending value and of the reason.
-SELECT rule, coalesce(column_name, '') AS column_name, count(*) AS rows_quarantined,
-       count(DISTINCT run_id) AS runs, count(DISTINCT source) AS sources,
-       min(left(bad_value, 80)) AS example_value, min(left(reason, 160)) AS example_reason
-FROM quarantine.events
-GROUP BY ALL
-ORDER BY rows_quarantined DESC, rule, column_name
-LIMIT $limit;

@@ -1,7 +1,0 @@
--- The last $limit pipeline runs of marts.run_log, newest first.
-SELECT run_id, started_at, finished_at, status, files_loaded, events_loaded,
-       events_quarantined, command, left(coalesce(message, ''), 300) AS message,
-       round(epoch(finished_at) - epoch(started_at), 3) AS duration_s
-FROM marts.run_log
-ORDER BY started_at DESC, run_id DESC
-LIMIT $limit;

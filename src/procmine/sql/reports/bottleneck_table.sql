@@ -1,0 +1,13 @@
+-- The $limit findings of marts.bottlenecks with the largest total delay (median wait × cases).
+WITH bottlenecks AS (
+    SELECT * FROM marts.bottlenecks
+),
+final AS (
+    SELECT dimension, key, d2c_stage, median_wait_s, cases, rank,
+           round(median_wait_s * cases / 3600, 3) AS total_delay_h
+    FROM bottlenecks
+    WHERE median_wait_s IS NOT NULL
+)
+SELECT * FROM final
+ORDER BY median_wait_s * cases DESC, rank, dimension, key, d2c_stage
+LIMIT $limit
