@@ -190,7 +190,8 @@ def _controls(data: dict[str, Any]) -> str:
         "events. Paths: the chosen share of the most frequent paths between them, plus the "
         "widest path from the start to every activity and on to the end, so the map stays "
         "connected. Whole log from marts.transitions, marts.activities and marts.variants; "
-        "filtered slices from core.events; deviations from marts.waste (deviation evidence)."
+        "filtered slices from the mining index (core.event_codes); deviations from marts.waste "
+        "(deviation evidence)."
         f"{esc(left_out)} Layout by dagre (MIT).</p></section>")
 
 
