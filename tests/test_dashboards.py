@@ -30,7 +30,7 @@ from tests.conftest import PROCMINE, run_cli
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE_SNAPSHOTS = os.environ.get("PROCMINE_UPDATE_SNAPSHOTS") == "1"
-PAGES = ["index", "overview", "waste", "bottlenecks", "variants", "operating_model",
+PAGES = ["index", "overview", "process_map", "waste", "bottlenecks", "variants", "operating_model",
          "data_quality"]
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 SPEC_RE = re.compile(r'<script type="application/json" id="spec-([^"]+)">(.*?)</script>', re.S)
