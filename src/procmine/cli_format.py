@@ -110,7 +110,7 @@ def _difference(row: dict[str, Any]) -> str:
     if measure == "share":
         return f"{value * 100:+.1f} pp"
     if measure in ("cases", "transitions"):
-        rates = row["before_rate"], row["after_rate"]
+        rates = row["before_share"], row["after_share"]
         share = (f" ({(rates[1] - rates[0]) * 100:+.1f} pp)"
                  if None not in rates and row["section"] != "kpis" else "")
         return f"{value:+,.0f}{share}"
@@ -135,7 +135,10 @@ def print_comparison(result: Comparison, output: str, limit: int, console: Conso
                       "effect", title=f"{_SECTION_TITLES[name]}: top {min(limit, frame.height)}"
                       f" of {frame.height} by effect", title_justify="left")
         for row in frame.head(limit).iter_rows(named=True):
-            item = row["item"] if name != "variants" else f"{row['item']}: {row['detail']}"
+            item = row["item"]
+            if name == "variants":   # "#rank id" → "#rank path" (the id is in csv/json)
+                item = f"{item.split(' ')[0]} {row['detail']}" if item.startswith("#") else (
+                    f"{item}: {row['detail']}")
             effect = "" if row["effect"] is None else f"{row['effect']:+.3f} {row['effect_measure']}"
             table.add_row(item, row["measure"], _value(row["before"], row["measure"]),
                           _value(row["after"], row["measure"]), _difference(row),

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 SECTIONS = ("kpis", "variants", "edges", "waits", "waste")
-COLUMNS = ("section", "item", "measure", "before", "after", "difference", "before_rate",
-           "after_rate", "n_before", "n_after", "test", "statistic", "p_value", "q_value",
+COLUMNS = ("section", "item", "measure", "before", "after", "difference", "before_share",
+           "after_share", "n_before", "n_after", "test", "statistic", "p_value", "q_value",
            "effect", "effect_measure", "detail")
 CASE_COLUMNS = ("period", "resolved", "resolution_s", "response_s", "duration_s", "sla_met",
                 "reopened", "first_contact_resolution", "handoffs", "ping_pong", "waste_hours")
@@ -110,8 +110,13 @@ def period(value: str | Period | tuple[Any, Any] | list[Any], label: str) -> Per
 
 @dataclass
 class Comparison:
-    """Two periods side by side: one polars frame per section (columns COLUMNS), each
-    sorted by |effect|, largest first."""
+    """Two periods side by side: one polars frame per section, sorted by |effect|, largest
+    first. Columns: section, item, measure (the unit of before/after: cases, transitions,
+    share, median h, mean, cases/day), before, after, difference (after − before),
+    before_share / after_share (count rows: the share of the period's cases, or of its
+    transitions for edges), n_before / n_after (the denominators or sample sizes), test,
+    statistic, p_value, q_value, effect, effect_measure (cohen_h, rank_biserial, cohen_d:
+    positive = higher after) and detail."""
 
     before: Period
     after: Period
@@ -211,14 +216,14 @@ def rate_of_cases(n_before: int, days_before: int, n_after: int, days_after: int
 # -- the sections -------------------------------------------------------------------------
 
 def _row(section: str, item: str, measure: str, before: float | None, after: float | None,
-         test: tuple[str, float, float, float], *, before_rate: float | None = None,
-         after_rate: float | None = None, n_before: int = 0, n_after: int = 0,
+         test: tuple[str, float, float, float], *, before_share: float | None = None,
+         after_share: float | None = None, n_before: int = 0, n_after: int = 0,
          effect_measure: str = "", detail: str = "") -> dict[str, Any]:
     name, statistic, p, effect = test
     difference = None if before is None or after is None else after - before
     return {"section": section, "item": item, "measure": measure, "before": before,
-            "after": after, "difference": difference, "before_rate": before_rate,
-            "after_rate": after_rate, "n_before": n_before, "n_after": n_after,
+            "after": after, "difference": difference, "before_share": before_share,
+            "after_share": after_share, "n_before": n_before, "n_after": n_after,
             "test": name, "statistic": _num(statistic), "p_value": _num(p), "q_value": None,
             "effect": _num(effect), "effect_measure": effect_measure if name else "",
             "detail": detail}
@@ -258,8 +263,7 @@ def _kpis(cases: dict[str, dict[str, np.ndarray]], before: Period, after: Period
     b, a = cases["before"], cases["after"]
     nb, na = b["cases"], a["cases"]
     rows = [_row("kpis", "cases opened per day", "cases/day", nb / before.days, na / after.days,
-                 rate_of_cases(nb, before.days, na, after.days), before_rate=float(nb),
-                 after_rate=float(na), n_before=nb, n_after=na, effect_measure="cohen_h",
+                 rate_of_cases(nb, before.days, na, after.days), n_before=nb, n_after=na, effect_measure="cohen_h",
                  detail=f"{nb:,} cases in {before.days} days → {na:,} in {after.days} days")]
 
     def values(frame: dict[str, np.ndarray], column: str, where: str | None = None) -> np.ndarray:
@@ -297,7 +301,7 @@ def _kpis(cases: dict[str, dict[str, np.ndarray]], before: Period, after: Period
         ka, na_ = _share(a, flag, among)
         rows.append(_row("kpis", item, "share", kb / nb_ if nb_ else None,
                          ka / na_ if na_ else None, proportions(kb, nb_, ka, na_),
-                         before_rate=float(kb), after_rate=float(ka), n_before=nb_,
+                         n_before=nb_,
                          n_after=na_, effect_measure="cohen_h",
                          detail=f"{kb:,} of {nb_:,} → {ka:,} of {na_:,}"))
     return _frame(rows)
@@ -351,8 +355,8 @@ def _variants(rows: list[tuple[Any, ...]], cases_before: int, cases_after: int,
         out.append(_row("variants", f"{label}{variant}", "cases", float(c["before"]),
                         float(c["after"]),
                         proportions(c["before"], cases_before, c["after"], cases_after),
-                        before_rate=c["before"] / cases_before,
-                        after_rate=c["after"] / cases_after, n_before=cases_before,
+                        before_share=c["before"] / cases_before,
+                        after_share=c["after"] / cases_after, n_before=cases_before,
                         n_after=cases_after, effect_measure="cohen_h", detail=path))
     return _frame(out)
 
@@ -374,8 +378,8 @@ def _edges(rows: list[tuple[Any, ...]]) -> tuple[pl.DataFrame, pl.DataFrame]:
         ka, ca, wa = entry.get("after", empty)
         frequency.append(_row("edges", item, "transitions", float(kb), float(ka),
                               proportions(kb, tb, ka, ta),
-                              before_rate=kb / tb if tb else None,
-                              after_rate=ka / ta if ta else None, n_before=tb, n_after=ta,
+                              before_share=kb / tb if tb else None,
+                              after_share=ka / ta if ta else None, n_before=tb, n_after=ta,
                               effect_measure="cohen_h",
                               detail=f"cases {cb:,} → {ca:,}"))
         if len(wb) and len(wa):
@@ -383,10 +387,9 @@ def _edges(rows: list[tuple[Any, ...]]) -> tuple[pl.DataFrame, pl.DataFrame]:
             waits_rows.append(_row(
                 "waits", item, "median wait h", _median_h(wb), _median_h(wa),
                 ranks(wb, wa) if tested else ("", math.nan, math.nan, math.nan),
-                before_rate=float(wb.mean()) / HOUR, after_rate=float(wa.mean()) / HOUR,
                 n_before=len(wb), n_after=len(wa), effect_measure="rank_biserial",
-                detail="rates: mean wait h" if tested else
-                f"not tested: fewer than {MIN_WAITS} waits in a period"))
+                detail=f"mean wait h {wb.mean() / HOUR:,.2f} → {wa.mean() / HOUR:,.2f}"
+                + ("" if tested else f"; not tested: fewer than {MIN_WAITS} waits in a period")))
     return _frame(frequency), _frame(waits_rows)
 
 
@@ -401,7 +404,7 @@ def _waste(rows: list[tuple[Any, ...]], cases_before: int, cases_after: int) -> 
         ka, ia, ha = entry.get("after", (0, 0, 0.0))
         out.append(_row("waste", f"{stage} × {waste_type}", "cases", float(kb), float(ka),
                         proportions(kb, cases_before, ka, cases_after),
-                        before_rate=kb / cases_before, after_rate=ka / cases_after,
+                        before_share=kb / cases_before, after_share=ka / cases_after,
                         n_before=cases_before, n_after=cases_after, effect_measure="cohen_h",
                         detail=f"instances {ib:,} → {ia:,}; hours {hb:,.0f} → {ha:,.0f}"))
     return _frame(out)
