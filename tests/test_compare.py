@@ -139,6 +139,10 @@ def test_sections_are_sorted_by_effect(comparison: Comparison) -> None:
         assert sizes == sorted(sizes, reverse=True), name
         assert frame.height > 0, name
     assert comparison.frame().height == sum(f.height for f in comparison.sections.values())
+    significant = {name: (frame.height, frame.filter(frame["q_value"] < 0.05).height)
+                   for name, frame in comparison.sections.items()}
+    assert significant == {"kpis": (12, 12), "variants": (1326, 26), "edges": (76, 34),
+                           "waits": (58, 26), "waste": (19, 9)}
     waste = comparison.waste
     assert set(waste["test"].unique().to_list()) <= {"chi-square", "fisher", ""}
 
@@ -199,3 +203,22 @@ def test_the_api_takes_date_pairs_and_names_its_arguments(servicenow_store: Real
                         after=(date(2016, 4, 1), date(2016, 4, 8)))
     assert str(result.before) == "2016-03-01..2016-03-08"
     assert result.kpis["item"].to_list()[0] != ""
+
+
+def test_a_stationary_sample_shows_no_significant_change(tmp_path_factory) -> None:
+    """The demo generator's process does not change over time: no item of any section is
+    significant (q < 0.05) between the halves of its open dates (measured: the smallest q
+    is 0.11, for the median case duration), while the ServiceNow halves above have many."""
+    from procmine.config import load_config
+    from procmine.sample import generate_sample
+    from tests.real_stores import _load
+
+    folder = tmp_path_factory.mktemp("compare-sample")
+    generate_sample(folder / "landing", cases=3000, seed=7)
+    sample = _load(folder, load_config(), "servicenow", folder / "landing")
+    result = procmine.open(sample.db, sample.config).compare(
+        before=("2024-01-01", "2024-01-15"), after=("2024-01-15", "2024-01-29"))
+    assert (result.cases_before, result.cases_after) == (1_556, 1_632)
+    frame = result.frame()
+    assert frame.height == 305
+    assert frame["q_value"].drop_nulls().min() > 0.05
