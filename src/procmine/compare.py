@@ -303,7 +303,8 @@ def _kpis(cases: dict[str, dict[str, np.ndarray]], before: Period, after: Period
                          ka / na_ if na_ else None, proportions(kb, nb_, ka, na_),
                          n_before=nb_,
                          n_after=na_, effect_measure="cohen_h",
-                         detail=f"{kb:,} of {nb_:,} → {ka:,} of {na_:,}"))
+                         detail=f"{kb:,} of {nb_:,} → {ka:,} of {na_:,}" if nb_ or na_
+                         else "no values in this log"))
     return _frame(rows)
 
 
