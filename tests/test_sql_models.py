@@ -14,7 +14,7 @@ from procmine.sql import load_sql, run_sql
 from procmine.sql.models import materialise, materialise_sql, model_query
 
 # folders of procmine/sql whose every file is a model: one SELECT ending `SELECT * FROM final`
-MODEL_FOLDERS = ("marts", "intermediate", "reports")
+MODEL_FOLDERS = ("marts", "intermediate", "reports", "analyses")
 # files there that are scripts, not models (they create views)
 SCRIPTS = {"intermediate/vocabulary.sql"}
 # (EXCLUDE: a sort key that is not a column of the mart, e.g. conformance's variant index)

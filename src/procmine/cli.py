@@ -250,6 +250,31 @@ def sql(
 
 
 @app.command()
+def compare(
+    before: Annotated[str, typer.Option(
+        "--before", help="The earlier period, START..END (ISO dates, END exclusive), e.g. "
+                         "2016-03-01..2016-06-01.")],
+    after: Annotated[str, typer.Option(
+        "--after", help="The later period, START..END (ISO dates, END exclusive).")],
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", min=1, help="Rows per section in the table, largest effect first.")] = 10,
+    output: Annotated[OutputFormat, typer.Option(
+        "--format", help="table (top --limit per section), or every row as csv or json.")] =
+    OutputFormat.table,
+) -> None:
+    """Compare two periods: KPIs, variants, directly-follows edges, their waits and waste
+    cells side by side, with the difference, a significance test (chi-square or Fisher's
+    exact on counts, Mann-Whitney U on waits and durations) and an effect size per item,
+    largest effect first. A case belongs to the period its open time falls in."""
+    from procmine.cli_format import print_comparison
+    from procmine.compare import period
+
+    chosen = period(before, "--before"), period(after, "--after")
+    print_comparison(_db(db).compare(*chosen), output.value, limit, out)
+
+
+@app.command()
 def status(db: DbOption = None, limit: Annotated[int, typer.Option(help="Runs to show.")] = 10) -> None:
     """Show the last runs, their counts and failures."""
     from procmine.cli_format import print_status
