@@ -21,6 +21,7 @@ import procmine
 from procmine.config import load_config
 from procmine.errors import ConfigError
 from procmine.mine.drift import DriftSettings, compute_drift, detect_drift, weekly_series
+from procmine.orchestration.summary import _drift_lines
 from procmine.sample import Drift, generate_sample
 
 DRIFT_AT = date(2024, 3, 4)   # a Monday: week 10 of 16
@@ -149,3 +150,19 @@ def test_the_sample_records_the_drift_and_loops_only_from_its_date(tmp_path: Pat
 def _day(text: str) -> date:
     day, month, rest = text.split("/")
     return date(int(rest[:4]), int(month), int(day))
+
+
+def test_overview_page_and_run_summary_show_the_changes(drifted, tmp_path: Path) -> None:
+    store, truth = drifted
+    files = procmine.open(store).dashboards(tmp_path)
+    png = tmp_path / "overview-drift.png"
+    assert png in files and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (tmp_path / "overview.html").read_text(encoding="utf-8")
+    assert "Drift: 3 changes in the weeks from 2024-01-01 to 2024-04-22" in html
+    assert "Hub Network L2 → Hub Service Desk L1" in html
+    with duckdb.connect(str(store), read_only=True) as conn:
+        lines = _drift_lines(conn)
+    assert lines[1] == "## Drift: changes in the weekly KPIs, edges and variants"
+    rows = [line for line in lines if line.startswith(f"| {truth['at']} |")]
+    assert len(rows) == 3
+    assert any("| hand-off edges |" in row and "Hub Network L2" in row for row in rows)
