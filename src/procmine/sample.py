@@ -822,12 +822,12 @@ def generate_sample(
     if cases < 1:
         raise ValueError("cases must be at least 1")
     rates = _check_rates(rates)
+    loop, drift_from, drift_rnd = _drift_plan(drift, seed)   # checked before writing
     out_dir = Path(out_dir)
     sn_dir = out_dir / "servicenow"
     sn_dir.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(seed)
     span = weeks * 7 if weeks else _span_days(cases)
-    loop, drift_from, drift_rnd = _drift_plan(drift, seed)
     drift_cases = 0
     cutoff = (span + TAIL_DAYS) * DAY
     arrivals = _arrivals(np.random.default_rng(rnd.getrandbits(64)), cases, span)
