@@ -23,6 +23,7 @@ from procmine.errors import ConfigError
 from procmine.mine.drift import DriftSettings, compute_drift, detect_drift, weekly_series
 from procmine.orchestration.summary import _drift_lines
 from procmine.sample import Drift, generate_sample
+from tests.conftest import run_cli
 
 DRIFT_AT = date(2024, 3, 4)   # a Monday: week 10 of 16
 SEEDS = range(20)
@@ -166,3 +167,16 @@ def test_overview_page_and_run_summary_show_the_changes(drifted, tmp_path: Path)
     rows = [line for line in lines if line.startswith(f"| {truth['at']} |")]
     assert len(rows) == 3
     assert any("| hand-off edges |" in row and "Hub Network L2" in row for row in rows)
+
+
+def test_cli_sample_injects_the_drift_and_names_a_bad_group(tmp_path: Path) -> None:
+    run_cli("sample", "--out", tmp_path / "a", "--cases", "200", "--weeks", "6",
+            "--drift-at", "2024-01-22", "--drift-group", "Server L2", "--drift-share", "0.25")
+    truth = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert truth["drift"]["group"] == "Hub Server L2" and truth["drift"]["share"] == 0.25
+    assert truth["period"]["arrivals_end"] == "2024-02-12T00:00:00Z"     # 6 weeks
+    bad = run_cli("sample", "--out", tmp_path / "b", "--cases", "20", "--drift-at",
+                  "2024-01-22", "--drift-group", "L2", check=False)
+    assert bad.returncode == 2
+    assert "--drift-group 'L2' names 7 groups" in " ".join(bad.stderr.split())
+    assert not (tmp_path / "b").exists()

@@ -12,11 +12,13 @@ weeks AS (
 ),
 ordered AS (
     SELECT case_id, activity, org_group, ts,
+           row_number() OVER w AS step,
            lag(activity) OVER w AS prev_activity,
            lag(org_group) OVER w AS prev_group,
            min(ts) OVER (PARTITION BY case_id) AS first_ts
     FROM events
-    WINDOW w AS (PARTITION BY case_id ORDER BY ts, event_id)
+    -- the canonical order of events (core/event_index.sql), so that ties in ts are stable
+    WINDOW w AS (PARTITION BY case_id ORDER BY ts, source_file, source_row, seq, event_id)
 ),
 in_window AS MATERIALIZED (
     SELECT o.* FROM ordered AS o
@@ -24,7 +26,7 @@ in_window AS MATERIALIZED (
 ),
 per_case AS (
     SELECT case_id, date_trunc('week', min(first_ts))::DATE AS week, min(first_ts) AS first_ts,
-           string_agg(activity, ' → ' ORDER BY ts) AS variant,
+           string_agg(activity, ' → ' ORDER BY step) AS variant,
            count(*) FILTER (WHERE prev_group IS NOT NULL AND org_group IS NOT NULL
                             AND org_group <> prev_group) AS handoffs,
            list(DISTINCT prev_activity || ' → ' || activity)
