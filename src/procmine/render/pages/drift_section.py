@@ -27,7 +27,8 @@ def drift_blocks(reader: MartReader) -> list[Chart | Html]:
     rows = reader.query("drift")
     if not rows:
         return [note("Drift detection found no change in the weekly KPIs, edges or variants "
-                     "of the latest complete weeks (marts.drift is empty).")]
+                     "of the latest complete weeks (marts.drift is empty; it needs at least "
+                     "twice [drift] min_size complete weeks, docs/drift.md).")]
     for row in rows:
         row["kind_label"] = KINDS.get(row["kind"], row["kind"])
         row["before"], row["after"] = (_value(row, row["before_value"]),
