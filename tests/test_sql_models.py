@@ -31,9 +31,9 @@ def _model_names() -> list[str]:
 def test_the_model_folders_hold_the_models() -> None:
     names = _model_names()
     assert "marts/transitions.sql" in names and "reports/waste_agg.sql" in names
-    assert len([n for n in names if n.startswith("marts/")]) == 13
-    assert len([n for n in names if n.startswith("intermediate/")]) == 5
-    assert len([n for n in names if n.startswith("reports/")]) == 24
+    assert len([n for n in names if n.startswith("marts/")]) == 14
+    assert len([n for n in names if n.startswith("intermediate/")]) == 9
+    assert len([n for n in names if n.startswith("reports/")]) == 25
 
 
 def test_the_mining_fingerprint_reads_every_mining_model() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -80,16 +81,31 @@ def sample(
     Path("data/landing"),
     cases: Annotated[int, typer.Option("--cases", min=1, help="Number of incidents.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 7,
+    weeks: Annotated[int | None, typer.Option("--weeks", min=1, help=(
+        "Arrival period in weeks (default: from --cases, 4 to 52)."))] = None,
+    drift_at: Annotated[datetime | None, typer.Option("--drift-at", formats=["%Y-%m-%d"], help=(
+        "Inject a process change from this date: a hand-off loop service desk → "
+        "--drift-group → desk (recorded in manifest.json)."))] = None,
+    drift_group: Annotated[str, typer.Option("--drift-group", help=(
+        "The L2/L3 group of the injected loop (its name or the end of it)."))] = "Network L2",
+    drift_share: Annotated[float, typer.Option("--drift-share", help=(
+        "Share of the incidents from --drift-at that make the loop."))] = 0.5,
 ) -> None:
     """Generate a realistic ServiceNow-style incident export with injected waste."""
     from rich.progress import Progress
 
-    from procmine.sample import generate_sample
+    from procmine.sample import Drift, generate_sample
 
+    drift = (Drift(drift_at.date(), drift_group, drift_share) if drift_at is not None
+             else None)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("generating incidents", total=cases)
-        summary = generate_sample(out_dir, cases=cases, seed=seed,
-                                  progress=lambda done: bar.update(task, completed=done))
+        try:
+            summary = generate_sample(out_dir, cases=cases, seed=seed,
+                                      progress=lambda done: bar.update(task, completed=done),
+                                      weeks=weeks, drift=drift)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
     console.print(f"wrote {summary.cases:,} incidents ({summary.snapshot_rows:,} snapshot rows) "
                   f"to {out_dir}; ground truth in {summary.manifest}")
 
