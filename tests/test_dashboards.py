@@ -30,7 +30,7 @@ from tests.conftest import PROCMINE, run_cli
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE_SNAPSHOTS = os.environ.get("PROCMINE_UPDATE_SNAPSHOTS") == "1"
-PAGES = ["index", "overview", "waste", "bottlenecks", "variants", "operating_model",
+PAGES = ["index", "overview", "process_map", "waste", "bottlenecks", "variants", "operating_model",
          "data_quality"]
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 SPEC_RE = re.compile(r'<script type="application/json" id="spec-([^"]+)">(.*?)</script>', re.S)
@@ -218,6 +218,16 @@ def write_fixture_marts(conn, cases: int = 600, seed: int = 3, optional: bool = 
         SELECT variant_id, CASE WHEN len(activities) > 8 THEN 0.8 ELSE 1.0 END,
                CASE WHEN len(activities) > 8 THEN ['Reclassify after Active'] ELSE [] END
         FROM fx_variants""")
+    conn.execute("""
+        INSERT INTO marts.drift (week, kind, series, before_value, after_value, change, score,
+                                 weeks_before, weeks_after, contributors, contributor_detail,
+                                 window_start, window_end)
+        VALUES ('2024-02-19', 'handoff', 'hand-off edges', 0.01, 0.2, 0.19, 3.5, 7, 5,
+                ['Hub Service Desk L1 → Hub Network L2'],
+                'Hub Service Desk L1 → Hub Network L2: 1.0% → 20.0%',
+                '2024-01-01', '2024-03-25'),
+               ('2024-02-19', 'kpi', 'handoffs_per_case', 1.1, 1.9, 0.8, 2.5, 7, 5, [], NULL,
+                '2024-01-01', '2024-03-25')""")
     for i in range(5):
         started = START + timedelta(days=80 + i)
         conn.execute(
@@ -354,7 +364,7 @@ def test_every_page_and_png_is_written(rendered: Path) -> None:
     charts = {slug for name in PAGES for slug in embedded_specs(rendered / f"{name}.html")}
     assert {"waste-heatmap", "overview-trends", "overview-flow", "bottlenecks-transitions",
             "bottlenecks-weekday-hour", "variants-pareto", "operating-model-sourcing-handoffs",
-            "data-quality-quarantine", "data-quality-runs"} <= charts
+            "data-quality-quarantine", "data-quality-runs", "overview-drift"} <= charts
     for slug in charts:
         png = (rendered / f"{slug}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000, slug

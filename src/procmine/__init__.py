@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from procmine.api import Database, QuarantineCount, open
+    from procmine.compare import Comparison
     from procmine.config import Config, RunSettings
     from procmine.load import RunResult
     from procmine.load import RunResult as IngestResult
@@ -23,6 +24,7 @@ _LAZY = {
     "open": ("procmine.api", "open"),
     "Database": ("procmine.api", "Database"),
     "QuarantineCount": ("procmine.api", "QuarantineCount"),
+    "Comparison": ("procmine.compare", "Comparison"),
     "Config": ("procmine.config", "Config"),
     "RunSettings": ("procmine.config", "RunSettings"),
     "RunResult": ("procmine.load", "RunResult"),
@@ -32,7 +34,7 @@ _LAZY = {
     "Status": ("procmine.query", "Status"),
     "ValidationReport": ("procmine.validate", "ValidationReport"),
 }
-__all__ = ["Config", "Database", "IngestResult", "MineReport", "QuarantineCount", "Rows",
+__all__ = ["Comparison", "Config", "Database", "IngestResult", "MineReport", "QuarantineCount", "Rows",
            "RunResult", "RunSettings", "Status", "ValidationReport", "open"]
 
 

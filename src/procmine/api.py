@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
+    from procmine.compare import Comparison, Period
     from procmine.export_ocel import OcelCounts
     from procmine.failed_run import FailedRun
     from procmine.ingest import FileResult
@@ -253,3 +254,15 @@ class Database:
 
         columns, rows = quarantine_rows(self.path, rule, source, limit)
         return Rows(columns, rows)
+
+    def compare(self, before: str | tuple[Any, Any] | Period,
+                after: str | tuple[Any, Any] | Period) -> Comparison:
+        """The cases opened in `before` against those opened in `after`: KPIs, variants,
+        directly-follows edges, their waits and waste heat-map cells side by side, with the
+        difference, a significance test and an effect size per item (polars frames per
+        section: ``.kpis``, ``.variants``, ``.edges``, ``.waits``, ``.waste``; ``.frame()``
+        for all). Periods: (start, end) ISO dates or dates, or "START..END"; end exclusive;
+        a case belongs to the period its open time falls in (procmine.compare)."""
+        from procmine.compare import compare, period
+
+        return compare(self.path, period(before, "before"), period(after, "after"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -81,16 +82,31 @@ def sample(
     Path("data/landing"),
     cases: Annotated[int, typer.Option("--cases", min=1, help="Number of incidents.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 7,
+    weeks: Annotated[int | None, typer.Option("--weeks", min=1, help=(
+        "Arrival period in weeks (default: from --cases, 4 to 52)."))] = None,
+    drift_at: Annotated[datetime | None, typer.Option("--drift-at", formats=["%Y-%m-%d"], help=(
+        "Inject a process change from this date: a hand-off loop service desk → "
+        "--drift-group → desk (recorded in manifest.json)."))] = None,
+    drift_group: Annotated[str, typer.Option("--drift-group", help=(
+        "The L2/L3 group of the injected loop (its name or the end of it)."))] = "Network L2",
+    drift_share: Annotated[float, typer.Option("--drift-share", help=(
+        "Share of the incidents from --drift-at that make the loop."))] = 0.5,
 ) -> None:
     """Generate a realistic ServiceNow-style incident export with injected waste."""
     from rich.progress import Progress
 
-    from procmine.sample import generate_sample
+    from procmine.sample import Drift, generate_sample
 
+    drift = (Drift(drift_at.date(), drift_group, drift_share) if drift_at is not None
+             else None)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("generating incidents", total=cases)
-        summary = generate_sample(out_dir, cases=cases, seed=seed,
-                                  progress=lambda done: bar.update(task, completed=done))
+        try:
+            summary = generate_sample(out_dir, cases=cases, seed=seed,
+                                      progress=lambda done: bar.update(task, completed=done),
+                                      weeks=weeks, drift=drift)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
     console.print(f"wrote {summary.cases:,} incidents ({summary.snapshot_rows:,} snapshot rows) "
                   f"to {out_dir}; ground truth in {summary.manifest}")
 
@@ -248,6 +264,31 @@ def sql(
     from procmine.cli_format import print_rows
 
     print_rows(_db(db).rows(query), output.value, out)
+
+
+@app.command()
+def compare(
+    before: Annotated[str, typer.Option(
+        "--before", help="The earlier period, START..END (ISO dates, END exclusive), e.g. "
+                         "2016-03-01..2016-06-01.")],
+    after: Annotated[str, typer.Option(
+        "--after", help="The later period, START..END (ISO dates, END exclusive).")],
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", min=1, help="Rows per section in the table, largest effect first.")] = 10,
+    output: Annotated[OutputFormat, typer.Option(
+        "--format", help="table (top --limit per section), or every row as csv or json.")] =
+    OutputFormat.table,
+) -> None:
+    """Compare two periods: KPIs, variants, directly-follows edges, their waits and waste
+    cells side by side, with the difference, a significance test (chi-square or Fisher's
+    exact on counts, Mann-Whitney U on waits and durations) and an effect size per item,
+    largest effect first. A case belongs to the period its open time falls in."""
+    from procmine.cli_format import print_comparison
+    from procmine.compare import period
+
+    chosen = period(before, "--before"), period(after, "--after")
+    print_comparison(_db(db).compare(*chosen), output.value, limit, out)
 
 
 @app.command()

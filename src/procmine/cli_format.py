@@ -7,12 +7,15 @@ import json
 import sys
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from procmine.query import Rows, Status
+
+if TYPE_CHECKING:
+    from procmine.compare import Comparison
 
 
 def _jsonable(value: Any) -> Any:
@@ -81,3 +84,63 @@ def print_status(status: Status, console: Console) -> None:
     for source, table_name, field, watermark in status.watermarks:
         console.print(f"{source} pull: {table_name} records with {field} > {watermark} "
                       "are fetched next", highlight=False)
+
+
+_SECTION_TITLES = {
+    "kpis": "KPIs", "variants": "variants (cases)", "edges": "directly-follows edges "
+    "(transitions)", "waits": "waits on the edges (median hours)", "waste": "waste heat-map "
+    "cells (d2c_stage × waste_type, cases affected)",
+}
+
+
+def _value(value: Any, measure: str) -> str:
+    if value is None:
+        return ""
+    if measure == "share":
+        return f"{value:.1%}"
+    if measure in ("cases", "transitions"):
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def _difference(row: dict[str, Any]) -> str:
+    value, measure = row["difference"], row["measure"]
+    if value is None:
+        return ""
+    if measure == "share":
+        return f"{value * 100:+.1f} pp"
+    if measure in ("cases", "transitions"):
+        rates = row["before_share"], row["after_share"]
+        share = (f" ({(rates[1] - rates[0]) * 100:+.1f} pp)"
+                 if None not in rates and row["section"] != "kpis" else "")
+        return f"{value:+,.0f}{share}"
+    return f"{value:+,.2f}"
+
+
+def _p(value: Any) -> str:
+    return "" if value is None else (f"{value:.1e}" if value < 1e-3 else f"{value:.3f}")
+
+
+def print_comparison(result: Comparison, output: str, limit: int, console: Console) -> None:
+    """`procmine compare`: per section the top `limit` rows by effect, or all rows as CSV or
+    JSON on stdout."""
+    if output in ("csv", "json"):
+        frame = result.frame()
+        print_rows(Rows(frame.columns, frame.rows()), output, console)
+        return
+    console.print(f"before {result.before}: {result.cases_before:,} cases opened; after "
+                  f"{result.after}: {result.cases_after:,} cases opened", highlight=False)
+    for name, frame in result.sections.items():
+        table = Table("item", "measure", "before", "after", "difference", "test", "p", "q",
+                      "effect", title=f"{_SECTION_TITLES[name]}: top {min(limit, frame.height)}"
+                      f" of {frame.height} by effect", title_justify="left")
+        for row in frame.head(limit).iter_rows(named=True):
+            item = row["item"]
+            if name == "variants":   # "#rank id" → "#rank path" (the id is in csv/json)
+                item = f"{item.split(' ')[0]} {row['detail']}" if item.startswith("#") else (
+                    f"{item}: {row['detail']}")
+            effect = "" if row["effect"] is None else f"{row['effect']:+.3f} {row['effect_measure']}"
+            table.add_row(item, row["measure"], _value(row["before"], row["measure"]),
+                          _value(row["after"], row["measure"]), _difference(row),
+                          row["test"], _p(row["p_value"]), _p(row["q_value"]), effect)
+        console.print(table)

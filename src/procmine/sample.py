@@ -34,7 +34,7 @@ from bisect import bisect
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -690,8 +690,10 @@ def _incident(
     problems: _Linked,
     changes: _Linked,
     clock: _Clock,
+    loop: Group | None = None,
 ) -> tuple[_Flow, _Static]:
-    """One incident's snapshots (natural flow plus the injected ``waste``)."""
+    """One incident's snapshots (natural flow plus the injected ``waste``; with ``loop``,
+    the drift's hand-off loop desk -> loop -> desk at triage)."""
     priority = _PRIORITY.pick(rnd)
     created = t0 + _rint(rnd, 0, 15)
     f = _Flow(rnd, created, priority, _pick_category(rnd))
@@ -706,6 +708,10 @@ def _incident(
         f.note(0.2)
         f.assign(desk, 20)
     f.note(0.3)
+    if loop is not None:
+        f.assign(loop, 60)
+        f.pick_up()
+        f.assign(desk, 60)
     if "rework" in waste or rnd.random() < NATURAL_RECLASSIFY:
         _reclassify(f)  # at triage, before any work: natural flows reclassify only here
     f.work(60)
@@ -733,6 +739,51 @@ def _realised(f: _Flow, cutoff: int) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+# ---------------------------------------------------------------- drift
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A process change: from ``at`` (a date), a ``share`` of the new incidents make a
+    hand-off loop at triage, service desk -> ``group`` -> the same service desk."""
+
+    at: date
+    group: str
+    share: float = 0.5
+
+    def resolve(self) -> Group:
+        """The group named ``group`` exactly, or the one group whose name ends with it."""
+        exact = [g for g in GROUPS if g.name == self.group]
+        found = exact or [g for g in GROUPS if g.name.endswith(self.group)]
+        if len(found) != 1:
+            raise ValueError(f"--drift-group {self.group!r} names {len(found)} groups; "
+                             f"known: {', '.join(g.name for g in GROUPS)}")
+        if found[0].level == 1:
+            raise ValueError(f"--drift-group {self.group!r}: the loop goes from a service "
+                             "desk (L1) to an L2 or L3 group")
+        return found[0]
+
+    def manifest(self, group: Group, cases: int) -> dict[str, Any]:
+        desks = [g.name for g in GROUPS_BY_LEVEL[1]]
+        return {
+            "at": self.at.isoformat(), "group": group.name, "share": self.share,
+            "cases": cases, "change": "hand-off loop at triage: service desk -> group -> desk",
+            "edges": sorted([f"{d} → {group.name}" for d in desks]
+                            + [f"{group.name} → {d}" for d in desks]),
+        }
+
+
+def _drift_plan(drift: Drift | None, seed: int) -> tuple[Group | None, int, random.Random]:
+    """(loop group, first arrival minute of the change, the RNG choosing looped cases: its
+    own, so that the arrivals and the waste plan do not depend on the drift)."""
+    if drift is None:
+        return None, 0, random.Random(0)
+    if not 0.0 < drift.share <= 1.0:
+        raise ValueError(f"--drift-share must be within (0, 1], got {drift.share}")
+    at = datetime(drift.at.year, drift.at.month, drift.at.day)
+    return drift.resolve(), int((at - START).total_seconds() // 60), random.Random(seed + 1)
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -757,20 +808,27 @@ def generate_sample(
     seed: int,
     progress: Callable[[int], None] | None = None,
     rates: dict[str, float] | None = None,
+    *,
+    weeks: int | None = None,
+    drift: Drift | None = None,
 ) -> SampleSummary:
     """Write a ServiceNow-style incident export with injected waste and its manifest.
 
     ``rates`` overrides ``DEFAULT_RATES`` (share of incidents per waste kind).
+    ``weeks`` sets the arrival period (default: from ``cases``, ``_span_days``); ``drift``
+    injects a process change (``Drift``), recorded under "drift" in the manifest.
     ``progress`` is called with the number of incidents done, every 1000 incidents.
     """
     if cases < 1:
         raise ValueError("cases must be at least 1")
     rates = _check_rates(rates)
+    loop, drift_from, drift_rnd = _drift_plan(drift, seed)   # checked before writing
     out_dir = Path(out_dir)
     sn_dir = out_dir / "servicenow"
     sn_dir.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(seed)
-    span = _span_days(cases)
+    span = weeks * 7 if weeks else _span_days(cases)
+    drift_cases = 0
     cutoff = (span + TAIL_DAYS) * DAY
     arrivals = _arrivals(np.random.default_rng(rnd.getrandbits(64)), cases, span)
     clock = _Clock(span + TAIL_DAYS + 1)
@@ -794,7 +852,12 @@ def generate_sample(
             plan = _block_plan(rnd, size, rates)
             for offset, t0 in enumerate(arrivals[start : start + size].tolist()):
                 number = f"INC{start + offset + 1:07d}"
-                f, st = _incident(rnd, t0, plan.get(offset, {}), problems, changes, clock)
+                looped = None
+                if (drift is not None and loop is not None and t0 >= drift_from
+                        and drift_rnd.random() < drift.share):
+                    looped, drift_cases = loop, drift_cases + 1
+                f, st = _incident(rnd, t0, plan.get(offset, {}), problems, changes, clock,
+                                  looped)
                 incidents.record(number, f, st)
                 realised = _realised(f, cutoff)
                 if realised:
@@ -807,6 +870,8 @@ def generate_sample(
                 progress(start + size)
         part_h.write("\n")
     meta = _manifest_meta(seed, cases, rates, span, cutoff)
+    if drift is not None and loop is not None:
+        meta["drift"] = drift.manifest(loop, drift_cases)
     _write_manifest(manifest, part, meta, counts, case_counts)
     rows = incidents.rows + problems.writer.rows + changes.writer.rows
     return SampleSummary(out_dir, cases, rows, [*paths, manifest], manifest)

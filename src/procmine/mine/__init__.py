@@ -25,6 +25,7 @@ from procmine.config import Config
 from procmine.errors import ProcmineError
 from procmine.mine import changes as changes_mod
 from procmine.mine import conformance as conformance_mod
+from procmine.mine import drift as drift_mod
 from procmine.mine.background import in_thread
 from procmine.mine.events import EventArrays, load_events, resolve_case_ids
 from procmine.mine.groupings import (
@@ -54,7 +55,7 @@ from procmine.sql.models import materialise_sql, model_query, qualified
 
 MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "waste",
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
-         "waste_drivers", "kpis", "ocdfg")
+         "waste_drivers", "kpis", "drift", "ocdfg")
 Progress = Callable[[str], None]
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
 # the per-case marts (case_kpis, waste): whole, or the rewritten cases' rows deleted and
@@ -156,6 +157,7 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
 def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | None,
           *, model_dir: Path | None, discover: bool, incremental: bool) -> MineReport:
     settings = MiningSettings.from_config(config)
+    drift_settings = drift_mod.DriftSettings.from_config(config)
     report = MineReport(currency=settings.currency)
     started = time.perf_counter()
     with _timed(report, "load", progress):
@@ -274,6 +276,11 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             register(_mine_backlog=backlog, _mine_stage_hours=stage_hours,
                      _mine_step_flags=flags)
             writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
+            writer.wait()
+        with _timed(report, "drift", progress):   # weekly series in SQL, PELT on short ones
+            conn.register("_mine_drift", drift_mod.compute_drift(conn, drift_settings))
+            registered["_mine_drift"] = {}
+            writer.run(*_models("drift"))
             writer.wait()
         report.transitions = _mart_rows(conn, "transitions")
     except BaseException:

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from procmine.sql import load_sql
+from procmine.sql import load_sql, run_sql
 from procmine.unmapped import unmapped_report
 
 if TYPE_CHECKING:
     from procmine.orchestration.steps import RunState
 
 MAX_FILES_LISTED = 40
+MAX_DRIFT_LISTED = 10
 
 
 def _num(value: float | int | None, digits: int = 0) -> str:
@@ -92,4 +93,27 @@ def run_summary_markdown(state: RunState, conn: duckdb.DuckDBPyConnection) -> st
                     f"{_num(change['hours_before'], 1)} | {_num(change['hours_now'], 1)} | "
                     f"{_signed(change['delta_hours'])} | {_signed(change['delta_cost'], 0)} | "
                     f"{_signed(change['delta_cases'], 0)} |")
+        lines += _drift_lines(conn)
     return "\n".join(lines) + "\n"
+
+
+def _drift_lines(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """The changes drift detection found (marts.drift), strongest of the latest weeks first."""
+    found = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+        "AND table_name = 'drift' AND table_catalog = current_database()").fetchone()
+    if not found or not found[0]:
+        return []
+    rows = run_sql(conn, load_sql("runs/drift_findings.sql"),
+                   {"limit": MAX_DRIFT_LISTED}).fetchall()
+    lines = ["", "## Drift: changes in the weekly KPIs, edges and variants", ""]
+    if not rows:
+        return [*lines, "No change found in the latest complete weeks."]
+    lines += ["| from week | what | before | after | strength | top contributors |",
+              "|---|---|--:|--:|--:|---|"]
+    for week, kind, series, before, after, score, contributors in rows:
+        what = f"KPI {series}" if kind == "kpi" else series
+        digits = 3 if kind != "kpi" or series == "reopen_rate" else 1
+        lines.append(f"| {week} | {_cell(what)} | {_num(before, digits)} | "
+                     f"{_num(after, digits)} | {score:.1f} | {_cell(contributors or '–')} |")
+    return lines

@@ -41,14 +41,15 @@ def page_builders() -> tuple[list[PageBuilder], list[PageBuilder]]:
         data_quality,
         operating_model,
         overview,
+        process_map,
         variants,
         waste,
     )
 
-    site = [overview.build, waste.build, bottlenecks.build, variants.build,
+    site = [overview.build, process_map.build, waste.build, bottlenecks.build, variants.build,
             operating_model.build, data_quality.build]
-    build_order = [variants.build, bottlenecks.build, waste.build, operating_model.build,
-                   overview.build, data_quality.build]
+    build_order = [variants.build, process_map.build, bottlenecks.build, waste.build,
+                   operating_model.build, overview.build, data_quality.build]
     return site, build_order + [b for b in site if b not in build_order]
 
 
@@ -78,10 +79,13 @@ def context_for(config: Config, out_dir: Path,
     docs = any((folder / VALIDATION_DOCS).is_file() for folder in folders)
     models = tuple(f.as_posix() for f in MODEL_FILES
                    if any((folder / f).is_file() for folder in folders))
+    bpmn = next((folder / MODEL_FILES[1] for folder in folders
+                 if (folder / MODEL_FILES[1]).is_file()), None)
     return Context(currency=str(config.section("cost").get("currency", "EUR")),
                    validation_docs=VALIDATION_DOCS.as_posix() if docs else None,
                    current_run=jsonable_run(current_run) if current_run else None,
-                   model_files=models)
+                   model_files=models,
+                   model_bpmn=bpmn.read_text("utf-8") if bpmn else None)
 
 
 def jsonable_run(run: dict[str, Any]) -> dict[str, Any]:

@@ -75,6 +75,7 @@ class Context:
     validation_docs: str | None = None   # relative link to the validation data docs, if any
     current_run: dict[str, Any] | None = None  # a run not yet in marts.run_log (JSON values)
     model_files: tuple[str, ...] = ()    # relative links to the discovered model (svg, bpmn)
+    model_bpmn: str | None = None        # the discovered model's BPMN text, when there is one
 
 
 def named(name: str) -> alt.Data:

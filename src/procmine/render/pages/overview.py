@@ -10,6 +10,7 @@ from procmine.render import fmt
 from procmine.render.html import note, tiles
 from procmine.render.marts import MartReader
 from procmine.render.page import Chart, Context, Html, Page, named
+from procmine.render.pages.drift_section import drift_blocks
 from procmine.render.scope import Scope, with_period_labels
 from procmine.render.theme import BAD, CATEGORICAL, CHART_WIDTH, GOOD
 
@@ -49,6 +50,7 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     flow = with_period_labels(reader.query("flow", scope.params()), scope)
     if flow:
         page.blocks.append(_flow(flow, scope))
+    page.blocks.extend(drift_blocks(reader))
     return page
 
 
