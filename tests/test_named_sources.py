@@ -37,7 +37,7 @@ def test_an_unknown_source_lists_the_configured_ones(tmp_path: Path) -> None:
                    cwd=tmp_path, check=False)
     assert proc.returncode != 0
     output = " ".join((proc.stdout + proc.stderr).split())
-    assert ("unknown source 'nope'; configured sources: bpic2013, csv, servicenow, tickets, xes"
+    assert ("unknown source 'nope'; configured sources: bpic2013, csv, ocel2, servicenow, tickets, xes"
             in output)
     assert "[sources.nope]" in output
     assert not (tmp_path / "t.duckdb").exists()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from procmine.compare import Comparison, Period
+    from procmine.export_ocel import OcelCounts
     from procmine.failed_run import FailedRun
     from procmine.ingest import FileResult
     from procmine.load import RunResult
@@ -172,6 +173,13 @@ class Database:
         if chosen not in ("csv", "xes"):
             raise ProcmineError(f"export format {chosen!r}; expected xes or csv")
         return export_events(self.path, chosen, out)
+
+    def export_ocel(self, out_file: str | Path) -> OcelCounts:
+        """Write the store as an OCEL 2.0 SQLite file (objects = cases, their problem and change
+        links as object-object relations; docs/ocel.md). Returns what the file holds."""
+        from procmine.export_ocel import export_ocel
+
+        return export_ocel(self.path, Path(out_file))
 
     # -- reading (the published state, read-only) -------------------------------------------
 

@@ -53,6 +53,7 @@ class OutputFormat(StrEnum):
 class ExportFormat(StrEnum):
     xes = "xes"
     csv = "csv"
+    ocel2 = "ocel2"
 
 
 def _config(path: Path | None = None) -> Config:
@@ -114,7 +115,7 @@ def sample(
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to load.")],
     source: Annotated[str, typer.Option("--source", help=(
-        "A source of the configuration: servicenow, bpic2013, csv, xes, or any "
+        "A source of the configuration: servicenow, bpic2013, csv, xes, ocel2, or any "
         "[sources.NAME] of procmine.toml (docs/sources.md)."))],
     db: DbOption = None,
     date_format: Annotated[str | None, typer.Option(
@@ -300,11 +301,21 @@ def status(db: DbOption = None, limit: Annotated[int, typer.Option(help="Runs to
 
 @app.command()
 def export(
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="xes or csv.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="xes, csv or ocel2 (SQLite).")],
     out_file: Annotated[Path, typer.Option("--out", help="File to write.")],
     db: DbOption = None,
 ) -> None:
-    """Export core.events as XES (ProM, Disco, pm4py) or CSV."""
+    """Export core.events as XES (ProM, Disco, pm4py), CSV, or OCEL 2.0 SQLite (objects =
+    cases, with their problem/change links)."""
+    if fmt is ExportFormat.ocel2:
+        counts = _db(db).export_ocel(out_file)
+        console.print(
+            f"wrote {counts.events:,} events, {counts.objects:,} objects, "
+            f"{counts.event_objects:,} event-object and {counts.object_objects:,} "
+            f"object-object relations to {out_file}"
+            + (f" ({counts.object_objects_left_out:,} relations to objects without events "
+               "left out)" if counts.object_objects_left_out else ""), highlight=False)
+        return
     count = _db(db).export(out_file, fmt.value)
     console.print(f"wrote {count:,} events to {out_file}")
 

@@ -24,7 +24,7 @@ from procmine.sources import Adapter, LoadContext, RawFile, get_adapter
 from procmine.sources.base import create_mapping_tables, number_raw_rows
 from procmine.sql import load_sql, run_sql
 
-DATA_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv", ".gz", ".xes", ".xes.gz")
+DATA_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv", ".gz", ".xes", ".xes.gz", ".sqlite")
 # A file modified this shortly before it is looked at may change again within the same tick
 # of a coarse file system clock without its mtime moving: its mtime is not recorded, so the
 # next run reads it again (the "racily clean" case of git's index).

@@ -55,7 +55,7 @@ from procmine.sql.models import materialise_sql, model_query, qualified
 
 MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "waste",
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
-         "waste_drivers", "kpis", "drift")
+         "waste_drivers", "kpis", "drift", "ocdfg")
 Progress = Callable[[str], None]
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
 # the per-case marts (case_kpis, waste): whole, or the rewritten cases' rows deleted and
@@ -275,7 +275,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             changes_mod.save(conn, events, changes)
             register(_mine_backlog=backlog, _mine_stage_hours=stage_hours,
                      _mine_step_flags=flags)
-            writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks"))
+            writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
             writer.wait()
         with _timed(report, "drift", progress):   # weekly series in SQL, PELT on short ones
             conn.register("_mine_drift", drift_mod.compute_drift(conn, drift_settings))
