@@ -168,3 +168,27 @@ def test_demo_top_bottleneck_is_the_injected_vendor_wait(demo) -> None:
         "SELECT DISTINCT d2c_stage FROM marts.bottlenecks WHERE dimension = 'group' "
         "AND clock = 'internal'").fetchall()
     assert ("resolve",) not in groups and ("close",) not in groups
+
+
+def test_volvo_waits_for_users_and_planned_dates_stop_the_clock(volvo_store: RealStore) -> None:
+    """BPIC 2013 defaults ([sources.bpic2013.clock]): waiting for the user or customer is
+    customer wait, an agreed implementation date policy wait, a vendor's delay internal."""
+    conn = volvo_store.reading()
+    waits = conn.execute(
+        "SELECT split_part(evidence, ' (', 1), clock, count(*), sum(hours), "
+        "round(sum(stopped_hours)) FROM marts.waste WHERE waste_type = 'waiting' "
+        "AND evidence LIKE 'Accepted-Wait - %' GROUP BY ALL ORDER BY 1, 2").fetchall()
+    assert waits == [   # internal rows of stopped states: zero-length waits
+        ("Accepted-Wait - Customer", "customer", 101, 0.0, 11660.0),
+        ("Accepted-Wait - Implementation", "internal", 2, 0.0, 0.0),
+        ("Accepted-Wait - Implementation", "policy", 491, 0.0, 63937.0),
+        ("Accepted-Wait - User", "customer", 4214, 0.0, 463412.0),
+        ("Accepted-Wait - User", "internal", 3, 0.0, 0.0),
+        ("Accepted-Wait - Vendor", "internal", 313, pytest.approx(waits[-1][3]), 0.0)]
+    assert waits[-1][3] > 0
+    ranked = conn.execute(
+        "SELECT key, clock, cases, overall_rank, clock_rank FROM marts.bottlenecks "
+        "WHERE dimension = 'transition' AND (overall_rank = 1 OR key = "
+        "'Completed-Resolved → Completed-Closed') ORDER BY overall_rank").fetchall()
+    assert ranked == [("Accepted-Wait - Vendor → Completed-Resolved", "internal", 118, 1, 1),
+                      ("Completed-Resolved → Completed-Closed", "policy", 5574, 44, 1)]
