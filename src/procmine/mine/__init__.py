@@ -202,7 +202,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             checked = conformance_mod.check(events, variants, settings)
             deviations = conformance_mod.deviation_instances(events, variants, checked)
             instances = Instances.concat([found.instances, deviations])
-            clock = Clock.of(events, settings, found.resolution.resolved_state())
+            clock = Clock.of(events, settings, found.resolution.resolved_state(events))
             instances.apply_clock(clock)   # waste hours: internal time only
             cost = _costs(events, instances, settings)
         writer.wait()

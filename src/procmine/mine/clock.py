@@ -39,10 +39,9 @@ class Clock:
 
     @classmethod
     def of(cls, events: EventArrays, settings: MiningSettings,
-           resolved_state: np.ndarray) -> Clock:
-        """`resolved_state`: the sorted indices of the events after which the case stands
-        resolved (resolve/close events and the neutral ones while resolved, waste.Resolution).
-        """
+           resolved: np.ndarray) -> Clock:
+        """`resolved`: per event, whether the case stands resolved after it (resolve/close
+        events and the neutral ones while resolved, waste.Resolution.resolved_state)."""
         vocab = events.vocab
         steps = len(vocab.step_activity)
         step_class = np.full(steps, INTERNAL, np.int8)
@@ -56,13 +55,12 @@ class Clock:
                 step_class[code] = POLICY
             step_stops_after[code] = rules.after_resolution
         wait_class = step_class[events.x]
-        resolved = np.zeros(events.n, dtype=bool)
-        resolved[resolved_state] = True
         wait_class[resolved & step_stops_after[events.x] & (wait_class == INTERNAL)] = POLICY
         dwell = events.dwell_us
         sums = np.zeros((len(CLOCK_CLASSES), events.n + 1), np.int64)
         for k in range(len(CLOCK_CLASSES)):
-            np.cumsum(np.where(wait_class == k, dwell, 0), out=sums[k, 1:])
+            np.multiply(dwell, wait_class == k, out=sums[k, 1:])
+            np.cumsum(sums[k, 1:], out=sums[k, 1:])
         return cls(wait_class, sums)
 
     def stopped(self) -> np.ndarray:

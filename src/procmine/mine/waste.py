@@ -229,10 +229,13 @@ class Resolution:
         return cls(resolved, resolved_stage, is_open, is_open[reopening], before[reopening],
                    neutral[neutral_resolved], neutral_before[neutral_resolved])
 
-    def resolved_state(self) -> np.ndarray:
-        """The sorted indices of the events after which a case stands resolved: resolved
-        activities, resolve/close stage events and the neutral events while resolved."""
-        return np.union1d(np.union1d(self.resolved, self.resolved_stage), self.neutral)
+    def resolved_state(self, events: EventArrays) -> np.ndarray:
+        """Per event, whether the case stands resolved after it: resolved activities,
+        resolve/close stage events and the neutral events while resolved (a mask: no sort)."""
+        mask = np.zeros(events.n, dtype=bool)
+        for indices in (self.resolved, self.resolved_stage, self.neutral):
+            mask[indices] = True
+        return mask
 
     def final_resolution(self, events: EventArrays) -> np.ndarray:
         """Per case, the index of its final resolution (the first resolve/close event after
