@@ -83,7 +83,8 @@ class MineReport:
     variants: int = 0
     transitions: int = 0
     waste_instances: dict[str, int] = field(default_factory=dict)
-    waste_hours: float = 0.0
+    waste_hours: float = 0.0          # internal time only (clock.py)
+    stopped_hours: float = 0.0        # clock-stopped time left out of the waste hours
     waste_cost: float = 0.0
     currency: str = "EUR"
     conformance_checked: int = 0
@@ -296,6 +297,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     counts = np.bincount(instances.wtype, minlength=len(WASTE_TYPES))
     report.waste_instances = {w: int(c) for w, c in zip(WASTE_TYPES, counts, strict=True)}
     report.waste_hours = float(instances.hours.sum())
+    report.stopped_hours = float(instances.stopped.sum())
     report.waste_cost = float(cost.sum())
     return report
 
