@@ -151,7 +151,9 @@ def test_servicenow_marts_are_consistent(servicenow: duckdb.DuckDBPyConnection) 
     assert heat == pytest.approx(servicenow.execute(
         "SELECT sum(hours) FROM marts.waste").fetchone()[0])
     ranks = servicenow.execute(
-        "SELECT dimension, d2c_stage, list(rank ORDER BY total_delay_s DESC, key) "
+        # internal delay first (clock-stopped waits after), then by total delay
+        "SELECT dimension, d2c_stage, list(rank ORDER BY clock <> 'internal', "
+        "total_delay_s DESC, key, clock) "
         "FROM marts.bottlenecks GROUP BY ALL").fetchall()
     assert all(r == list(range(1, len(r) + 1)) for _, _, r in ranks)
 

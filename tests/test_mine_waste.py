@@ -33,9 +33,12 @@ def test_waiting_hours_vendor_flag_and_still_waiting(tmp_path: Path) -> None:
     log.case("V", vendor="Globex")
     conn = mine_log(log, tmp_path / "db.duckdb")
     found = waste(conn, "waiting")
-    assert [(w["case_id"], w["detail"], w["hours"]) for w in found] == [
-        ("A", "other", 2.0), ("A", "vendor", 5.0), ("B", "still_waiting", 0.0),
-        ("V", "vendor", 1.0)]
+    # Awaiting User Info stops the clock (customer wait): no waste hours, its 2 h reported
+    # as stopped_hours; Awaiting Vendor is the organisation's own (vendor) delay
+    assert [(w["case_id"], w["detail"], w["hours"], w["stopped_hours"], w["clock"])
+            for w in found] == [
+        ("A", "other", 0.0, 2.0, "customer"), ("A", "vendor", 5.0, 0.0, "internal"),
+        ("B", "still_waiting", 0.0, 0.0, "internal"), ("V", "vendor", 1.0, 0.0, "internal")]
     assert [w["evidence"] for w in found] == [
         "Awaiting User Info", f"Awaiting Vendor at {ACME}", "Awaiting User Info (no later event yet)",
         "Awaiting Vendor (vendor Globex)"]
@@ -44,7 +47,8 @@ def test_waiting_hours_vendor_flag_and_still_waiting(tmp_path: Path) -> None:
     # 5 h × (L3 90/h × vendor 1.4) × waiting factor 0.1
     assert vendor["cost"] == pytest.approx(5 * 90 * 1.4 * 0.1)
     kpis = {r["case_id"]: r for r in rows(conn, "SELECT * FROM marts.case_kpis")}
-    assert kpis["A"]["waiting_s"] == 7 * 3600 and kpis["A"]["vendor_waiting_s"] == 5 * 3600
+    assert kpis["A"]["waiting_s"] == 5 * 3600 and kpis["A"]["vendor_waiting_s"] == 5 * 3600
+    assert kpis["A"]["customer_wait_s"] == 2 * 3600 and kpis["A"]["policy_wait_s"] == 0
     assert kpis["A"]["waiting_s"] <= kpis["A"]["duration_s"]
 
 
@@ -122,9 +126,11 @@ def test_reopen_ignores_reassignment_of_a_resolved_ticket(tmp_path: Path) -> Non
                    ("Reclassify", 95, NET), ("Closed", 120, NET)])
     conn = mine_log(log, tmp_path / "db.duckdb")
     found = waste(conn, "reopen")
-    assert [(w["case_id"], w["evidence"], w["hours"], w["d2c_stage"]) for w in found] == [
-        ("R", "Resolved → Active", 1.0, "reopen"),   # until the next resolution
-        ("R", "Closed → Active", 0.0, "reopen"),     # the case's last event
+    # until the next resolution: 1 h, of which 40 min Awaiting User Info (clock stopped)
+    assert [(w["case_id"], w["evidence"], w["hours"], w["stopped_hours"], w["d2c_stage"])
+            for w in found] == [
+        ("R", "Resolved → Active", pytest.approx(20 / 60), pytest.approx(40 / 60), "reopen"),
+        ("R", "Closed → Active", 0.0, 0.0, "reopen"),     # the case's last event
     ]
     kpis = {r["case_id"]: r for r in rows(conn, "SELECT * FROM marts.case_kpis")}
     assert kpis["R"]["reopened"] and kpis["R"]["reopen_count"] == 2
@@ -213,10 +219,10 @@ def test_heatmap_backlog_and_daily_kpis(tmp_path: Path) -> None:
     assert daily["2024-03-06"]["resolved"] == 1 and daily["2024-03-06"]["backlog"] == 1
     heat = {(r["d2c_stage"], r["waste_type"]): r for r in rows(
         conn, "SELECT * FROM marts.waste_heatmap")}
-    cycle_h = (5 * day + 30) / 60   # A: 5 days; B: 30 min
     waiting = heat[("wait", "waiting")]
-    assert waiting["hours"] == 48.0 and waiting["cases"] == 1
-    assert waiting["share_of_cycle_time"] == pytest.approx(48.0 / cycle_h)
+    # Awaiting User Info stops the clock: 48 h of customer wait, no waste hours
+    assert waiting["hours"] == 0.0 and waiting["stopped_hours"] == 48.0
+    assert waiting["cases"] == 1 and waiting["share_of_cycle_time"] == 0.0
     assert heat[("wait", "backlog")]["hours"] == 48.0
 
 

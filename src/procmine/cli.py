@@ -189,7 +189,8 @@ def mine(
     console.print(
         f"mined {report.events:,} events of {report.cases:,} cases: {report.variants:,} "
         f"variants, {report.transitions:,} transitions; waste: {waste or 'none'} "
-        f"({report.waste_hours:,.0f} h, {report.waste_cost:,.0f} {report.currency}); "
+        f"({report.waste_hours:,.0f} h, {report.waste_cost:,.0f} {report.currency}; "
+        f"{report.stopped_hours:,.0f} h clock-stopped left out); "
         f"per-case rows written for {report.cases_rewritten:,} cases"
         + (f" ({report.rewrite_reason})" if report.rewrite_reason else " (the changed ones)")
         + f"; {seconds:.1f} s → {database.path}")

@@ -27,6 +27,7 @@ from procmine.mine import changes as changes_mod
 from procmine.mine import conformance as conformance_mod
 from procmine.mine import drift as drift_mod
 from procmine.mine.background import in_thread
+from procmine.mine.clock import Clock
 from procmine.mine.events import EventArrays, load_events, resolve_case_ids
 from procmine.mine.groupings import (
     case_waste_masks,
@@ -37,7 +38,7 @@ from procmine.mine.groupings import (
 )
 from procmine.mine.kpis import backlog_tables, case_table
 from procmine.mine.model import ModelResult, discover_model
-from procmine.mine.settings import DETAILS, WASTE_TYPES, MiningSettings
+from procmine.mine.settings import CLOCK_CLASSES, DETAILS, WASTE_TYPES, MiningSettings
 from procmine.mine.steps import step_flags
 from procmine.mine.variants import (
     Table,
@@ -83,7 +84,8 @@ class MineReport:
     variants: int = 0
     transitions: int = 0
     waste_instances: dict[str, int] = field(default_factory=dict)
-    waste_hours: float = 0.0
+    waste_hours: float = 0.0          # internal time only (clock.py)
+    stopped_hours: float = 0.0        # clock-stopped time left out of the waste hours
     waste_cost: float = 0.0
     currency: str = "EUR"
     conformance_checked: int = 0
@@ -203,6 +205,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             checked = conformance_mod.check(events, variants, settings)
             deviations = conformance_mod.deviation_instances(events, variants, checked)
             instances = Instances.concat([found.instances, deviations])
+            clock = Clock.of(events, settings, found.resolution.resolved_state(events))
+            instances.apply_clock(clock)   # waste hours: internal time only
             cost = _costs(events, instances, settings)
         writer.wait()
         # core: from reading the store until variants, transitions (marts written) and every
@@ -228,6 +232,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                                     "holder": found.path_holder},
                      _mine_vendor=_names(vendors),
                      _mine_waste_type=_names(list(WASTE_TYPES)),
+                     _mine_clock=_names(list(CLOCK_CLASSES)),
                      _mine_detail=_names([None, *DETAILS[1:]]))
             if rewrite is not None:
                 register(_mine_rewrite={"ci": rewrite.astype(np.int32)})
@@ -238,7 +243,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                         _temp_table("intermediate/waste_evidence", "_mine_evidence")),
                        *_per_case("waste", rewrite))
             cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
-                               settings)   # meanwhile: marts.waste
+                               settings, clock)   # meanwhile: marts.waste
             writer.wait()
         with _timed(report, "write_other_marts", progress):
             categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
@@ -267,7 +272,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                        *_models("activities", "conformance", "handoff_matrix", "waste_drivers",
                                 "kpis"))
             backlog, stage_hours = backlog_tables(events, found.resolution)   # meanwhile: SQL
-            flags = step_flags(events, steps)
+            flags = step_flags(events, steps, clock.wait_class)
             writer.wait()
             if rewrite is not None and _mart_rows(conn, "case_kpis") != events.cases:
                 raise ProcmineError("marts.case_kpis lost track of its cases after a partial "
@@ -299,6 +304,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     counts = np.bincount(instances.wtype, minlength=len(WASTE_TYPES))
     report.waste_instances = {w: int(c) for w, c in zip(WASTE_TYPES, counts, strict=True)}
     report.waste_hours = float(instances.hours.sum())
+    report.stopped_hours = float(instances.stopped.sum())
     report.waste_cost = float(cost.sum())
     return report
 
@@ -472,6 +478,10 @@ def _waste_table(events: EventArrays, instances: Instances, cost: np.ndarray,
         "e1": instances.e1,
         "e2": instances.e2,
         "e3": instances.e3,
+        "stopped_hours": instances.stopped,
+        "clock": instances.clock,
+        "since_us": events.t[instances.since],
+        "until_us": events.t[instances.until],
     }
 
 

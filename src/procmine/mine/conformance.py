@@ -32,7 +32,7 @@ from procmine.errors import ConfigError
 from procmine.mine.events import EventArrays
 from procmine.mine.settings import MiningSettings
 from procmine.mine.variants import Variants
-from procmine.mine.waste import Instances
+from procmine.mine.waste import Instances, next_event
 
 MAX_STATES = 50_000
 INF = math.inf
@@ -386,4 +386,4 @@ def deviation_instances(events: EventArrays, variants: Variants, conformance: Co
     after = np.repeat(dev_after, counts)   # the previous judged event (unmapped ones skipped)
     previous = np.where(after >= 0, events.a[events.starts[cases] + np.maximum(after, 0)], 0)
     return Instances.make(events, ev, "deviation", events.dwell_us[ev] / 3.6e9, e1=previous,
-                          e2=events.a[ev])
+                          e2=events.a[ev], until=next_event(events, ev))

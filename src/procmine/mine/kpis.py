@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from procmine.mine.clock import CUSTOMER, POLICY, Clock
 from procmine.mine.events import EventArrays
 from procmine.mine.settings import DETAILS, WASTE_TYPES, MiningSettings
 from procmine.mine.variants import Table, Variants
@@ -19,8 +20,10 @@ INVENTORY_EXCLUDED = frozenset({"close"})   # a closed case is no longer invento
 
 def case_table(events: EventArrays, variants: Variants, runs: GroupRuns,
                resolution: Resolution, waste: Instances, cost: np.ndarray,
-               settings: MiningSettings) -> Table:
-    """One row per case (array order): times in epoch microseconds (-1 = none), counts."""
+               settings: MiningSettings, clock: Clock) -> Table:
+    """One row per case (array order): times in epoch microseconds (-1 = none), counts,
+    the case's customer and policy (clock-stopped) waits and those before its final
+    resolution (the stopped part of its resolution time)."""
     n = events.cases
     starts, ends = events.starts, events.ends
     vocab = events.vocab
@@ -47,6 +50,8 @@ def case_table(events: EventArrays, variants: Variants, runs: GroupRuns,
         return np.bincount(waste.ci[mask], weights=weights[mask],
                            minlength=n).astype(np.float64, copy=False)
 
+    per_class = clock.per_case(events) / 1e6
+    to_resolution = clock.between(starts, np.where(final >= 0, final, starts)) / 1e6
     waiting = waste.wtype == WASTE_TYPES.index("waiting")
     vendor = waiting & (waste.detail == DETAILS.index("vendor"))
     return {
@@ -72,6 +77,9 @@ def case_table(events: EventArrays, variants: Variants, runs: GroupRuns,
         "vendor_waiting_s": total(waste.hours * 3600, vendor),
         "waste_hours": total(waste.hours),
         "waste_cost": total(cost),
+        "customer_wait_s": per_class[CUSTOMER],
+        "policy_wait_s": per_class[POLICY],
+        "stopped_resolution_s": to_resolution[CUSTOMER] + to_resolution[POLICY],
     }
 
 

@@ -15,6 +15,7 @@ WASTE_TYPES: tuple[str, ...] = (
 )
 DETAILS: tuple[str, ...] = ("", "vendor", "other", "direct", "indirect", "still_waiting")
 RESOLVED_STAGES = frozenset({"resolve", "close"})
+CLOCK_CLASSES: tuple[str, ...] = ("internal", "customer", "policy")   # clock.py
 REFERENCE_LABELS = ("stage", "activity")
 
 
@@ -30,6 +31,38 @@ def _number(section: dict[str, Any], key: str, default: float, name: str) -> flo
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigError(f"[{name}] {key} must be a number >= 0, got {value!r}")
     return float(value)
+
+
+@dataclass(frozen=True)
+class ClockRules:
+    """The clock-stopped states of one source ([sources.<name>.clock], else [clock])."""
+
+    customer: frozenset[str] = frozenset()    # activities: waiting for the user / customer
+    policy: frozenset[str] = frozenset()      # activities: scheduled or planned waits
+    after_resolution: bool = True             # resolved until closed (or reopened): policy
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any], name: str,
+                     default: ClockRules | None = None) -> ClockRules:
+        base = default or cls()
+        after = section.get("after_resolution", base.after_resolution)
+        if not isinstance(after, bool):
+            raise ConfigError(f"[{name}] after_resolution must be true or false, got {after!r}")
+        return cls(customer=_strings(section, "customer", sorted(base.customer)),
+                   policy=_strings(section, "policy", sorted(base.policy)),
+                   after_resolution=after)
+
+
+def _clock_rules(config: Config) -> tuple[ClockRules, dict[str, ClockRules]]:
+    """[clock] (sources without their own table) and each [sources.<name>.clock]."""
+    default = ClockRules.from_section(config.section("clock"), "clock")
+    by_source = {}
+    for name, source in config.section("sources").items():
+        table = source.get("clock") if isinstance(source, dict) else None
+        if isinstance(table, dict):
+            by_source[str(name)] = ClockRules.from_section(table, f"sources.{name}.clock",
+                                                           default)
+    return default, by_source
 
 
 @dataclass(frozen=True)
@@ -59,6 +92,8 @@ class MiningSettings:
     model_noise_threshold: float = 0.2
     driver_min_cases: int = 10
     conformance_max_variants: int = 20000
+    clock_default: ClockRules = field(default_factory=ClockRules)
+    clock_by_source: dict[str, ClockRules] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: Config) -> MiningSettings:
@@ -79,7 +114,10 @@ class MiningSettings:
         if unknown:
             raise ConfigError(f"[cost.waste_factor] unknown waste types {sorted(unknown)}; "
                               f"known: {', '.join(WASTE_TYPES)}")
+        clock_default, clock_by_source = _clock_rules(config)
         return cls(
+            clock_default=clock_default,
+            clock_by_source=clock_by_source,
             waiting_states=_strings(waiting, "states", []),
             waiting_stages=_strings(waiting, "stages", ["wait"]),
             vendor_states=_strings(waiting, "vendor_states", []),
@@ -120,6 +158,10 @@ class MiningSettings:
         kind = sourcing.split(":", 1)[0]
         factor = self.rates_by_sourcing.get(sourcing, self.rates_by_sourcing.get(kind, 1.0))
         return base * factor
+
+    def clock_rules(self, source: str | None) -> ClockRules:
+        """The clock-stopped states of a source's events ([clock] when it has no table)."""
+        return self.clock_by_source.get(source or "", self.clock_default)
 
     def factor(self, waste_type: str) -> float:
         return self.waste_factor.get(waste_type, 1.0)

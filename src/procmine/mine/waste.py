@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from procmine.mine.background import in_thread
+from procmine.mine.clock import INTERNAL, US_PER_HOUR, Clock
 from procmine.mine.events import EventArrays
 from procmine.mine.settings import DETAILS, RESOLVED_STAGES, WASTE_TYPES, MiningSettings
 from procmine.mine.variants import mix64
 
-US_PER_HOUR = 3_600_000_000
-FIELDS = ("ci", "ev", "wtype", "detail", "hours", "e1", "e2", "e3")
+FIELDS = ("ci", "ev", "wtype", "detail", "hours", "e1", "e2", "e3", "since", "until",
+          "stopped", "clock")
 
 
 def _code(name: str) -> int:
@@ -50,7 +51,10 @@ def _detail(name: str) -> int:
 @dataclass
 class Instances:
     """A batch of waste instances (parallel arrays). e1..e3 are evidence codes whose meaning
-    depends on the waste type (see sql/marts/waste.sql)."""
+    depends on the waste type (see sql/marts/waste.sql). since/until: the events bounding
+    the elapsed interval the hours measure (equal: none, e.g. a hand-off's effort); stopped:
+    hours of that interval in clock-stopped states and clock: the class holding most of it
+    (both set by `apply_clock`, which takes the stopped hours out of `hours`)."""
 
     ci: np.ndarray
     ev: np.ndarray
@@ -60,20 +64,29 @@ class Instances:
     e1: np.ndarray
     e2: np.ndarray
     e3: np.ndarray
+    since: np.ndarray
+    until: np.ndarray
+    stopped: np.ndarray
+    clock: np.ndarray
 
     @classmethod
     def make(cls, events: EventArrays, ev: np.ndarray, wtype: str, hours: np.ndarray,
              detail: np.ndarray | int = 0, e1: np.ndarray | int = 0, e2: np.ndarray | int = 0,
-             e3: np.ndarray | int = 0) -> Instances:
+             e3: np.ndarray | int = 0, since: np.ndarray | None = None,
+             until: np.ndarray | None = None) -> Instances:
         n = len(ev)
+        ev = np.asarray(ev, np.int64)
 
         def full(value: np.ndarray | int, dtype: type) -> np.ndarray:
             return (np.full(n, value, dtype) if np.isscalar(value)
                     else np.asarray(value).astype(dtype))
 
-        return cls(events.ci[ev], ev.astype(np.int64), np.full(n, _code(wtype), np.int8),
+        return cls(events.ci[ev], ev, np.full(n, _code(wtype), np.int8),
                    full(detail, np.int8), np.asarray(hours, np.float64), full(e1, np.int32),
-                   full(e2, np.int32), full(e3, np.int32))
+                   full(e2, np.int32), full(e3, np.int32),
+                   ev if since is None else np.asarray(since, np.int64),
+                   ev if until is None else np.asarray(until, np.int64),
+                   np.zeros(n), np.zeros(n, np.int8))
 
     @classmethod
     def concat(cls, batches: list[Instances]) -> Instances:
@@ -81,6 +94,22 @@ class Instances:
 
     def __len__(self) -> int:
         return len(self.ev)
+
+    def apply_clock(self, clock: Clock) -> None:
+        """Take the clock-stopped time out of the hours of every instance that measures an
+        elapsed interval (hours = its internal time; stopped = the rest), and set each
+        instance's clock class: the class holding most of its interval (internal on ties and
+        for instances without an interval)."""
+        parts = clock.between(self.since, self.until)
+        interval = self.until > self.since
+        self.hours = np.where(interval, parts[INTERNAL] / US_PER_HOUR, self.hours)
+        self.stopped = (parts.sum(axis=0) - parts[INTERNAL]) / US_PER_HOUR
+        self.clock = np.argmax(parts, axis=0).astype(np.int8)
+
+
+def next_event(events: EventArrays, ev: np.ndarray) -> np.ndarray:
+    """The next event of each event's case, else the event itself (the end of its wait)."""
+    return np.where(events.has_next[ev], ev + 1, ev)
 
 
 def stable_argsort(codes: np.ndarray) -> np.ndarray:
@@ -200,6 +229,14 @@ class Resolution:
         return cls(resolved, resolved_stage, is_open, is_open[reopening], before[reopening],
                    neutral[neutral_resolved], neutral_before[neutral_resolved])
 
+    def resolved_state(self, events: EventArrays) -> np.ndarray:
+        """Per event, whether the case stands resolved after it: resolved activities,
+        resolve/close stage events and the neutral events while resolved (a mask: no sort)."""
+        mask = np.zeros(events.n, dtype=bool)
+        for indices in (self.resolved, self.resolved_stage, self.neutral):
+            mask[indices] = True
+        return mask
+
     def final_resolution(self, events: EventArrays) -> np.ndarray:
         """Per case, the index of its final resolution (the first resolve/close event after
         its last open event), else -1 (still open)."""
@@ -235,7 +272,7 @@ def detect_waiting(events: EventArrays, settings: MiningSettings) -> Instances:
     at_vendor = np.array([(s or "").startswith("vendor:") for s in vocab.sourcings])
     vendor_holder = np.where(vendor & at_vendor[vocab.holder_sourcing[holder]], holder, 0)
     return Instances.make(events, idx, "waiting", _hours(events.dwell_us[idx]), detail,
-                          e1=events.a[idx], e2=vendor_holder)
+                          e1=events.a[idx], e2=vendor_holder, until=next_event(events, idx))
 
 
 def detect_group_waste(events: EventArrays, runs: GroupRuns, settings: MiningSettings
@@ -256,7 +293,8 @@ def detect_group_waste(events: EventArrays, runs: GroupRuns, settings: MiningSet
     ping_pong = Instances.make(
         events, runs.event[returns], "ping_pong", _hours(away_us),
         np.where(direct, _detail("direct"), _detail("indirect")),
-        e1=runs.holder[home], e2=runs.holder[home + 1], e3=runs.holder[returns])
+        e1=runs.holder[home], e2=runs.holder[home + 1], e3=runs.holder[returns],
+        since=runs.event[home + 1], until=runs.event[returns])
     # evidence paths of indirect returns (the runs from the earlier visit to the return),
     # numbered by distinct path: instance e3 = path id, the path's holders in path_holder
     indirect = np.flatnonzero(~direct)
@@ -307,16 +345,16 @@ def _bounces(events: EventArrays, runs: GroupRuns) -> Instances:
     hours = _hours(events.t[runs.event[hit]] - events.t[runs.event[hit - 1]])
     return Instances.make(events, runs.event[hit], "escalation_bounce", hours,
                           e1=runs.holder[hit - 2], e2=runs.holder[hit - 1],
-                          e3=runs.holder[hit])
+                          e3=runs.holder[hit], since=runs.event[hit - 1], until=runs.event[hit])
 
 
 def detect_reopen(events: EventArrays, resolution: Resolution) -> Instances:
     """e1 = the resolved activity reopened, e2 = the reopening activity."""
     idx = resolution.reopen
     nxt = events.first_from_at(resolution.resolved, idx)
-    until = np.where(nxt >= 0, events.t[np.maximum(nxt, 0)], events.t[events.ends[events.ci[idx]] - 1])
-    return Instances.make(events, idx, "reopen", _hours(until - events.t[idx]),
-                          e1=events.a[resolution.reopen_after], e2=events.a[idx])
+    end = np.where(nxt >= 0, nxt, events.ends[events.ci[idx]] - 1)
+    return Instances.make(events, idx, "reopen", _hours(events.t[end] - events.t[idx]),
+                          e1=events.a[resolution.reopen_after], e2=events.a[idx], until=end)
 
 
 def detect_rework(events: EventArrays, resolution: Resolution, settings: MiningSettings
@@ -343,7 +381,8 @@ def detect_rework(events: EventArrays, resolution: Resolution, settings: MiningS
     keep = cur[other_work_between & allowed]
     hit = widx[keep]
     return Instances.make(events, hit, "rework", _hours(events.dwell_us[hit]),
-                          e1=events.a[widx[keep - 1]], e2=events.a[hit])
+                          e1=events.a[widx[keep - 1]], e2=events.a[hit],
+                          until=next_event(events, hit))
 
 
 def detect(events: EventArrays, settings: MiningSettings) -> WasteResult:

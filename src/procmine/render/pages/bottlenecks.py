@@ -17,6 +17,8 @@ from procmine.render.theme import CHART_WIDTH, DIVERGING_SCHEME, VOLUME_SCHEME, 
 MAX_ACTIVITIES = 25
 MAX_KEYS = 25
 TABLE_ROWS = 20
+STOPPED_ROWS = 10
+CLOCK_LABELS = {"customer": "Customer wait", "policy": "Policy wait", "internal": "Internal"}
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 DIMENSION_LABELS = {"org_group": "Support group", "group": "Support group",
                     "sourcing": "Sourcing (hub / spoke / vendor)", "resource": "Resource",
@@ -31,7 +33,9 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     page = Page("bottlenecks", "Bottlenecks", "Where tickets wait")
     page.lede = ("Waiting time between steps, at groups and in stages, and when work arrives "
                  "against when it is finished. Total delay = median wait × cases: the fix that "
-                 "frees the most time is at the top.")
+                 "frees the most time is at the top. The ranking holds the internal delay the "
+                 "organisation can shorten; clock-stopped waits (waiting for the customer, "
+                 "resolved until closed, planned waits) are listed apart.")
     ranked = reader.query("bottleneck_table", {"limit": TABLE_ROWS})
     if ranked:
         top = ranked[0]
@@ -41,6 +45,10 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
                           f"{fmt.number(top['cases'])} cases")
         page.summary = page.heading
         page.blocks.append(_table(ranked))
+    if "clock" in reader.columns("marts", "bottlenecks"):
+        stopped = reader.query("bottleneck_stopped", {"limit": STOPPED_ROWS})
+        if stopped:
+            page.blocks.append(_stopped_table(stopped))
     transitions = reader.query("transitions", {"max_activities": MAX_ACTIVITIES})
     if transitions:
         page.blocks.append(_transition_map(transitions))
@@ -146,10 +154,27 @@ def _table(ranked: list[dict[str, Any]]) -> Html:
              "cases": fmt.number(r["cases"]), "delay": fmt.number(r["total_delay_h"]),
              "rank": r.get("rank") if r.get("rank") is not None else "–"}
             for i, r in enumerate(ranked)]
-    return card(f"The {len(rows)} bottlenecks with the most total delay", table(
+    return card(f"The {len(rows)} bottlenecks (internal delay) with the most total delay", table(
         [("n", "#", True), ("what", "Where", False), ("stage", "Stage", False),
          ("wait", "Median wait", True), ("cases", "Cases", True),
          ("delay", "Total delay (hours)", True), ("rank", "Mined rank", True)], rows))
+
+
+def _stopped_table(rows: list[dict[str, Any]]) -> Html:
+    shown = [{"what": f"{dimension_label(r['dimension'])}: {r['key']}",
+              "stage": r.get("d2c_stage") or "–",
+              "clock": CLOCK_LABELS.get(r["clock"], r["clock"]),
+              "wait": fmt.duration(r["median_wait_s"]), "cases": fmt.number(r["cases"]),
+              "delay": fmt.number(r["total_delay_h"])} for r in rows]
+    return card(
+        f"Clock-stopped waits: the {len(shown)} longest, not ranked as bottlenecks",
+        "<p class=\"note\">The service clock stops here (configured per source in "
+        "[sources.&lt;name&gt;.clock]): waiting for the user or customer, resolved until "
+        "closed, planned waits. Working faster does not shorten them; waste hours exclude "
+        "them.</p>" + table(
+            [("what", "Where", False), ("stage", "Stage", False), ("clock", "Clock", False),
+             ("wait", "Median wait", True), ("cases", "Cases", True),
+             ("delay", "Total wait (hours)", True)], shown))
 
 
 def _weekday_hour(rows: list[dict[str, Any]]) -> Chart:

@@ -10,7 +10,7 @@ import altair as alt
 from procmine.render import fmt
 from procmine.render.html import card, note, table
 from procmine.render.marts import MartReader
-from procmine.render.page import Chart, Context, Page, named
+from procmine.render.page import Chart, Context, Html, Page, named
 from procmine.render.scope import Scope, with_period_labels
 from procmine.render.theme import CATEGORICAL, CHART_WIDTH, WASTE_SCHEME
 
@@ -71,8 +71,33 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
         backlog = with_period_labels(reader.query("backlog_trend", scope.params()), scope)
         if backlog:
             page.blocks.append(_inventory(backlog, scope))
+    if "clock" in reader.columns("marts", "waste"):
+        split = reader.query("waste_clock")
+        if any(r["stopped_hours"] for r in split):
+            page.blocks.append(_clock_table(split))
     page.blocks.append(_evidence_table(flow))
     return page
+
+
+CLOCK_LABELS = {"internal": "Internal", "customer": "Customer wait", "policy": "Policy wait"}
+
+
+def _clock_table(rows: list[dict[str, Any]]) -> Html:
+    """Waste hours (internal time) beside the clock-stopped hours taken out of them."""
+    stopped = sum(r["stopped_hours"] for r in rows)
+    shown = [{"waste": fmt.waste_label(r["waste_type"]),
+              "clock": CLOCK_LABELS.get(r["clock"], r["clock"]),
+              "instances": fmt.number(r["instances"]), "hours": fmt.number(r["hours"]),
+              "stopped": fmt.number(r["stopped_hours"])} for r in rows]
+    return card(
+        f"Clock stopped: {fmt.hours(stopped)} left out of the waste hours",
+        "<p class=\"note\">Waste hours count internal time only. Time in a clock-stopped "
+        "state (waiting for the user or customer, resolved until closed, planned waits; "
+        "[sources.&lt;name&gt;.clock]) is reported here, by the class holding most of each "
+        "instance's interval, and costs nothing.</p>" + table(
+            [("waste", "Waste", False), ("clock", "Mostly", False),
+             ("instances", "Instances", True), ("hours", "Waste hours (internal)", True),
+             ("stopped", "Clock-stopped hours", True)], shown))
 
 
 def unmapped_note(reader: MartReader, top: int = 5) -> str:

@@ -5,6 +5,10 @@
 -- microseconds, -1 = none), _mine_case_id, _mine_variant, _mine_step_key, _mine_holder_key,
 -- _mine_holder_rate(code, rate), _mine_sla(priority, hours), _mine_security(category);
 -- core.cases; $ticket_effort_h, $default_rate.
+-- Clock (mine/clock.py): customer_wait_s / policy_wait_s: the case's clock-stopped waits
+-- (waiting for the user; resolved until closed and planned waits); resolution_s is elapsed
+-- (opened → final resolution), clock_resolution_s the same without the clock-stopped time
+-- before the resolution (the SLA clock's view); waiting_s and waste hours are internal only.
 WITH case_rows AS (
     SELECT * FROM _mine_case_rows
 ),
@@ -97,7 +101,11 @@ final AS (
            $ticket_effort_h * coalesce(rate.rate, $default_rate) + c.waste_cost AS cost,
            c.problem_id,
            c.change_id,
-           c.vendor
+           c.vendor,
+           c.customer_wait_s,
+           c.policy_wait_s,
+           epoch(c.resolved_at) - epoch(c.opened_at) - c.stopped_resolution_s
+               AS clock_resolution_s
     FROM case_attributes AS c
     JOIN variants AS v ON v.vi = c.vi
     LEFT JOIN step_keys AS first_step ON first_step.code = c.first_x

@@ -4,7 +4,9 @@
 -- acceptance); resolution time: opened → final resolution; first-contact resolution:
 -- resolved with no hand-off and no reopen; reassignment: at least one hand-off; cost per
 -- ticket: [cost] ticket_effort_h at the resolving group's rate plus the case's waste cost;
--- security: category matching [mining] security_categories.
+-- security: category matching [mining] security_categories. Clock (mine/clock.py): the
+-- resolution time with the clock stopped in customer and policy waits (clock_resolution_s of
+-- marts.case_kpis) and the hours of those waits beside the elapsed figures.
 -- The additive figures (counts, sums: every rate and mean is sum / count) are taken once per
 -- (source, sourcing, priority, case_type, month) and rolled up into the grouping sets; only
 -- the medians and the 90th percentile read every case in each grouping set.
@@ -16,7 +18,8 @@ case_months AS MATERIALIZED (   -- read by both aggregations: computed once
            -- the UTC month (the store's session time zone), without time zone lookups
            CAST(date_trunc('month', make_timestamp(epoch_us(opened_at))) AS DATE) AS month,
            resolved_at, response_s, resolution_s, sla_met, reopened, first_contact_resolution,
-           handoffs, cost, waste_cost, waste_hours, security
+           handoffs, cost, waste_cost, waste_hours, security, clock_resolution_s,
+           customer_wait_s, policy_wait_s
     FROM case_kpis
 ),
 fine_sums AS (   -- per (source, sourcing, priority, case_type, month)
@@ -37,7 +40,11 @@ fine_sums AS (   -- per (source, sourcing, priority, case_type, month)
            sum(waste_hours) AS waste_hours,
            count(*) FILTER (WHERE security) AS security_cases,
            sum(resolution_s) FILTER (WHERE security) AS security_resolution_sum,
-           count(resolution_s) FILTER (WHERE security) AS security_resolution_n
+           count(resolution_s) FILTER (WHERE security) AS security_resolution_n,
+           sum(clock_resolution_s) AS clock_resolution_sum,
+           count(clock_resolution_s) AS clock_resolution_n,
+           sum(customer_wait_s) / 3600 AS customer_wait_hours,
+           sum(policy_wait_s) / 3600 AS policy_wait_hours
     FROM case_months GROUP BY ALL
 ),
 additive AS (
@@ -54,7 +61,11 @@ additive AS (
            sum(waste_cost_sum) AS waste_cost_sum, sum(waste_cost_n) AS waste_cost_n,
            sum(waste_hours) AS waste_hours, sum(security_cases) AS security_cases,
            sum(security_resolution_sum) AS security_resolution_sum,
-           sum(security_resolution_n) AS security_resolution_n
+           sum(security_resolution_n) AS security_resolution_n,
+           sum(clock_resolution_sum) AS clock_resolution_sum,
+           sum(clock_resolution_n) AS clock_resolution_n,
+           sum(customer_wait_hours) AS customer_wait_hours,
+           sum(policy_wait_hours) AS policy_wait_hours
     FROM fine_sums
     GROUP BY GROUPING SETS ((), (month), (source), (source, month), (sourcing),
                             (sourcing, month), (priority), (priority, month), (case_type),
@@ -65,7 +76,8 @@ holistic AS (
            source, sourcing, priority, case_type, month,
            median(response_s) AS median_response_s,
            quantile_cont(resolution_s, [0.5, 0.9]) AS resolution_q,   -- one sort for both
-           median(resolution_s) FILTER (WHERE security) AS security_median_resolution_s
+           median(resolution_s) FILTER (WHERE security) AS security_median_resolution_s,
+           median(clock_resolution_s) AS median_clock_resolution_s
     FROM case_months
     GROUP BY GROUPING SETS ((), (month), (source), (source, month), (sourcing),
                             (sourcing, month), (priority), (priority, month), (case_type),
@@ -99,7 +111,11 @@ final AS (
            a.security_cases::BIGINT AS security_cases,
            h.security_median_resolution_s,
            a.security_resolution_sum / nullif(a.security_resolution_n, 0)
-               AS security_mean_resolution_s
+               AS security_mean_resolution_s,
+           h.median_clock_resolution_s,
+           a.clock_resolution_sum / nullif(a.clock_resolution_n, 0) AS mean_clock_resolution_s,
+           a.customer_wait_hours,
+           a.policy_wait_hours
     FROM additive AS a
     JOIN holistic AS h
       ON h.grouping_id = a.grouping_id AND h.source IS NOT DISTINCT FROM a.source

@@ -8,6 +8,10 @@
 -- work activity, repeated activity), reopen (resolved activity, reopening activity),
 -- escalation_bounce (holders before, at and after the peak), deviation (previous activity or
 -- 0, activity). mine/__init__.py materialises it as the whole mart or appends it.
+-- Clock (mine/clock.py): hours never include clock-stopped time (customer or policy waits,
+-- e.g. resolved until closed); stopped_hours is the clock-stopped time of the instance's
+-- interval (interval_start → interval_end, both NULL for effort without one: hand-offs),
+-- clock the class holding most of it ('internal', 'customer', 'policy'; _mine_clock).
 WITH waste_rows AS (
     SELECT * FROM _mine_waste_rows
 ),
@@ -29,6 +33,9 @@ stages AS (
 holder_keys AS (
     SELECT * FROM _mine_holder_key
 ),
+clock_classes AS (
+    SELECT * FROM _mine_clock
+),
 final AS (
     SELECT k.case_id,
            st.name AS d2c_stage,
@@ -39,7 +46,13 @@ final AS (
            d.name AS detail,
            h.org_group,
            h.sourcing,
-           make_timestamp(w.t_us)::TIMESTAMPTZ AS ts
+           make_timestamp(w.t_us)::TIMESTAMPTZ AS ts,
+           w.stopped_hours,
+           c.name AS clock,
+           CASE WHEN t.name <> 'handoff'
+                THEN make_timestamp(w.since_us)::TIMESTAMPTZ END AS interval_start,
+           CASE WHEN t.name <> 'handoff'
+                THEN make_timestamp(w.until_us)::TIMESTAMPTZ END AS interval_end
     FROM waste_rows AS w
     JOIN case_ids AS k ON k.ci = w.ci
     JOIN evidence_texts AS e
@@ -49,5 +62,6 @@ final AS (
     LEFT JOIN details AS d ON d.code = w.detail
     LEFT JOIN stages AS st ON st.code = w.stage
     LEFT JOIN holder_keys AS h ON h.code = w.holder
+    JOIN clock_classes AS c ON c.code = w.clock
 )
 SELECT * FROM final

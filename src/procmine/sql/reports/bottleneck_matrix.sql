@@ -1,12 +1,14 @@
 -- Median wait per key × d2c_stage from marts.bottlenecks for every dimension but the
 -- transitions (groups, sourcing, ...): the $max_keys keys per dimension with the largest
--- total delay (median wait × cases).
+-- total delay (median wait × cases). Internal waits only (clock 'internal' or NULL): the
+-- clock-stopped ones are listed apart (bottleneck_stopped.sql).
 WITH bottlenecks AS NOT MATERIALIZED (
     SELECT * FROM marts.bottlenecks
 ),
 holder_findings AS MATERIALIZED (   -- read twice: computed once
     SELECT * FROM bottlenecks
     WHERE dimension NOT ILIKE '%transition%' AND dimension NOT ILIKE '%activit%'
+      AND coalesce(clock, 'internal') = 'internal'
 ),
 ranked_keys AS (
     SELECT dimension, key,
