@@ -183,6 +183,13 @@ def _plausible(conn: duckdb.DuckDBPyConnection, formats: list[str],
     top = max((read for _, read in scores.values()), default=0)
     return [fmt for fmt in formats if top and scores[fmt][1] * 2 >= top] or formats[:1]
 
+
+def raw_rows(ctx: LoadContext) -> str:
+    """The raw rows of the files being loaded, as the `relation` (a FROM clause) the functions
+    here read; it binds $file_ids (the files' ids)."""
+    return f"{ctx.raw_table} WHERE list_contains($file_ids, _file_id)"
+
+
 def sniff_raw_timestamps(conn: duckdb.DuckDBPyConnection, ctx: LoadContext,
                          files: list[RawFile], columns: list[str]) -> str:
     """The date format of `columns` of the raw rows of `files` (see procmine.sources.dialect)."""
@@ -190,8 +197,8 @@ def sniff_raw_timestamps(conn: duckdb.DuckDBPyConnection, ctx: LoadContext,
     if not columns:
         return configured
     sniff = sniff_timestamps(
-        conn, f"{ctx.raw_table} WHERE list_contains($file_ids, _file_id)", columns,
-        {"file_ids": [f.file_id for f in files]}, ctx.source.null_tokens, configured)
+        conn, raw_rows(ctx), columns, {"file_ids": [f.file_id for f in files]},
+        ctx.source.null_tokens, configured)
     return sniff.require(path=", ".join(str(f.path) for f in files))
 
 
@@ -235,6 +242,7 @@ def check_boolean(conn: duckdb.DuckDBPyConnection, relation: str, column: str,
             f"boolean (TRUE/FALSE, true/false, Y/N, yes/no, 1/0), e.g. {example!r}; map "
             f"{key} in the source's config to a boolean column, or to \"\" to leave it out",
             path=path, column=column, fatal=True)
+
 
 def _day(value: datetime) -> str:
     """3 April 2024 (the reading of the date; the time is the same either way)."""
