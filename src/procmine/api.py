@@ -42,8 +42,6 @@ __all__ = ["Database", "QuarantineCount", "open"]
 INGEST_OVERRIDES = ("date_format", "timezone", "case", "activity", "timestamp", "resource",
                     "group", "delimiter", "encoding")
 _TABLE_NAME = re.compile(r"^(?:([A-Za-z_][A-Za-z0-9_]*)\.)?([A-Za-z_][A-Za-z0-9_]*)$")
-TABLES_SQL = ("SELECT table_schema, table_name FROM information_schema.tables "
-              "WHERE table_catalog = current_database() ORDER BY 1, 2")
 
 
 class QuarantineCount(NamedTuple):
@@ -199,7 +197,10 @@ class Database:
 
     def tables(self) -> list[str]:
         """Every table and view as "schema.name"."""
-        return [f"{schema}.{name}" for schema, name in self.rows(TABLES_SQL).rows]
+        from procmine.sql import load_sql
+
+        return [f"{schema}.{name}"
+                for schema, name in self.rows(load_sql("catalog/tables.sql")).rows]
 
     def table(self, name: str) -> pl.DataFrame:
         """A whole table or view, e.g. "marts.waste_heatmap" (schema default: marts)."""

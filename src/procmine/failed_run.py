@@ -14,22 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from procmine import store
-from procmine.sql import run_sql
-
-FAILED_RUN_SQL = """
-SELECT run_id, started_at, command, message
-FROM marts.run_log
-WHERE status = 'failed_validation' AND ($run_id IS NULL OR run_id = $run_id)
-ORDER BY started_at DESC, run_id DESC
-LIMIT 1
-"""
-
-FAILED_QUARANTINE_SQL = """
-SELECT rule, source, column_name, rows, examples
-FROM marts.failed_quarantine
-WHERE run_id = $run_id
-ORDER BY rows DESC, rule, source, column_name
-"""
+from procmine.sql import load_sql, run_sql, table_exists
 
 
 @dataclass
@@ -66,14 +51,13 @@ class FailedRun:
 
 def failed_run(conn: Any, run_id: str | None = None) -> FailedRun | None:
     """The last failed_validation run of marts.run_log (or `run_id`), None if there is none."""
-    found = run_sql(conn, FAILED_RUN_SQL, {"run_id": run_id}).fetchall()
+    found = run_sql(conn, load_sql("runs/failed_run.sql"), {"run_id": run_id}).fetchall()
     if not found:
         return None
     run = FailedRun(*found[0])
-    if conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
-                    "'marts' AND table_name = 'failed_quarantine'").fetchone()[0]:
+    if table_exists(conn, "marts", "failed_quarantine"):
         for rule, source, column, rows, examples in run_sql(
-                conn, FAILED_QUARANTINE_SQL, {"run_id": run.run_id}).fetchall():
+                conn, load_sql("runs/failed_run_rules.sql"), {"run_id": run.run_id}).fetchall():
             run.rules.append(FailedRuleRows(rule, source, column, int(rows),
                                             json.loads(examples) if examples else []))
     return run

@@ -67,17 +67,15 @@ def core_event_count(conn: duckdb.DuckDBPyConnection) -> int:
 
 
 EVENT_IDENTITY = 2  # main.event_identity: the version of the keys core.events holds
-IDENTITY_VERSION_SQL = "SELECT min(version) FROM main.event_identity"
-IDENTITY_SET_SQL = "UPDATE main.event_identity SET version = $version"
 
 
 def check_event_identity(conn: duckdb.DuckDBPyConnection, first: bool) -> None:
     """Events keyed by an older procmine (migration 12) cannot be matched against new keys:
     an overlapping export would be loaded twice. An empty core takes the current keys."""
     if first:
-        conn.execute(IDENTITY_SET_SQL, {"version": EVENT_IDENTITY})
+        conn.execute(load_sql("core/event_identity_set.sql"), {"version": EVENT_IDENTITY})
         return
-    version = conn.execute(IDENTITY_VERSION_SQL).fetchone()[0]
+    version = conn.execute(load_sql("core/event_identity_version.sql")).fetchone()[0]
     if version is not None and version < EVENT_IDENTITY:
         raise ProcmineError(
             "this store's events were keyed by an older procmine (README \"Event identity\"): "

@@ -12,12 +12,10 @@ from typing import TYPE_CHECKING, Any
 from procmine import store
 from procmine.failed_run import FailedRun, failed_run
 from procmine.readonly import Params, arrow_readonly, connect_readonly, execute_readonly
+from procmine.sql import load_sql, table_exists
 
 if TYPE_CHECKING:
     import polars as pl
-
-STATUS_SQL = "SELECT * FROM marts.run_log ORDER BY started_at DESC, run_id DESC LIMIT ?"
-
 
 @dataclass(frozen=True)
 class Rows:
@@ -71,28 +69,20 @@ def frame(db_path: Path, query: str, params: Params = None) -> pl.DataFrame:
         conn.close()
 
 
-def _table_exists(conn: Any, schema: str, name: str) -> bool:
-    return conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-        "AND table_name = ?", [schema, name]).fetchone()[0] > 0
-
-
 def status(db_path: Path, limit: int = 10) -> Status:
     """The last `limit` runs (files, events, quarantine, marts, failures), the core counts and
     the pull watermarks."""
     conn = store.reading(db_path)
     try:
-        cursor = conn.execute(STATUS_SQL, [limit])
+        cursor = conn.execute(load_sql("runs/last_runs.sql"), {"limit": limit})
         columns = [d[0] for d in cursor.description]
         runs = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-        events, cases = conn.execute(
-            "SELECT count(*), count(DISTINCT case_id) FROM core.events").fetchone()
+        events, cases = conn.execute(load_sql("runs/core_size.sql")).fetchone()
         stopped_id = next((r["run_id"] for r in runs if r["status"] == "failed_validation"),
                           None)
         stopped = failed_run(conn, stopped_id) if stopped_id else None
-        marks = conn.execute(
-            "SELECT source, table_name, field, watermark FROM core.pull_watermarks ORDER BY 1, 2"
-        ).fetchall() if _table_exists(conn, "core", "pull_watermarks") else []
+        marks = (conn.execute(load_sql("runs/pull_watermarks.sql")).fetchall()
+                 if table_exists(conn, "core", "pull_watermarks") else [])
     finally:
         conn.close()
     return Status(Path(db_path), events, cases, runs, [tuple(m) for m in marks], stopped)

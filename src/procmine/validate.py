@@ -348,11 +348,11 @@ def _jsonable(value: Any) -> Any:
 
 def store_failed_quarantine(conn: duckdb.DuckDBPyConnection, report: ValidationReport) -> None:
     """marts.failed_quarantine rows of a run stopped by a batch-level expectation."""
-    rows = [(report.run_id, *row, report.validated_at) for row in report.failed_quarantine]
+    rows = [{"run_id": report.run_id, "rule": rule, "source": source, "column_name": column,
+             "rows": count, "examples": examples, "recorded_at": report.validated_at}
+            for rule, source, column, count, examples in report.failed_quarantine]
     if rows:
-        conn.executemany(
-            "INSERT INTO marts.failed_quarantine (run_id, rule, source, column_name, rows, "
-            "examples, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(load_sql("validation/store_failed_quarantine.sql"), rows)
 
 
 def store_results(conn: duckdb.DuckDBPyConnection, report: ValidationReport) -> None:

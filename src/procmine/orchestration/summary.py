@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from procmine.sql import load_sql, run_sql
+from procmine.sql import load_sql, run_sql, table_exists
 from procmine.unmapped import unmapped_report
 
 if TYPE_CHECKING:
@@ -99,10 +99,7 @@ def run_summary_markdown(state: RunState, conn: duckdb.DuckDBPyConnection) -> st
 
 def _drift_lines(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """The changes drift detection found (marts.drift), strongest of the latest weeks first."""
-    found = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
-        "AND table_name = 'drift' AND table_catalog = current_database()").fetchone()
-    if not found or not found[0]:
+    if not table_exists(conn, "marts", "drift"):
         return []
     rows = run_sql(conn, load_sql("runs/drift_findings.sql"),
                    {"limit": MAX_DRIFT_LISTED}).fetchall()

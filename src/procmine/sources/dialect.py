@@ -28,7 +28,7 @@ import duckdb
 
 from procmine.errors import InputError
 from procmine.sources.base import LoadContext, RawFile, quote_ident
-from procmine.sql import load_sql
+from procmine.sql import load_sql, run_sql
 
 ISO = ""  # pm_parse_ts's cast: ISO 8601 with or without an offset
 _DATES = ("%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y",
@@ -108,7 +108,7 @@ def collect_values(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequ
                    params: dict[str, Any], null_tokens: Sequence[str]) -> None:
     """Fill the temp table _pm_ts_values(v, n): distinct non-null values of `columns` in
     `relation` (a FROM clause, with `params`) and their row counts."""
-    conn.execute("CREATE OR REPLACE TEMP TABLE _pm_ts_values (v VARCHAR, n BIGINT)")
+    conn.execute(load_sql("staging/dialect_values_table.sql"))
     for column in columns:
         conn.execute(load_sql("staging/dialect_values.sql").format(
             relation=relation, column=quote_ident(column)),
@@ -124,8 +124,7 @@ def sniff_timestamps(conn: duckdb.DuckDBPyConnection, relation: str, columns: Se
     """
     collect_values(conn, relation, columns, params, null_tokens)
     try:
-        total, distinct = conn.execute(
-            "SELECT coalesce(sum(n), 0)::BIGINT, count(*) FROM _pm_ts_values").fetchone()
+        total, distinct = _size(conn, "_pm_ts_values")
         formats = [configured] if configured else _plausible(conn, list(TIMESTAMP_FORMATS))
         counts = _read_rows_each(conn, formats, "_pm_ts_values")
         scores = sorted(((counts[rank], -rank, fmt) for rank, fmt in enumerate(formats)),
@@ -145,21 +144,28 @@ def sniff_timestamps(conn: duckdb.DuckDBPyConnection, relation: str, columns: Se
         return TimestampSniff(tuple(columns), found, best, total, distinct, example,
                               configured=bool(configured), candidates=tuple(complete))
     finally:
-        conn.execute("DROP TABLE IF EXISTS _pm_ts_values")
-        conn.execute("DROP TABLE IF EXISTS _pm_ts_sample")
+        run_sql(conn, load_sql("staging/dialect_drop.sql"))
 
 
 def _read_rows_each(conn: duckdb.DuckDBPyConnection, formats: list[str],
                     values: str) -> list[tuple[int, int]]:
-    """(plausible, read) rows of {values} for each format, in one query (DuckDB wants each strptime format
-    constant, so each is its own parameter $f0, $f1, ... of a UNION ALL branch)."""
-    template = load_sql("staging/dialect_timestamp_candidates.sql").format(values=values)
+    """(plausible, read) rows of the temp table `values` for each format, in one query
+    (DuckDB wants each strptime format constant, so each is its own parameter $f0, $f1, ...
+    of a UNION ALL branch)."""
+    template = load_sql("staging/dialect_timestamp_candidates.sql").format(
+        values=quote_ident(values))
     branch = template.strip().rstrip(";")
-    sql = " UNION ALL ".join(f"SELECT {i} AS k, * FROM ({branch.replace('$fmt', f'$f{i}')})"
-                             for i in range(len(formats)))
-    rows = {k: (plausible, read) for k, read, plausible in conn.execute(
+    sql = "\nUNION ALL\n".join(f"({branch.replace('$fmt', f'$f{i}')})"
+                                for i in range(len(formats)))
+    rows = {fmt: (plausible, read) for fmt, read, plausible in conn.execute(
         sql, {f"f{i}": fmt for i, fmt in enumerate(formats)}).fetchall()}
-    return [rows[i] for i in range(len(formats))]
+    return [rows[fmt] for fmt in formats]
+
+
+def _size(conn: duckdb.DuckDBPyConnection, values: str) -> tuple[int, int]:
+    """(rows, distinct values) of the temp table `values`."""
+    return conn.execute(load_sql("staging/dialect_values_size.sql").format(
+        values=quote_ident(values))).fetchone()
 
 
 def _plausible(conn: duckdb.DuckDBPyConnection, formats: list[str],
@@ -167,16 +173,22 @@ def _plausible(conn: duckdb.DuckDBPyConnection, formats: list[str],
     """The formats worth scoring on every value: those reading at least half as many of a
     sample of the distinct values as the best one does (usually one or two of the 67), so
     a column of 400k distinct timestamps is not parsed 67 times."""
-    conn.execute("CREATE OR REPLACE TEMP TABLE _pm_ts_sample AS SELECT * FROM _pm_ts_values "
-                 "ORDER BY hash(v) LIMIT $sample", {"sample": sample})
+    conn.execute(load_sql("staging/dialect_sample.sql"), {"sample": sample})
     if formats[0] == ISO:  # ISO everywhere (most exports): no other candidate reads it
-        (plausible, _), rows = _read_rows_each(conn, [ISO], "_pm_ts_sample")[0], conn.execute(
-            "SELECT coalesce(sum(n), 0) FROM _pm_ts_sample").fetchone()[0]
+        (plausible, _), (rows, _) = (_read_rows_each(conn, [ISO], "_pm_ts_sample")[0],
+                                     _size(conn, "_pm_ts_sample"))
         if rows and plausible == rows:
             return [ISO]
     scores = dict(zip(formats, _read_rows_each(conn, formats, "_pm_ts_sample"), strict=True))
     top = max((read for _, read in scores.values()), default=0)
     return [fmt for fmt in formats if top and scores[fmt][1] * 2 >= top] or formats[:1]
+
+
+def raw_rows(ctx: LoadContext) -> str:
+    """The raw rows of the files being loaded, as the `relation` (a FROM clause) the functions
+    here read; it binds $file_ids (the files' ids)."""
+    return f"{ctx.raw_table} WHERE list_contains($file_ids, _file_id)"
+
 
 def sniff_raw_timestamps(conn: duckdb.DuckDBPyConnection, ctx: LoadContext,
                          files: list[RawFile], columns: list[str]) -> str:
@@ -185,19 +197,14 @@ def sniff_raw_timestamps(conn: duckdb.DuckDBPyConnection, ctx: LoadContext,
     if not columns:
         return configured
     sniff = sniff_timestamps(
-        conn, f"{ctx.raw_table} WHERE list_contains($file_ids, _file_id)", columns,
-        {"file_ids": [f.file_id for f in files]}, ctx.source.null_tokens, configured)
+        conn, raw_rows(ctx), columns, {"file_ids": [f.file_id for f in files]},
+        ctx.source.null_tokens, configured)
     return sniff.require(path=", ".join(str(f.path) for f in files))
 
 
 def _unread_example(conn: duckdb.DuckDBPyConnection, fmt: str | None) -> str | None:
     """The most frequent value `fmt` does not read (any value when there is no format)."""
-    if fmt is None:
-        row = conn.execute("SELECT v FROM _pm_ts_values ORDER BY n DESC, v LIMIT 1").fetchone()
-    else:
-        row = conn.execute(
-            "SELECT v FROM _pm_ts_values WHERE pm_parse_ts(v, $fmt, 'UTC') IS NULL "
-            "ORDER BY n DESC, v LIMIT 1", {"fmt": fmt}).fetchone()
+    row = conn.execute(load_sql("staging/dialect_unread_example.sql"), {"fmt": fmt}).fetchone()
     return row[0] if row else None
 
 
@@ -208,17 +215,16 @@ def boolean_columns(conn: duckdb.DuckDBPyConnection, relation: str, columns: Seq
     a count can hold only 0 and 1)."""
     if not columns:
         return set()
-    conn.execute("CREATE OR REPLACE TEMP TABLE _pm_column_values (col VARCHAR, v VARCHAR)")
+    conn.execute(load_sql("staging/dialect_column_values_table.sql"))
     try:
         for column in columns:
-            conn.execute(
-                "INSERT INTO _pm_column_values SELECT DISTINCT $col, v FROM (SELECT pm_null("
-                f"{quote_ident(column)}, $null_tokens) AS v FROM {relation}) WHERE v IS NOT NULL",
+            conn.execute(load_sql("staging/dialect_column_values.sql").format(
+                relation=relation, column=quote_ident(column)),
                 {**params, "col": column, "null_tokens": list(null_tokens)})
         return {row[0] for row in conn.execute(
             load_sql("staging/dialect_boolean_columns.sql")).fetchall()}
     finally:
-        conn.execute("DROP TABLE IF EXISTS _pm_column_values")
+        run_sql(conn, load_sql("staging/dialect_drop.sql"))
 
 
 def check_boolean(conn: duckdb.DuckDBPyConnection, relation: str, column: str,
@@ -236,6 +242,7 @@ def check_boolean(conn: duckdb.DuckDBPyConnection, relation: str, column: str,
             f"boolean (TRUE/FALSE, true/false, Y/N, yes/no, 1/0), e.g. {example!r}; map "
             f"{key} in the source's config to a boolean column, or to \"\" to leave it out",
             path=path, column=column, fatal=True)
+
 
 def _day(value: datetime) -> str:
     """3 April 2024 (the reading of the date; the time is the same either way)."""

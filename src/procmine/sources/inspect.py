@@ -209,7 +209,7 @@ def inspect_file(path: Path, *, name: str | None = None) -> Inspection:
         else:
             kind = "csv"
             delimiter, encoding, columns = _load_csv(conn, path)
-        rows = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+        rows = conn.execute(_sql("staging/inspect_rows.sql")).fetchone()[0]
         tokens = _null_tokens(conn, columns)
         reports = [_column(conn, column, rows, tokens) for column in columns]
         inspection = Inspection(path, kind, delimiter, encoding, rows, reports, tokens,
@@ -239,6 +239,11 @@ def append_config(inspection: Inspection, config_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ reading
+
+def _sql(name: str, **identifiers: str) -> str:
+    """The statement sql/<name> over TABLE (and the other quoted `identifiers`)."""
+    return load_sql(name).format(table=quote_ident(TABLE), **identifiers)
+
 
 def _is_xes(path: Path) -> bool:
     if ".xes" in path.suffixes:
@@ -277,24 +282,16 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str, li
     try:
         read_as = "utf-8" if readable != path else encoding
         compression = "gzip" if readable == path and _is_gzip(path) else "none"
-        sniffed = conn.execute("SELECT Delimiter FROM sniff_csv($path, encoding = $encoding, "
-                               "compression = $compression, sample_size = 20480)",
-                               {"path": str(readable), "encoding": read_as,
-                                "compression": compression}).fetchone()
+        file = {"path": str(readable), "encoding": read_as, "compression": compression}
+        sniffed = conn.execute(load_sql("staging/inspect_sniff_csv.sql"), file).fetchone()
         delimiter = sniffed[0] if sniffed and sniffed[0] else ","
-        conn.execute(
-            f"CREATE TEMP TABLE {TABLE} AS SELECT * FROM read_csv($path, delim = $delim, "
-            "quote = '\"', escape = '\"', header = true, all_varchar = true, "
-            "encoding = $encoding, compression = $compression, max_line_size = 67108864)",
-            {"path": str(readable), "delim": delimiter, "encoding": read_as,
-             "compression": compression})
+        conn.execute(_sql("staging/inspect_read_csv.sql"), {**file, "delim": delimiter})
     except duckdb.Error as exc:
         raise csv_read_error(exc, path, encoding) from exc
     finally:
         if readable != path:
             readable.unlink(missing_ok=True)
-    columns = [row[0] for row in conn.execute(f"DESCRIBE {TABLE}").fetchall()]
-    return delimiter, encoding, columns
+    return delimiter, encoding, conn.table(TABLE).columns
 
 
 def _load_xes(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
@@ -305,7 +302,7 @@ def _load_xes(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     keys = list(dict.fromkeys(key for event in events for key in event))
     table = pa.table({key: pa.array([e.get(key) for e in events], pa.string()) for key in keys})
     conn.register("_pm_xes_arrow", table)
-    conn.execute(f"CREATE TEMP TABLE {TABLE} AS SELECT * FROM _pm_xes_arrow")
+    conn.execute(_sql("staging/inspect_read_xes.sql", events=quote_ident("_pm_xes_arrow")))
     conn.unregister("_pm_xes_arrow")
     return keys
 
@@ -314,29 +311,26 @@ def _null_tokens(conn: duckdb.DuckDBPyConnection, columns: list[str]) -> list[st
     """The null spellings found as whole cells ('' always counts)."""
     if not columns:
         return [""]
-    cells = " UNION ALL ".join(f"SELECT trim({quote_ident(c)}) AS v FROM {TABLE}"
-                               for c in columns)
-    found = {row[0] for row in conn.execute(
-        f"SELECT DISTINCT v FROM ({cells}) WHERE list_contains($candidates, v)",
-        {"candidates": list(NULL_CANDIDATES)}).fetchall()}
+    found = {row[0] for row in conn.execute(_sql("staging/inspect_null_tokens.sql"),
+                                            {"candidates": list(NULL_CANDIDATES)}).fetchall()}
     return [""] + [t for t in NULL_CANDIDATES[1:] if t in found]
 
 
 def _column(conn: duckdb.DuckDBPyConnection, column: str, rows: int,
             tokens: list[str]) -> ColumnReport:
     ident = quote_ident(column)
-    stats = conn.execute(load_sql("staging/inspect_column.sql").format(
-        table=TABLE, column=ident), {"null_tokens": tokens}).fetchone()
+    stats = conn.execute(_sql("staging/inspect_column.sql", column=ident),
+                         {"null_tokens": tokens}).fetchone()
     nulls, distinct, integers, decimals, numbers, booleans, date_like = stats
-    examples = tuple(row[0] for row in conn.execute(load_sql(
-        "staging/inspect_top_values.sql").format(table=TABLE, column=ident),
+    examples = tuple(row[0] for row in conn.execute(
+        _sql("staging/inspect_top_values.sql", column=ident),
         {"null_tokens": tokens, "limit": 3}).fetchall())
     present = rows - nulls
     kind, date_format, problem = "text", None, None
     if not present:
         kind = "empty"
     elif date_like >= 0.9 * present:
-        sniff = sniff_timestamps(conn, TABLE, [column], {}, tokens)
+        sniff = sniff_timestamps(conn, quote_ident(TABLE), [column], {}, tokens)
         if sniff.format is not None or sniff.ambiguity is not None:
             kind = "timestamp"
             date_format = sniff.format if sniff.format is not None else sniff.ambiguity.first
@@ -483,15 +477,12 @@ def _activities(conn: duckdb.DuckDBPyConnection, inspection: Inspection,
     if column is None:
         return []
     tokens = inspection.null_tokens
+    params = {"null_tokens": tokens, "limit": limit}
     if inspection.adapter == "bpic2013":
-        values = conn.execute(
-            f"SELECT concat_ws('-', pm_null({quote_ident('Status')}, $t), "
-            f"pm_null({quote_ident('Sub Status')}, $t)) AS a, count(*) AS n FROM {TABLE} "
-            "GROUP BY a ORDER BY n DESC, a LIMIT $limit", {"t": tokens, "limit": limit})
+        values = conn.execute(_sql("staging/inspect_bpic2013_activities.sql"), params)
         return [row[0] for row in values.fetchall() if row[0]]
-    found = [row[0] for row in conn.execute(load_sql("staging/inspect_top_values.sql").format(
-        table=TABLE, column=quote_ident(column)), {"null_tokens": tokens, "limit": limit})
-        .fetchall()]
+    found = [row[0] for row in conn.execute(
+        _sql("staging/inspect_top_values.sql", column=quote_ident(column)), params).fetchall()]
     if inspection.adapter == "servicenow":
         return ["Open", *found, "Assign", "Reassign", "Reclassify"]
     return found

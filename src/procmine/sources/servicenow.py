@@ -19,7 +19,7 @@ from procmine.sources.base import (
     create_mapping_tables,
     quote_ident,
 )
-from procmine.sources.dialect import boolean_columns, check_boolean
+from procmine.sources.dialect import boolean_columns, check_boolean, raw_rows
 from procmine.sources.mapped import NULL_VARCHAR, MappedAdapter, raw_columns
 from procmine.sql import load_sql, run_sql
 
@@ -66,9 +66,9 @@ class ServiceNowAdapter(MappedAdapter):
         }
         sla_met = self.mapping(ctx).get("sla_met", "")
         if sla_met and sla_met in present:
-            check_boolean(conn, f"{ctx.raw_table} WHERE list_contains($file_ids, _file_id)",
-                          sla_met, {"file_ids": params["file_ids"]}, ctx.source.null_tokens,
-                          path=", ".join(str(f.path) for f in files), key="columns.sla_met")
+            check_boolean(conn, raw_rows(ctx), sla_met, {"file_ids": params["file_ids"]},
+                          ctx.source.null_tokens, path=", ".join(str(f.path) for f in files),
+                          key="columns.sla_met")
         identifiers = {key: column if column == NULL_VARCHAR else f"raw_row.{column}"
                        for key, column in self.identifiers(conn, ctx).items()}
         run_sql(conn, load_sql("staging/servicenow_rows.sql").format(
@@ -82,8 +82,8 @@ class ServiceNowAdapter(MappedAdapter):
         run_sql(conn, load_sql("staging/servicenow_events.sql").format(
             raw_table=ctx.raw_table,
             attributes=_attributes_json(attribute_columns, boolean_columns(
-                conn, f"{ctx.raw_table} WHERE list_contains($file_ids, _file_id)",
-                attribute_columns, {"file_ids": params["file_ids"]}, ctx.source.null_tokens)),
+                conn, raw_rows(ctx), attribute_columns, {"file_ids": params["file_ids"]},
+                ctx.source.null_tokens)),
             **identifiers,
         ), params)
 
