@@ -181,3 +181,21 @@ def test_a_boolean_column_in_an_unknown_dialect_stops_with_one_line(tmp_path: Pa
     run_cli("ingest", export, "--source", "servicenow", "--db", db)
     assert _rows(db, "SELECT case_id, sla_met FROM core.cases ORDER BY 1") == [
         ("INC1", False), ("INC2", True)]
+
+
+def test_first_rows_that_leave_the_format_open_are_settled_by_every_value() -> None:
+    """The format is read from each column's first 200,000 rows first; when those are
+    ambiguous (every day <= 12), every value decides: a later day above 12 settles day-first,
+    and a file ambiguous throughout still stops."""
+    from procmine.sources.dialect import sniff_timestamps
+    from procmine.sql import load_sql, run_sql
+
+    conn = duckdb.connect()
+    run_sql(conn, load_sql("staging/macros.sql"))
+    conn.execute("CREATE TABLE rows AS SELECT '01/02/2024 10:00' AS ts FROM range(200_000)")
+    ambiguous = sniff_timestamps(conn, "rows", ["ts"], {}, [])
+    assert ambiguous.format is None and ambiguous.ambiguity is not None
+    conn.execute("INSERT INTO rows VALUES ('13/02/2024 10:00')")   # row 200,001
+    settled = sniff_timestamps(conn, "rows", ["ts"], {}, [])
+    assert (settled.format, settled.ambiguity, settled.total_rows) == (
+        "%d/%m/%Y %H:%M", None, 200_001)

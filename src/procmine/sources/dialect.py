@@ -105,14 +105,16 @@ class TimestampSniff:
 
 
 def collect_values(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str],
-                   params: dict[str, Any], null_tokens: Sequence[str]) -> None:
+                   params: dict[str, Any], null_tokens: Sequence[str], *,
+                   sample: bool = False) -> None:
     """Fill the temp table _pm_ts_values(v, n): distinct non-null values of `columns` in
-    `relation` (a FROM clause, with `params`) and their row counts."""
+    `relation` (a FROM clause, with `params`) and their row counts; `sample`: of a fixed-size
+    sample of the rows of each column (every row when there are fewer)."""
+    model = "staging/dialect_values_sample.sql" if sample else "staging/dialect_values.sql"
     conn.execute(load_sql("staging/dialect_values_table.sql"))
     for column in columns:
-        conn.execute(load_sql("staging/dialect_values.sql").format(
-            relation=relation, column=quote_ident(column)),
-            {**params, "null_tokens": list(null_tokens)})
+        conn.execute(load_sql(model).format(relation=relation, column=quote_ident(column)),
+                     {**params, "null_tokens": list(null_tokens)})
 
 
 def sniff_timestamps(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str],
@@ -120,9 +122,23 @@ def sniff_timestamps(conn: duckdb.DuckDBPyConnection, relation: str, columns: Se
                      configured: str = "") -> TimestampSniff:
     """The format reading every value of `columns` (pooled: one format for all of them).
 
-    Needs the pipeline macros (procmine.store's install_macros) on `conn`.
+    Read from the first 200,000 rows of each column first: a big export's timestamps are
+    mostly distinct, and grouping every one of them costs more than the rest of staging.
+    When those rows settle it (one format reads them all, or the configured one reads most),
+    later values the format does not read are quarantined like any unreadable timestamp;
+    when they do not (two readings, or most rows unread), every value decides, so a load is
+    only ever stopped on the whole file's evidence. Needs the pipeline macros on `conn`.
     """
-    collect_values(conn, relation, columns, params, null_tokens)
+    sniff = _sniff(conn, relation, columns, params, null_tokens, configured, sample=True)
+    if sniff.ambiguity is None and sniff.format is not None and sniff.problem() is None:
+        return sniff
+    return _sniff(conn, relation, columns, params, null_tokens, configured, sample=False)
+
+
+def _sniff(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str],
+           params: dict[str, Any], null_tokens: Sequence[str], configured: str, *,
+           sample: bool) -> TimestampSniff:
+    collect_values(conn, relation, columns, params, null_tokens, sample=sample)
     try:
         total, distinct = _size(conn, "_pm_ts_values")
         formats = [configured] if configured else _plausible(conn, list(TIMESTAMP_FORMATS))
