@@ -50,15 +50,16 @@ def _chart(rows: list[dict[str, Any]]) -> Chart:
     chart = alt.Chart(named("drift")).mark_circle(opacity=0.85).encode(
         x=alt.X("week:T", title="First week of the new regime",
                 scale=alt.Scale(domain=[first["window_start"], first["window_end"]])),
-        y=alt.Y("what:N", title=None),
-        size=alt.Size("score:Q", title="Strength (× penalty)", scale=alt.Scale(range=[60, 600])),
-        color=alt.Color("kind_label:N", title=None,
+        y=alt.Y("what:N", title=None, axis=alt.Axis(labelLimit=220)),
+        size=alt.Size("score:Q", title="Strength (× penalty)", scale=alt.Scale(range=[60, 600]),
+                      legend=alt.Legend(orient="bottom")),
+        color=alt.Color("kind_label:N", title=None, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=domain, range=CATEGORICAL[:len(domain)])),
         tooltip=[alt.Tooltip("week:T", title="From week"), alt.Tooltip("what:N", title="What"),
                  alt.Tooltip("before:N", title="Before"), alt.Tooltip("after:N", title="After"),
                  alt.Tooltip("score:Q", title="Strength", format=".1f"),
                  alt.Tooltip("contributors:N", title="Contributors")],
-    ).properties(width=CHART_WIDTH, height=30 * len({r["what"] for r in rows}) + 20,
+    ).properties(width=CHART_WIDTH - 240, height=30 * len({r["what"] for r in rows}) + 20,
                  title=alt.Title(
                      f"Drift: {len(rows)} change{'s' if len(rows) != 1 else ''} in the weeks "
                      f"from {first['window_start']} to {first['window_end']}",
