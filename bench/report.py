@@ -302,6 +302,10 @@ def _pm4py_table(scale: dict[str, Any], pm: dict[str, Any]) -> list[str]:
     return lines
 
 
+QUIET_PROBE_S = 0.6   # first writes to 1 GiB of fresh memory on this machine when quiet
+LOADED_PROBE_S = 1.5  # above this the figures are not comparable with a quiet run's
+
+
 def markdown(results: dict[str, Any]) -> str:
     scales = results.get("scales", {})
     machine, versions = results.get("machine", {}), results.get("versions", {})
@@ -322,8 +326,18 @@ def markdown(results: dict[str, Any]) -> str:
                   "| figure | target | measured | status |"
                   + "".join(f" at {_scale_title(k)} |" for k in others),
                   "|---|---|---|---|" + "---|" * len(others)]
+        probe = (scales[headline].get("speed_probe_start") or {}).get("fault_1gib_s")
+        loaded = probe is not None and probe > LOADED_PROBE_S
+        if loaded:
+            lines[-2:-2] = [
+                f"**Measured on a loaded machine**: the speed probe's first writes to 1 GiB of "
+                f"fresh memory took {probe:.1f} s (about {QUIET_PROBE_S} s when this machine "
+                "is quiet), so every wall time below is inflated by that factor or more; a gap "
+                "here is the machine's, and figures compare only side by side within one run "
+                "(see Analysis).", ""]
         for row in scales[headline].get("targets") or evaluate(scales[headline]):
-            cause = GAP_CAUSES.get(row["id"], "") if row["met"] is False else ""
+            cause = ("the machine was loaded (speed probe above)" if loaded
+                     else GAP_CAUSES.get(row["id"], "")) if row["met"] is False else ""
             smaller = "".join(
                 f" {next((r['measured'] for r in evaluate(scales[k]) if r['id'] == row['id']), '')} |"
                 for k in others)
