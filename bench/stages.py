@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.measure import report
 from procmine import store
-from procmine.config import Config, load_config
+from procmine.config import Config, RunSettings, load_config
 from procmine.runtime import exit_without_teardown, tune_process
 
 
@@ -114,7 +114,7 @@ def _pipeline_run(config: Config, full: bool) -> dict[str, Any]:
     (procmine.orchestration.run.run_local: the same steps the Prefect flow runs as tasks)."""
     from procmine.orchestration.run import run_local
 
-    result, state = run_local(config, config.db_path(), full=full)
+    result, state = run_local(config, config.db_path(), RunSettings.resolve(config, full=full))
     conn = store.reading(config.db_path())
     try:
         events, variants = conn.execute(

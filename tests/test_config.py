@@ -76,6 +76,6 @@ def test_a_local_run_gets_the_settings_lock_wait(isolated_env: Path) -> None:
         config, sources=["csv"], lock_wait_s=12))
     assert state.settings.lock_wait_s == 12.0 and state.sources == ["csv"]
     assert state.result.command == "run --source csv"
-    default = new_state(config, config.db_path(), full=True)
+    default = new_state(config, config.db_path(), RunSettings.resolve(config, full=True))
     assert default.settings == RunSettings(full=True, prefect="auto", lock_wait_s=0.0)
     assert default.full and default.result.command == "run --full"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from procmine import ingest, store
-from procmine.config import Config, load_config
+from procmine.config import Config, RunSettings, load_config
 from procmine.load import ingest as ingest_files
 from procmine.orchestration import steps
 from procmine.orchestration.run import new_state, run_local
@@ -135,7 +135,7 @@ def test_full_run_forgets_the_stamps_and_hashes_each_file_once(project, checksum
     config, _ = project
     run_local(config, config.db_path())
     checksums.clear()
-    full, _ = run_local(config, config.db_path(), full=True)
+    full, _ = run_local(config, config.db_path(), RunSettings.resolve(config, full=True))
     assert full.files_loaded == 2
     assert sorted(p.name for p in checksums) == ["day_00.csv", "day_01.csv"]  # not again in load
 

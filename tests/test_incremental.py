@@ -10,7 +10,7 @@ import pytest
 
 import procmine
 from procmine import store
-from procmine.config import load_config
+from procmine.config import RunSettings, load_config
 from procmine.errors import ConfigError
 from procmine.orchestration.run import run_local
 from tests.conftest import run_cli
@@ -139,7 +139,7 @@ def test_full_rebuild_reproduces_the_incremental_marts(project):
     incremental = marts_snapshot(db)
     events = scalar(db, "SELECT count(*) FROM core.events")
 
-    full, state = run_local(config, db, full=True)
+    full, state = run_local(config, db, RunSettings.resolve(config, full=True))
     assert full.files_loaded == 3 and full.events_loaded == events
     assert state.mined
     rebuilt = marts_snapshot(db)

@@ -85,10 +85,9 @@ class LocalSteps:
         return outcome
 
 
-def new_state(config: Config, db_path: Path, settings: RunSettings | None = None, *,
-              full: bool = False, sources: list[str] | None = None) -> RunState:
-    """A run's shared state; `settings` (else `full`/`sources` over the config's [run])."""
-    settings = settings or RunSettings.resolve(config, full=full, sources=sources)
+def new_state(config: Config, db_path: Path, settings: RunSettings | None = None) -> RunState:
+    """A run's shared state; `settings` default to the config's [run]."""
+    settings = settings or RunSettings.resolve(config)
     wanted = list(settings.sources) if settings.sources else None
     selected = steps.select_sources(config, wanted)
     command = "run" + (" --full" if settings.full else "") + (
@@ -118,11 +117,10 @@ def execute_run(state: RunState, call: StepCaller) -> RunResult:
     return state.result
 
 
-def run_local(config: Config, db_path: Path, settings: RunSettings | None = None, *,
-              full: bool = False, sources: list[str] | None = None
+def run_local(config: Config, db_path: Path, settings: RunSettings | None = None
               ) -> tuple[RunResult, RunState]:
     """The run without Prefect (no API configured): same steps, same order."""
-    state = new_state(config, db_path, settings, full=full, sources=sources)
+    state = new_state(config, db_path, settings)
     return execute_run(state, LocalSteps(config)), state
 
 
