@@ -18,11 +18,14 @@ from typing import Any
 import duckdb
 
 from procmine.sql import load_sql, quote_ident, run_sql
-from procmine.sql.models import materialise
+from procmine.sql.models import materialise, model_query
 
 CASE_VIEW = "pm_render_case"
 WASTE_VIEW = "pm_render_waste_rows"
 WASTE_AGG = "pm_render_waste_agg"   # the model sql/reports/waste_agg.sql, materialised
+MAP_SLICES = "pm_render_map_slices"   # sql/reports/process_map_case_slices.sql, per parameters
+# temp table -> the report model it materialises on its first use by a query
+SHARED_MODELS = {WASTE_AGG: "reports/waste_agg", MAP_SLICES: "reports/process_map_case_slices"}
 
 # logical column -> (SQL type, candidate columns of marts.case_kpis, first present wins)
 CASE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -95,7 +98,7 @@ class MartReader:
         for schema, table, column in rows:
             self._columns.setdefault((schema, table), set()).add(column)
         self.case_columns: set[str] = set()
-        self._waste_agg = False
+        self._shared: dict[str, tuple[Any, ...]] = {}   # materialised table -> its parameters
 
     def has_table(self, schema: str, table: str) -> bool:
         return (schema, table) in self._columns
@@ -125,7 +128,7 @@ class MartReader:
         waste = _select_list(self.columns("marts", "waste"), WASTE_COLUMNS, "w")
         self._create_view(WASTE_VIEW, waste, "marts.waste AS w",
                           self.has_table("marts", "waste"))
-        self._waste_agg = False
+        self._shared = {}
 
     def _create_view(self, view: str, exprs: dict[str, str], source: str, exists: bool,
                      derived: dict[str, str] | None = None) -> None:
@@ -147,18 +150,28 @@ class MartReader:
         return [typ for typ, _ in table.values()]
 
     def drop_views(self) -> None:
-        self.conn.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(WASTE_AGG)}")
+        for table in SHARED_MODELS:
+            self.conn.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(table)}")
         for view in (WASTE_VIEW, CASE_VIEW):
             self.conn.execute(f"DROP VIEW IF EXISTS temp.{quote_ident(view)}")
 
     def query(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of the query sql/reports/<name>.sql (one SELECT) as JSON-ready dicts."""
         script = load_sql(f"reports/{name}.sql")
-        if WASTE_AGG in script and not self._waste_agg:
-            materialise(self.conn, "reports/waste_agg", WASTE_AGG, temp=True)
-            self._waste_agg = True
+        for table, model in SHARED_MODELS.items():
+            if table in script:
+                self._materialise(table, model, params or {})
         cursor = run_sql(self.conn, script, params)
         return records(cursor)
+
+    def _materialise(self, table: str, model: str, params: dict[str, Any]) -> None:
+        """The temp table of a report model that several pages' queries share, written once
+        per set of the parameters the model uses."""
+        used = tuple(sorted((k, params[k]) for k in self.conn.extract_statements(
+            model_query(model))[0].named_parameters if k in params))
+        if self._shared.get(table) != used:
+            materialise(self.conn, model, table, dict(used), temp=True)
+            self._shared[table] = used
 
     def scalar(self, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         rows = self.query(name, params)

@@ -8,9 +8,7 @@
 -- contiguous and in canonical order (ts, source_file, source_row, seq), the order
 -- marts.transitions is mined in, which its row order keeps (mine/events.py reads it so).
 -- The whole log (no filter) is not here: the page takes it from the marts themselves.
--- Case attributes come from pm_render_case (marts.case_kpis); each dimension keeps its
--- $max_categories most frequent values, the rest is 'other', NULL is '(none)'; periods are
--- date_trunc($grain, opened day), the $max_periods latest (older ones are 'earlier').
+-- Each case's filter values come from pm_render_map_slices (process_map_case_slices.sql).
 -- NULL in a dimension column of the result means "all values". Counts and wait sums are
 -- added up from one grouping by every attribute; a median needs one grouping of the events
 -- per combination (events × combinations), hence $median_filters.
@@ -27,41 +25,9 @@ activity_ids AS NOT MATERIALIZED (   -- one integer per activity name (codes als
     SELECT step, activity, dense_rank() OVER (ORDER BY activity) AS aid   -- stage, source)
     FROM step_codes
 ),
-case_attributes AS NOT MATERIALIZED (
-    SELECT case_id, coalesce(case_type, '(none)') AS case_type,
-           coalesce(priority, '(none)') AS priority, coalesce(sourcing, '(none)') AS sourcing,
-           CAST(date_trunc($grain, opened_day) AS DATE) AS period
-    FROM pm_render_case
-),
-top_case_types AS (
-    SELECT case_type AS v FROM case_attributes GROUP BY 1
-    ORDER BY count(*) DESC, 1 LIMIT $max_categories
-),
-top_priorities AS (
-    SELECT priority AS v FROM case_attributes GROUP BY 1
-    ORDER BY count(*) DESC, 1 LIMIT $max_categories
-),
-top_sourcings AS (
-    SELECT sourcing AS v FROM case_attributes GROUP BY 1
-    ORDER BY count(*) DESC, 1 LIMIT $max_categories
-),
-latest_periods AS (
-    SELECT period AS v FROM case_attributes WHERE period IS NOT NULL GROUP BY 1
-    ORDER BY period DESC LIMIT $max_periods
-),
-case_values AS (
-    SELECT k.case_key,
-           CASE WHEN a.case_type IN (SELECT v FROM top_case_types) THEN a.case_type
-                ELSE 'other' END AS case_type,
-           CASE WHEN a.priority IN (SELECT v FROM top_priorities) THEN a.priority
-                ELSE 'other' END AS priority,
-           CASE WHEN a.sourcing IN (SELECT v FROM top_sourcings) THEN a.sourcing
-                ELSE 'other' END AS sourcing,
-           CASE WHEN a.period IS NULL THEN '(none)'
-                WHEN a.period IN (SELECT v FROM latest_periods)
-                THEN strftime(a.period, '%Y-%m-%d')
-                ELSE 'earlier' END AS period
-    FROM case_attributes AS a JOIN case_keys AS k USING (case_id)
+case_values AS (   -- the filter values of each case (process_map_case_slices.sql)
+    SELECT k.case_key, v.case_type, v.priority, v.sourcing, v.period
+    FROM pm_render_map_slices AS v JOIN case_keys AS k USING (case_id)
 ),
 case_slices AS MATERIALIZED (   -- slice: one integer per combination of the four values
     SELECT *, dense_rank() OVER (ORDER BY case_type, priority, sourcing, period) AS slice
