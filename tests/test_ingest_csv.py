@@ -145,3 +145,24 @@ def test_a_file_failing_after_its_raw_rows_leaves_no_raw_rows(tmp_path: Path,
             (str(good), 1)]
         assert conn.execute("SELECT count(*) FROM staging.events WHERE run_id = 'r2'"
                             ).fetchone() == (0,)
+
+
+def test_a_case_last_held_at_a_tied_time_takes_the_later_rows_sourcing(
+        tmp_path: Path, db_path: Path) -> None:
+    """Two hand-offs at the same minute: the case's sourcing is the group of the row that comes
+    later in the export (the canonical event order: time, file, row), not either at random."""
+    export = _write(tmp_path / "ties.csv", [
+        "T1;Open;2024-03-01 09:00;ann;Hub Service Desk L1",
+        "T1;Assign;2024-03-01 10:00;bob;Hub Network L2",
+        "T1;Assign;2024-03-01 10:00;cid;Vendor Acme Networks L3",
+        "T2;Open;2024-03-01 09:00;ann;Hub Service Desk L1",
+        "T2;Assign;2024-03-01 10:00;cid;Vendor Acme Networks L3",
+        "T2;Assign;2024-03-01 10:00;bob;Hub Network L2",
+    ])
+    ingest(load_config(), db_path, "csv", [export], MAPPING)
+    conn = store.reading(db_path)
+    try:
+        rows = conn.execute("SELECT case_id, sourcing FROM core.cases ORDER BY 1").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("T1", "vendor:acme"), ("T2", "hub")]

@@ -6,7 +6,7 @@
 -- (core/publish_cases_sourcing.sql; not needed when core.cases was empty: every row is
 -- then inserted here, and an UPDATE of every case costs more than the insert).
 CREATE OR REPLACE TEMP TABLE _last_sourcing AS
-SELECT case_id, arg_max(sourcing, ts) AS sourcing
+SELECT case_id, arg_max(sourcing, (ts, source_file, source_row, seq)) AS sourcing  -- canonical order
 FROM _case_events
 WHERE org_group IS NOT NULL
 GROUP BY case_id;

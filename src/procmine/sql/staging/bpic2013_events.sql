@@ -57,7 +57,8 @@ LEFT JOIN _bpic_sourcing AS m
 
 -- Cases, over all rows of the cases in the new files: the latest impact is the priority;
 -- product and country are case-level; org lines, function divisions and owner countries
--- the case passed through are kept as lists in order of first appearance.
+-- the case passed through are kept as lists in order of first appearance. "Latest" is by
+-- (time, file, row): rows at the same time are taken in the export's order.
 DELETE FROM staging.cases
 WHERE source = $source AND case_id IN (SELECT DISTINCT $case_prefix || number FROM _bpic_rows);
 
@@ -68,14 +69,14 @@ WITH timed AS (
 )
 SELECT
     $case_prefix || number AS case_id, $case_type AS case_type, $source AS source,
-    arg_max(impact, ts) AS priority,
+    arg_max(impact, (ts, _source_file, _source_row)) AS priority,
     min(ts) AS opened_at,
     max(ts) FILTER (WHERE list_contains($resolve_activities, activity)) AS resolved_at,
     max(ts) FILTER (WHERE list_contains($close_activities, activity)) AS closed_at,
     to_json(struct_pack(
-        impact := arg_max(impact, ts),
-        product := arg_max(product, ts),
-        country := arg_max(country, ts),
+        impact := arg_max(impact, (ts, _source_file, _source_row)),
+        product := arg_max(product, (ts, _source_file, _source_row)),
+        country := arg_max(country, (ts, _source_file, _source_row)),
         org_lines := pm_first_seen(list(org_line ORDER BY ts, _source_file, _source_row)
                                    FILTER (WHERE org_line IS NOT NULL)),
         function_divs := pm_first_seen(list(function_div ORDER BY ts, _source_file, _source_row)
