@@ -282,3 +282,38 @@ def test_example_file_matches_the_docs() -> None:
     shipped = (Path(__file__).resolve().parents[1] / "examples" / "bpic2014"
                / "procmine.toml").read_text(encoding="utf-8")
     assert example_config("bpic14") in shipped and example_config("bpic14_objects") in shipped
+
+
+# ---------------------------------------------------------------- ServiceNow sample
+
+
+def test_servicenow_sample_problems_and_changes_are_objects(tmp_path: Path) -> None:
+    """`procmine sample`'s problems.csv and changes.csv load as problem and change objects
+    beside the incidents; each incident's given links (problem_id, rfc of its last snapshot)
+    reach core.cases, and every record's CI is attributes.cis."""
+    from procmine.config import load_config
+    from procmine.load import ingest
+    from procmine.sample import generate_sample
+
+    generate_sample(tmp_path / "landing", 300, 7)
+    folder = tmp_path / "landing" / "servicenow"
+    last: dict[str, dict[str, str]] = {}
+    for name in ("incidents.csv", "problems.csv", "changes.csv"):
+        with (folder / name).open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):  # the rows of a record are in update order
+                last[row["number"]] = row
+    result = ingest(load_config(), tmp_path / "p.duckdb", "servicenow", [folder])
+    assert result.status == "success" and len(result.files) == 3
+    kinds = Counter({"INC": "incident", "PRB": "problem", "CHG": "change"}[n[:3]] for n in last)
+    with duckdb.connect(str(tmp_path / "p.duckdb"), read_only=True) as conn:
+        assert dict(conn.execute("SELECT case_type, count(*) FROM core.cases GROUP BY ALL")
+                    .fetchall()) == kinds
+        stored = {r[0]: r[1:] for r in conn.execute(
+            "SELECT case_id, problem_id, change_id, attributes->>'$.cis[0]' FROM core.cases"
+        ).fetchall()}
+    assert kinds["problem"] > 0 and kinds["change"] > 0
+    expected = {n: tuple(None if r[c] == "?" else r[c] for c in ("problem_id", "rfc", "cmdb_ci"))
+                for n, r in last.items()}
+    assert stored == expected
+    linked = [v for v in expected.values() if v[0] or v[1]]
+    assert linked and {v[0] for v in linked if v[0]} <= {n for n in last if n.startswith("PRB")}
