@@ -295,7 +295,7 @@ def test_servicenow_sample_problems_and_changes_are_objects(tmp_path: Path) -> N
     from procmine.load import ingest
     from procmine.sample import generate_sample
 
-    generate_sample(tmp_path / "landing", 300, 7)
+    generate_sample(tmp_path / "landing", 120, 7)
     folder = tmp_path / "landing" / "servicenow"
     last: dict[str, dict[str, str]] = {}
     for name in ("incidents.csv", "problems.csv", "changes.csv"):
@@ -317,3 +317,57 @@ def test_servicenow_sample_problems_and_changes_are_objects(tmp_path: Path) -> N
     assert stored == expected
     linked = [v for v in expected.values() if v[0] or v[1]]
     assert linked and {v[0] for v in linked if v[0]} <= {n for n in last if n.startswith("PRB")}
+
+
+def test_attribute_table_loaded_after_its_events(tmp_path: Path) -> None:
+    """`case_source`: a detail table loaded in a later run than the activity log replaces the
+    cases' rows (one row per case, the detail's times and attributes); a record whose case has
+    no events in core is not published (docs: load the events first or in the same run); a
+    later activity export keeps the attributes."""
+    from procmine.config import load_config
+    from procmine.load import ingest
+
+    (tmp_path / "procmine.toml").write_text('''
+[sources.log]
+adapter = "csv"
+null_tokens = [""]
+[sources.log.columns]
+case = "id"
+activity = "what"
+timestamp = "at"
+[sources.log.stages]
+"Open" = "log"
+"Closed" = "close"
+[sources.detail]
+adapter = "records"
+delimiter = ";"
+case_source = "log"
+date_format = "%d/%m/%Y %H:%M:%S"
+allow_empty_files = true
+[sources.detail.columns]
+case = "Incident ID"
+opened_at = "Open Time"
+[sources.detail.attributes]
+handle_time_h = { column = "Handle Time", type = "number" }
+''', encoding="utf-8")
+    config = load_config(tmp_path / "procmine.toml")
+    db = tmp_path / "p.duckdb"
+    (tmp_path / "log1.csv").write_text("id,what,at\nIM1,Open,2014-01-02 10:00:00\n"
+                                       "IM2,Open,2014-01-03 10:00:00\n", encoding="utf-8")
+    (tmp_path / "detail.csv").write_text("Incident ID;Open Time;Handle Time\n"
+                                         "IM1;02/01/2014 09:59:59;1,5\nIM2;;2\nIM9;;3\n",
+                                         encoding="utf-8")
+    (tmp_path / "log2.csv").write_text("id,what,at\nIM1,Closed,2014-01-04 10:00:00\n",
+                                       encoding="utf-8")
+    ingest(config, db, "log", [tmp_path / "log1.csv"])
+    ingest(config, db, "detail", [tmp_path / "detail.csv"])
+    query = ("SELECT case_id, source, opened_at::VARCHAR, closed_at::VARCHAR, "
+             "(attributes->>'handle_time_h')::DOUBLE FROM core.cases ORDER BY case_id")
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute(query).fetchall() == [
+            ("IM1", "log", "2014-01-02 09:59:59+00", None, 1.5),
+            ("IM2", "log", None, None, 2.0)]
+    ingest(config, db, "log", [tmp_path / "log2.csv"])
+    with duckdb.connect(str(db), read_only=True) as conn:  # (times: from the events again)
+        assert [(r[0], r[1], r[3], r[4]) for r in conn.execute(query).fetchall()] == [
+            ("IM1", "log", "2014-01-04 10:00:00+00", 1.5), ("IM2", "log", None, 2.0)]
