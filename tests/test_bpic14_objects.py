@@ -195,6 +195,11 @@ def test_interaction_attributes(bpic14_d2c_store: RealStore) -> None:
                                        "'interaction' AND attributes->>'related_incident' "
                                        "IS NOT NULL")
     assert related == [(52_754,)]  # as exported (#MULTIVALUE and missing ids included)
+    # the given ids meet the objects' ids (issue #18: 51,259 name an incident that exists)
+    assert _query(bpic14_d2c_store, "SELECT count(*) FROM core.cases AS i JOIN core.cases AS c "
+                                    "ON c.case_id = i.attributes->>'related_incident' AND "
+                                    "c.case_type = 'incident' WHERE i.case_type = "
+                                    "'interaction'") == [(51_259,)]
 
 
 def test_incident_attributes_from_the_detail_table(bpic14_d2c_store: RealStore) -> None:
@@ -214,6 +219,10 @@ def test_incident_attributes_from_the_detail_table(bpic14_d2c_store: RealStore) 
                                      "attributes->>'related_change' = '#MULTIVALUE') "
                                      "FROM core.cases WHERE case_type = 'incident'")
     assert given == [(560, 24)]
+    assert _query(bpic14_d2c_store, "SELECT count(*) FROM core.cases AS i JOIN core.cases AS c "
+                                    "ON c.case_id = i.attributes->>'related_change' AND "
+                                    "c.case_type = 'change' WHERE i.case_type = "
+                                    "'incident'") == [(505,)]
 
 
 def test_change_attributes_across_ci_rows(bpic14_d2c_store: RealStore) -> None:
