@@ -142,10 +142,16 @@ def _submitter(settings: RunSettings) -> Iterator[Submit]:
         return
     with _client(settings) as client:
         def submit(work: str, parts: list[int]) -> list[tuple[WasteResult, float]]:
+            from distributed import KilledWorker
+
             futures = [client.submit(mine_partition, work, part, pure=False,
                                      key=f"procmine-partition-{part}-{uuid.uuid4().hex[:8]}")
                        for part in parts]
-            return client.gather(futures)
+            try:
+                return client.gather(futures)
+            except KilledWorker as exc:
+                raise ProcmineError(f"mining on Dask failed: the workers running a partition "
+                                    f"task kept dying ({exc}); nothing was published") from exc
 
         yield submit
 

@@ -18,9 +18,11 @@ from procmine.mine.partitions import detect_partition
 from procmine.mine.waste import WasteResult
 
 CONTEXT_FILE = "context.pkl"
-# a crash point for the worker-kill test: the first partition task to start kills its worker
-# process (SIGKILL), once per work folder; the scheduler must run it again elsewhere
+# crash points ($PROCMINE_CRASH_AT on the workers, procmine.faults) for the worker-kill tests:
+# the first partition task of a mining run kills its worker process (SIGKILL), once per work
+# folder, so the scheduler must run it again elsewhere; or every partition task does
 KILL_ONCE = "dask_partition_once"
+KILL_ALWAYS = "dask_partition"
 Submit = Callable[[str, list[int]], list[tuple[WasteResult, float]]]
 
 
@@ -41,7 +43,10 @@ def mine_partition(work: str, part: int) -> tuple[WasteResult, float]:
 
 
 def _maybe_kill(work: str) -> None:
-    if os.environ.get(CRASH_ENV) != KILL_ONCE or "://" in work:
+    point = os.environ.get(CRASH_ENV)
+    if point == KILL_ALWAYS:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if point != KILL_ONCE or "://" in work:
         return
     try:
         os.close(os.open(Path(work) / "killed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
@@ -58,7 +63,7 @@ def part_file(part: int) -> str:
     return f"part-{part:05d}.parquet"
 
 
-def connect(address: str, timeout_s: float = 10.0) -> Any:
+def connect(address: str, timeout_s: float = 5.0) -> Any:
     """A Client of the scheduler at `address`, or a one-line error naming it."""
     from distributed import Client
 
