@@ -79,7 +79,7 @@ def test_dask_engine_equals_local_on_real_logs(fixture, request, tmp_path, local
     with duckdb.connect(str(copy)) as conn:   # partitions merged in process: array-exact
         events = load_events(conn)
         local = detect(events, settings)
-        for parts in (1, 3, 8):
+        for parts in (3,):   # (the engine's 8 below: marts compared)
             indices = case_partitions(conn, events, parts)
             assert sorted(np.concatenate(indices).tolist()) == list(range(events.n))
             pieces = [(index, detect_partition(
@@ -142,12 +142,12 @@ def dask_processes(tmp_path_factory) -> Iterator[tuple[str, list[Path]]]:
 def test_procmine_run_on_dask_processes_survives_a_killed_worker(tmp_path, dask_processes):
     address, logs = dask_processes
     config = write_project(tmp_path)
-    write_daily_exports(tmp_path / "data" / "landing" / "csv", days=3, cases_per_day=40)
+    write_daily_exports(tmp_path / "data" / "landing" / "csv", days=2, cases_per_day=30)
     local_db, dask_db = tmp_path / "local.duckdb", tmp_path / "dask.duckdb"
     run_cli("run", "--config", config, "--db", local_db, "--engine", "local", cwd=tmp_path)
     done = run_cli("run", "--config", config, "--db", dask_db, "--engine", "dask",
                    "--dask-address", address, cwd=tmp_path)
-    assert ": success;" in done.stdout
+    assert ": success;" in done.stdout + done.stderr
     assert _equal_marts(local_db, dask_db, RUN_COLUMNS) == {}
     # one worker process was killed mid-mining and its task ran again on a live worker
     restarts = sum(log.read_text(errors="replace").count("Restarting worker")

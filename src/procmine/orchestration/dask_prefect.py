@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
 from prefect_dask import DaskTaskRunner
 
 from procmine.config import RunSettings
@@ -37,6 +38,9 @@ def prefect_submitter(settings: RunSettings) -> Iterator[Submit]:
 
     with _runner(settings) as runner:
         def submit_all(work: str, parts: list[int]) -> list[tuple[WasteResult, float]]:
+            # children of the flow run, not of the mine step: its task context (with the
+            # run's state and database connection as its parameter) cannot travel
+            TaskRunContext.__var__.set(None)
             futures = [runner.submit(PARTITION_TASK, parameters={"work": work, "part": part})
                        for part in parts]
             return [future.result() for future in futures]
