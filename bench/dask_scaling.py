@@ -76,7 +76,7 @@ def measure(source: Path, workers: int, partitions: int, repeat: int) -> dict[st
                 part_s.append(time.perf_counter() - started)
             n_events, sizes = events.n, [len(i) for i in indices]
         local = RunSettings.resolve(config, engine="local")
-        runs: dict[str, list[dict[str, Any]]] = {"local": [], "dask": []}
+        runs: dict[str, list[dict[str, Any]]] = {"local": [], "dask": [], "dask_warm": []}
         for _ in range(repeat):
             mined, _, whole = _mine(db, local)
             runs["local"].append({"mine_s": mined, "with_store_s": whole})
@@ -90,11 +90,12 @@ def measure(source: Path, workers: int, partitions: int, repeat: int) -> dict[st
                 start_s = time.perf_counter() - started
                 on_cluster = RunSettings(engine="dask", dask_address=cluster.scheduler_address,
                                          dask_partitions=partitions)
-                mined, stats, whole = _mine(db, on_cluster)
-            runs["dask"].append({"mine_s": mined, "with_store_s": whole,
-                                 "cluster_start_s": start_s, "write_s": stats.write_s,
-                                 "tasks_s": stats.tasks_s, "merge_s": stats.merge_s,
-                                 "task_seconds": stats.task_seconds})
+                for warm in (False, True):   # new workers (imports on the first task), then warm
+                    mined, stats, whole = _mine(db, on_cluster)
+                    runs["dask_warm" if warm else "dask"].append({
+                        "mine_s": mined, "with_store_s": whole, "cluster_start_s": start_s,
+                        "write_s": stats.write_s, "tasks_s": stats.tasks_s,
+                        "merge_s": stats.merge_s, "task_seconds": stats.task_seconds})
         return {"events": n_events, "workers": workers, "partitions": partitions,
                 "partition_events": sizes, "detect_in_process_s": detect_s,
                 "detect_partition_in_process_s": part_s, "runs": runs}
@@ -107,21 +108,29 @@ def _median(rows: list[dict[str, Any]], key: str) -> float:
 
 
 def model(found: dict[str, Any], events: int, workers: int) -> dict[str, float]:
-    """Predicted dask mine seconds for `events` events on `workers` workers (module doc)."""
+    """Predicted dask mine seconds for `events` events on `workers` warm workers (module doc):
+    partition compute from the in-process per-partition detect times, per-task overhead and
+    dispatch from the warm cluster run, the rest of the stage from the local engine."""
     scale = events / found["events"]
-    dask, local = found["runs"]["dask"], found["runs"]["local"]
+    warm, local = found["runs"]["dask_warm"], found["runs"]["local"]
     coord = _median(local, "mine_s") - found["detect_in_process_s"]
-    write, merge = _median(dask, "write_s"), _median(dask, "merge_s")
-    longest = statistics.median(max(r["task_seconds"].values()) for r in dask)
-    dispatch = max(0.0, _median(dask, "tasks_s") - longest)
+    write, merge = _median(warm, "write_s"), _median(warm, "merge_s")
+    compute = found["detect_partition_in_process_s"]   # per partition, this machine
+    per_event = sum(compute) / found["events"]
+    overhead = statistics.median(   # per task: read + unpickle + return, beyond compute
+        statistics.median(max(0.0, t - c) for t, c in zip(
+            (r["task_seconds"][str(p)] if str(p) in r["task_seconds"] else r["task_seconds"][p]
+             for p in range(len(compute))), compute, strict=True)) for r in warm)
     parts = max(found["partitions"], workers)
-    per_part = statistics.mean(max(r["task_seconds"].values()) for r in dask) * (
-        found["partitions"] / parts)
-    tasks = math.ceil(parts / workers) * per_part * scale + dispatch
-    total = (coord + write + merge) * scale + tasks + _median(dask, "cluster_start_s")
+    per_part = per_event * events / parts + overhead * scale * found["partitions"] / parts
+    dispatch = max(0.0, _median(warm, "tasks_s") - statistics.median(
+        max(r["task_seconds"].values()) for r in warm))
+    tasks = math.ceil(parts / workers) * per_part + dispatch
+    total = (coord + write + merge) * scale + tasks
     return {"events": events, "workers": workers, "partitions": parts,
             "coordinator_s": coord * scale, "write_s": write * scale, "merge_s": merge * scale,
-            "tasks_s": tasks, "total_s": total}
+            "tasks_s": tasks, "total_s": total,
+            "local_s": _median(local, "mine_s") * scale}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     found = measure(args.store, args.workers, args.partitions, args.repeat)
     found["model"] = [model(found, events, workers) for events in (found["events"], 10**8)
                       for workers in (1, 2, 8, 32)]
+    found["cluster_start_s"] = _median(found["runs"]["dask"], "cluster_start_s")
     print(json.dumps(found, indent=1, default=float))
     if args.out:
         args.out.write_text(json.dumps(found, indent=1, default=float))
