@@ -194,6 +194,7 @@ def test_workers_that_keep_dying_fail_the_run_with_nothing_published(volvo_store
             client.wait_for_workers(2, timeout=60)
             client.run(lambda: os.environ.pop(CRASH_ENV, None))
     assert copy.stat().st_mtime_ns == stamp   # nothing published
+    assert not (tmp_path / ".procmine-dask").exists()   # nor the partitions left behind
     database.mine(all_cases=True, discover=False, engine="dask", dask_address=address)
     assert _equal_marts(volvo_store.db, copy) == {}   # the next run succeeds
 
@@ -214,10 +215,19 @@ def test_prefect_flow_runs_partition_tasks_on_dask_task_runner(tmp_path, prefect
     assert len(tasks["mine-partition"]) >= 2, tasks   # one task run per non-empty partition
 
 
-def test_unknown_engine_is_a_config_error(tmp_path):
+def test_engine_settings_come_from_run_config_and_flags(tmp_path):
     from procmine.config import load_config
     from procmine.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"unknown engine 'spark'.*\[run\] engine"):
         RunSettings.resolve(load_config(), engine="spark")
-    assert RunSettings.resolve(load_config()).engine == "local"
+    default = RunSettings.resolve(load_config())
+    assert (default.engine, default.dask_address, default.dask_partitions) == ("local", None, 8)
+    path = tmp_path / "procmine.toml"
+    path.write_text('[run]\nengine = "dask"\ndask_address = "tcp://10.0.0.5:8786"\n'
+                    'dask_partitions = 32\ndask_work_dir = "s3://bucket/work"\n')
+    configured = RunSettings.resolve(load_config(path))
+    assert (configured.engine, configured.dask_address, configured.dask_partitions,
+            configured.dask_work_dir) == ("dask", "tcp://10.0.0.5:8786", 32, "s3://bucket/work")
+    flags = RunSettings.resolve(load_config(path), engine="local", dask_address="tcp://h:1")
+    assert (flags.engine, flags.dask_address) == ("local", "tcp://h:1")

@@ -19,9 +19,9 @@ fails cleanly (KilledWorker).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pickle
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -127,9 +127,14 @@ def engine(conn: duckdb.DuckDBPyConnection, settings: RunSettings, db_path: Path
                             "local or dask)")
     root = work_root(settings, db_path)
     with _submitter(settings) as submit:
-        yield PartitionDetector(conn, submit, settings.dask_partitions, root)
-    if "://" not in root:
-        shutil.rmtree(root, ignore_errors=True)
+        detector = PartitionDetector(conn, submit, settings.dask_partitions, root)
+        try:
+            yield detector
+        finally:
+            detector.cursor.close()
+    if not settings.dask_work_dir:   # the default folder, once empty (each run removes its own)
+        with contextlib.suppress(OSError):
+            Path(root).rmdir()
 
 
 @contextmanager
