@@ -126,15 +126,17 @@ def engine(conn: duckdb.DuckDBPyConnection, settings: RunSettings, db_path: Path
         raise ProcmineError(f"unknown engine {settings.engine!r} (--engine / [run] engine: "
                             "local or dask)")
     root = work_root(settings, db_path)
-    with _submitter(settings) as submit:
-        detector = PartitionDetector(conn, submit, settings.dask_partitions, root)
-        try:
-            yield detector
-        finally:
-            detector.cursor.close()
-    if not settings.dask_work_dir:   # the default folder, once empty (each run removes its own)
-        with contextlib.suppress(OSError):
-            Path(root).rmdir()
+    try:
+        with _submitter(settings) as submit:
+            detector = PartitionDetector(conn, submit, settings.dask_partitions, root)
+            try:
+                yield detector
+            finally:
+                detector.cursor.close()
+    finally:
+        if not settings.dask_work_dir:   # the default folder once empty (runs remove their own)
+            with contextlib.suppress(OSError):
+                Path(root).rmdir()
 
 
 @contextmanager
