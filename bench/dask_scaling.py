@@ -2,6 +2,7 @@
 model for N workers: `python -m bench.dask_scaling STORE [--workers 2] [--partitions 8]
 [--repeat 1] [--out results.json]`.
 
+`make bench BENCH_ARGS=--dask` runs it on each scale's stages database (results.json only).
 STORE is a mined procmine database (e.g. a bench workdir's at 1M or 10M events); it is copied
 (never changed). Measured on the copy, per engine: the whole mine stage (every case's rows
 rewritten, no model discovery), and for dask: the cluster's start, the partitions' write, the
@@ -140,12 +141,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--report", action="store_true",
+                        help="as a child of bench.run: hand the results over (bench.measure)")
     args = parser.parse_args(argv)
     found = measure(args.store, args.workers, args.partitions, args.repeat)
     found["model"] = [model(found, events, workers) for events in (found["events"], 10**8)
                       for workers in (1, 2, 8, 32)]
     found["cluster_start_s"] = _median(found["runs"]["dask"], "cluster_start_s")
-    print(json.dumps(found, indent=1, default=float))
+    if args.report:
+        from bench.measure import report
+
+        report(found)
+    else:
+        print(json.dumps(found, indent=1, default=float))
     if args.out:
         args.out.write_text(json.dumps(found, indent=1, default=float))
     return 0
