@@ -207,6 +207,11 @@ def bench_scale(key: str, events: int, args: argparse.Namespace) -> dict[str, An
         out["pm4py"] = measure("pm4py", "bench.pm4py_side",
                                [str(stages_dir), str(top_k), str(CORE_REPEATS)], stages_dir,
                                logs, env=PM4PY_ENV).as_dict()
+    # 2b. the Dask engine (LocalCluster of 2 processes) beside the local one (issue #21)
+    if stages.get("mine", {}).get("ok") and args.dask:
+        out["dask"] = measure("dask", "bench.dask_scaling",
+                              [str(stages_dir / "procmine.duckdb"), "--report"], stages_dir,
+                              logs).as_dict()
     if not args.keep_stage_db:
         (stages_dir / "procmine.duckdb").unlink(missing_ok=True)  # disk: the full run's copy
 
@@ -244,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-wait-s", type=float, default=2400)
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine")
     parser.add_argument("--no-pm4py", action="store_true")
+    parser.add_argument("--dask", action="store_true",
+                        help="also the mine stage on --engine dask, LocalCluster(2) "
+                             "(bench/dask_scaling.py; results.json only)")
     parser.add_argument("--no-runs", action="store_true", help="skip the full and nightly runs")
     parser.add_argument("--keep-stage-db", action="store_true")
     parser.add_argument("--fresh", action="store_true",

@@ -103,13 +103,16 @@ class Database:
 
     def run(self, full: bool = False, sources: Sequence[str] | None = None, *,
             prefect: str | None = None, lock_wait_s: float | None = None,
+            engine: str | None = None, dask_address: str | None = None,
             settings: RunSettings | None = None, console: Any = None) -> RunResult:
         """One pipeline run over the landing folders (and API pulls): pull → load → validate
         → mine → render → publish, as `procmine run`.
 
         full: rebuild from every landing file; sources: only these (default all configured);
         prefect: auto | always | never (default [run] prefect); lock_wait_s: wait for another
-        run's lock (default [run] lock_wait_s); or pass `settings` whole. The same settings
+        run's lock (default [run] lock_wait_s); engine: local | dask (default [run] engine),
+        dask_address: its scheduler (default [run] dask_address, else a LocalCluster); or
+        pass `settings` whole. The same settings
         reach the in-process run and the Prefect flow. The flow loads the configuration from
         its file (a Prefect worker may run it elsewhere): a Config changed in memory only is
         run as is in-process, not through Prefect.
@@ -117,27 +120,34 @@ class Database:
         from procmine.orchestration.launch import run
 
         settings = settings or RunSettings.resolve(
-            self.config, full=full, sources=sources, prefect=prefect, lock_wait_s=lock_wait_s)
+            self.config, full=full, sources=sources, prefect=prefect, lock_wait_s=lock_wait_s,
+            engine=engine, dask_address=dask_address)
         return run(self.config, self.path, settings, console=console)
 
     def mine(self, all_cases: bool = False, *, discover: bool = True,
              progress: Callable[[str], None] | None = None,
-             lock_wait_s: float | None = None) -> MineReport:
+             lock_wait_s: float | None = None, engine: str | None = None,
+             dask_address: str | None = None) -> MineReport:
         """Recompute the marts from core.events (variants, transitions, waste, KPIs, ...).
 
         all_cases: rewrite the per-case marts for every case, not only the changed ones;
-        discover: also discover the process model (into <dashboards>/model; needs pm4py).
+        discover: also discover the process model (into <dashboards>/model; needs pm4py);
+        engine: local | dask (default [run] engine; README "Running on a cluster"),
+        dask_address: the scheduler (default [run] dask_address, else a LocalCluster).
         """
         from procmine import store
         from procmine.mine import mine
+        from procmine.orchestration.dask_engine import engine as mining_engine
 
         if not self.path.exists():
             raise ProcmineError(f"no database at {self.path} yet; load data first "
                                 "(procmine ingest PATH --source ...)")
-        wait = self.config.lock_wait_s if lock_wait_s is None else lock_wait_s
-        with store.writing(self.path, lock_wait_s=wait) as conn:
+        settings = RunSettings.resolve(self.config, lock_wait_s=lock_wait_s, engine=engine,
+                                       dask_address=dask_address)
+        with store.writing(self.path, lock_wait_s=settings.lock_wait_s) as conn, \
+                mining_engine(conn, settings, self.path) as detector:
             return mine(conn, self.config, progress=progress, incremental=not all_cases,
-                        discover=discover)
+                        discover=discover, detector=detector)
 
     def validate(self, publish: bool = False) -> ValidationReport:
         """Validate what is staged with the GX suites; failing rows go to quarantine, the rest

@@ -176,6 +176,8 @@ def mine(
     all_cases: Annotated[bool, typer.Option(
         "--all-cases", help="Rewrite the per-case marts (case_kpis, waste) for every case, "
                             "not only the cases that changed since the last run.")] = False,
+    engine: EngineOption = None,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Recompute the marts (variants, transitions, waste, bottlenecks, KPIs) from core."""
     import time
@@ -183,7 +185,9 @@ def mine(
     database = _db(db)
     with console.status("mining") as status:
         started = time.perf_counter()
-        report = database.mine(all_cases, progress=lambda step: status.update(f"mining: {step}"))
+        report = database.mine(all_cases, progress=lambda step: status.update(f"mining: {step}"),
+                               engine=engine.value if engine else None,
+                               dask_address=dask_address)
         seconds = time.perf_counter() - started
     waste = ", ".join(f"{k} {v:,}" for k, v in report.waste_instances.items() if v)
     console.print(
@@ -215,6 +219,19 @@ def dashboards(
                   soft_wrap=True, highlight=False)
 
 
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+EngineOption = Annotated[Engine | None, typer.Option(
+    "--engine", help="Mining engine: local (in process) or dask (per case partition on a Dask "
+                     "cluster; default [run] engine).")]
+DaskAddressOption = Annotated[str | None, typer.Option(
+    "--dask-address", help="The Dask scheduler, tcp://HOST:8786 (default [run] dask_address; "
+                           "none: a LocalCluster).")]
+
+
 class PrefectMode(StrEnum):
     auto = "auto"
     always = "always"
@@ -234,13 +251,17 @@ def run(
     wait: Annotated[float | None, typer.Option(
         "--wait", min=0, help="Seconds to wait for another run's lock (default [run] "
                               "lock_wait_s).")] = None,
+    engine: EngineOption = None,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Run the whole pipeline over the landing folders (data/landing/<source>/)."""
     from procmine.config import RunSettings
 
     database = _db(db, config_path)
     settings = RunSettings.resolve(database.config, full=full, sources=source or None,
-                                   prefect=prefect.value if prefect else None, lock_wait_s=wait)
+                                   prefect=prefect.value if prefect else None, lock_wait_s=wait,
+                                   engine=engine.value if engine else None,
+                                   dask_address=dask_address)
     result = database.run(settings=settings, console=console)
     for failed in result.failed_files:
         console.print(f"[red]failed[/red] {failed.message}", highlight=False)

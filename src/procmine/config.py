@@ -16,6 +16,7 @@ from procmine.errors import ConfigError
 CONFIG_ENV = "PROCMINE_CONFIG"
 DB_ENV = "PROCMINE_DB"
 DEFAULT_CONFIG_NAME = "procmine.toml"
+ENGINES = ("local", "dask")   # [run] engine / --engine
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -142,19 +143,39 @@ class RunSettings:
     sources: tuple[str, ...] | None = None   # None: every configured source
     prefect: str = "auto"                    # auto | always | never
     lock_wait_s: float = 0.0
+    engine: str = "local"                    # local | dask (orchestration/dask_engine.py)
+    dask_address: str | None = None          # tcp://HOST:8786; None: a LocalCluster
+    dask_workers: int = 2                    # worker processes of that LocalCluster
+    dask_partitions: int = 8                 # case partitions = Dask tasks per mining run
+    dask_work_dir: str | None = None         # shared path / fsspec URL; None: beside the db
 
     @classmethod
     def resolve(cls, config: Config, *, full: bool = False,
                 sources: list[str] | tuple[str, ...] | None = None,
-                prefect: str | None = None, lock_wait_s: float | None = None) -> RunSettings:
-        """Explicit values win; None falls back to the config ([run] prefect, lock_wait_s)."""
+                prefect: str | None = None, lock_wait_s: float | None = None,
+                engine: str | None = None, dask_address: str | None = None) -> RunSettings:
+        """Explicit values win; None falls back to the config ([run] prefect, lock_wait_s,
+        engine, dask_*)."""
         if lock_wait_s is not None and lock_wait_s < 0:
             raise ConfigError(f"lock wait must be >= 0 seconds, got {lock_wait_s}")
+        run = config.section("run")
+        chosen = engine or str(run.get("engine", "local"))
+        if chosen not in ENGINES:
+            raise ConfigError(f"unknown engine {chosen!r} (--engine / [run] engine: "
+                              f"{' or '.join(ENGINES)})")
+        workers, parts = int(run.get("dask_workers", 2)), int(run.get("dask_partitions", 8))
+        if workers < 1 or parts < 1:
+            raise ConfigError("[run] dask_workers and dask_partitions must be >= 1, got "
+                              f"{workers} and {parts}")
         return cls(
             full=bool(full),
             sources=tuple(sources) if sources else None,
-            prefect=prefect or str(config.section("run").get("prefect", "auto")),
+            prefect=prefect or str(run.get("prefect", "auto")),
             lock_wait_s=config.lock_wait_s if lock_wait_s is None else float(lock_wait_s),
+            engine=chosen,
+            dask_address=dask_address or str(run.get("dask_address", "")) or None,
+            dask_workers=workers, dask_partitions=parts,
+            dask_work_dir=str(run.get("dask_work_dir", "")) or None,
         )
 
 

@@ -49,7 +49,7 @@ from procmine.mine.variants import (
     step_table,
     variant_table,
 )
-from procmine.mine.waste import GroupRuns, Instances, detect
+from procmine.mine.waste import GroupRuns, Instances, WasteResult, detect
 from procmine.runtime import reused_memory
 from procmine.sql import quote_ident, run_sql
 from procmine.sql.models import materialise_sql, model_query, qualified
@@ -58,6 +58,7 @@ MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "w
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
          "waste_drivers", "kpis", "drift", "ocdfg")
 Progress = Callable[[str], None]
+Detector = Callable[[EventArrays, MiningSettings], WasteResult]   # waste.detect or equal
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
 # the per-case marts (case_kpis, waste): whole, or the rewritten cases' rows deleted and
 # appended ({table}: a quoted identifier, procmine.sql.models.qualified)
@@ -143,21 +144,24 @@ class _Writer:
 
 def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | None = None,
          *, model_dir: Path | None = None, discover: bool = True,
-         incremental: bool = True) -> MineReport:
+         incremental: bool = True, detector: Detector | None = None) -> MineReport:
     """Bring every mart up to date with core.events / core.cases.
 
     The aggregate marts are recomputed from all events; the per-case marts (case_kpis, waste)
     get new rows only for the cases that changed since the last run (changes.py), or for all
     with `incremental=False`. `model_dir` receives the discovered model (default:
     <dashboards>/model); `discover=False` skips it (pm4py's import alone takes seconds).
+    `detector` replaces waste.detect (same result), e.g. run per case partition on a Dask
+    cluster (mine/partitions.py, procmine.orchestration.dask_engine).
     """
     with reused_memory():
         return _mine(conn, config, progress, model_dir=model_dir, discover=discover,
-                     incremental=incremental)
+                     incremental=incremental, detector=detector or detect)
 
 
 def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | None,
-          *, model_dir: Path | None, discover: bool, incremental: bool) -> MineReport:
+          *, model_dir: Path | None, discover: bool, incremental: bool,
+          detector: Detector) -> MineReport:
     settings = MiningSettings.from_config(config)
     drift_settings = drift_mod.DriftSettings.from_config(config)
     report = MineReport(currency=settings.currency)
@@ -189,7 +193,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     model_job: Callable[[], ModelResult | None] | None = None
     try:
         with _timed(report, "variants", progress):
-            waste_job = in_thread(lambda: detect(events, settings), "procmine-mine-waste")
+            waste_job = in_thread(lambda: detector(events, settings), "procmine-mine-waste")
             variants = compute_variants(events)   # meanwhile: waste
             steps = step_table(events)
             durations = (events.t[events.ends - 1] - events.t[events.starts]) / 1e6

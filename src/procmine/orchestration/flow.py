@@ -97,14 +97,17 @@ def run_in_flow(config: Config, db_path: Path, settings: RunSettings) -> RunResu
                   "published atomically.")
 def nightly(config_path: str | None = None, db: str | None = None,
             sources: list[str] | None = None, full: bool = False,
-            project_dir: str | None = None, lock_wait_s: float | None = None) -> RunResult:
+            project_dir: str | None = None, lock_wait_s: float | None = None,
+            engine: str | None = None, dask_address: str | None = None) -> RunResult:
     """Pull, extract, load, validate, mine, render and publish once.
 
     config_path: procmine.toml (default: $PROCMINE_CONFIG, then ./procmine.toml);
     db: the DuckDB file (default: $PROCMINE_DB, then the config's [database] path);
     sources: the sources to read (default: all configured); full: rebuild from every file;
     project_dir: where relative paths of a run without a config file resolve (default: cwd);
-    lock_wait_s: how long to wait for another run's lock (default: [run] lock_wait_s).
+    lock_wait_s: how long to wait for another run's lock (default: [run] lock_wait_s);
+    engine: local | dask, dask_address: its scheduler (default: [run] engine, dask_address;
+    with dask the mining partitions run as tasks on prefect-dask's DaskTaskRunner).
     The parameters are the fields of RunSettings (resolved here over the loaded config).
     """
     if os.environ.get(PREFECT_RUN_PROCESS):   # a process Prefect started for this run alone
@@ -113,7 +116,8 @@ def nightly(config_path: str | None = None, db: str | None = None,
     if project_dir and config.path is None:
         config = dataclasses.replace(config, base_dir=Path(project_dir))
     settings = RunSettings.resolve(config, full=full, sources=sources, prefect="always",
-                                   lock_wait_s=lock_wait_s)
+                                   lock_wait_s=lock_wait_s, engine=engine,
+                                   dask_address=dask_address)
     return run_in_flow(config, config.db_path(db), settings)
 
 
@@ -125,6 +129,7 @@ def run_flow(config: Config, db_path: Path, settings: RunSettings | None = None,
     final = nightly(config_path=str(config.path) if config.path else None, db=str(db_path),
                     sources=list(settings.sources) if settings.sources else None,
                     full=settings.full, lock_wait_s=settings.lock_wait_s,
+                    engine=settings.engine, dask_address=settings.dask_address,
                     project_dir=str(config.base_dir) if config.path is None else None,
                     return_state=True)
     if final.is_completed():

@@ -8,21 +8,28 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from procmine.config import Config
+from procmine.config import Config, RunSettings
 from procmine.load import RunResult, write_validation_docs
 
 if TYPE_CHECKING:
     from procmine.mine import MineReport
 
 
-def build_marts(conn: duckdb.DuckDBPyConnection, config: Config,
-                result: RunResult) -> MineReport:
-    """Mine step: recompute the marts from core (procmine.mine); the discovered model goes
-    into the run's staged dashboards folder, published with the pages."""
+def build_marts(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult,
+                settings: RunSettings | None = None, db_path: Path | None = None
+                ) -> MineReport:
+    """Mine step: recompute the marts from core (procmine.mine) with the run's engine
+    (settings.engine: local, or dask via orchestration/dask_engine.py); the discovered model
+    goes into the run's staged dashboards folder, published with the pages."""
     from procmine.mine import mine
 
     staged = config.dashboards_dir.with_name(f".{config.dashboards_dir.name}.{result.run_id}")
-    return mine(conn, config, model_dir=staged / "model")
+    if settings is None or settings.engine == "local":
+        return mine(conn, config, model_dir=staged / "model")
+    from procmine.orchestration.dask_engine import engine
+
+    with engine(conn, settings, db_path or config.db_path()) as detector:
+        return mine(conn, config, model_dir=staged / "model", detector=detector)
 
 
 def render_dashboards(conn: duckdb.DuckDBPyConnection, config: Config, result: RunResult,

@@ -316,7 +316,8 @@ def mine(state: RunState) -> dict[str, Any]:
     state.db.execute("CREATE OR REPLACE TEMP TABLE _heatmap_before AS "
                      "SELECT * FROM marts.waste_heatmap")
     started = time.perf_counter()
-    state.mine_timings = outputs.build_marts(state.db, state.config, state.result).timings
+    state.mine_timings = outputs.build_marts(state.db, state.config, state.result,
+                                             state.settings, state.db_path).timings
     state.timings["build_marts_s"] = time.perf_counter() - started
     state.mined = True
     changes = run_sql(state.db, load_sql("runs/heatmap_changes.sql"), {"limit": 5})

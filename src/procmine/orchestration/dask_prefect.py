@@ -1,0 +1,51 @@
+"""The partition tasks of `--engine dask` inside a Prefect flow run: Prefect tasks on
+prefect-dask's DaskTaskRunner, so each partition is a task run of the flow (UI and API)."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
+from prefect_dask import DaskTaskRunner
+
+from procmine.config import RunSettings
+from procmine.mine.waste import WasteResult
+from procmine.orchestration.dask_tasks import Submit, connect, mine_partition
+
+PARTITION_TASK = task(mine_partition, name="mine-partition", cache_policy=NO_CACHE,
+                      persist_result=False,
+                      task_run_name="mine-partition-{part}")
+
+
+def _runner(settings: RunSettings) -> DaskTaskRunner:
+    if settings.dask_address:
+        connect(settings.dask_address).close()   # unreachable: the one-line error, up front
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
+        "n_workers": settings.dask_workers, "threads_per_worker": 1, "processes": True,
+        "dashboard_address": None, "silence_logs": logging.ERROR})
+
+
+@contextmanager
+def prefect_submitter(settings: RunSettings) -> Iterator[Submit]:
+    """Submit partition tasks to a DaskTaskRunner started for this mining run."""
+    flow_context = contextvars.copy_context()   # mining submits from its waste thread
+
+    with _runner(settings) as runner:
+        def submit_all(work: str, parts: list[int]) -> list[tuple[WasteResult, float]]:
+            # children of the flow run, not of the mine step: its task context (with the
+            # run's state and database connection as its parameter) cannot travel
+            TaskRunContext.__var__.set(None)
+            futures = [runner.submit(PARTITION_TASK, parameters={"work": work, "part": part})
+                       for part in parts]
+            return [future.result() for future in futures]
+
+        def submit(work: str, parts: list[int]) -> list[tuple[WasteResult, float]]:
+            return flow_context.copy().run(submit_all, work, parts)
+
+        yield submit

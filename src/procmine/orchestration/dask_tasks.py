@@ -1,0 +1,76 @@
+"""What a worker of `--engine dask` runs (one mining partition) and how the coordinator
+reaches the scheduler: shared by the plain dask.distributed path (dask_engine.py) and the
+Prefect one (dask_prefect.py)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from procmine.errors import ProcmineError
+from procmine.faults import CRASH_ENV
+from procmine.mine.partitions import detect_partition
+from procmine.mine.waste import WasteResult
+
+CONTEXT_FILE = "context.pkl"
+# crash points ($PROCMINE_CRASH_AT on the workers, procmine.faults) for the worker-kill tests:
+# the first partition task of a mining run kills its worker process (SIGKILL), once per work
+# folder, so the scheduler must run it again elsewhere; or every partition task does
+KILL_ONCE = "dask_partition_once"
+KILL_ALWAYS = "dask_partition"
+Submit = Callable[[str, list[int]], list[tuple[WasteResult, float]]]
+
+
+def mine_partition(work: str, part: int) -> tuple[WasteResult, float]:
+    """The task: one partition's waste detection, with the seconds it took on the worker."""
+    import fsspec
+    import pyarrow.parquet as pq
+
+    _maybe_kill(work)
+    started = time.perf_counter()
+    with fsspec.open(url(work, CONTEXT_FILE), "rb") as handle:
+        vocab, settings = pickle.load(handle)
+    with fsspec.open(url(work, part_file(part)), "rb") as handle:
+        table = pq.read_table(handle)
+    columns = {name: table.column(name).to_numpy() for name in table.column_names}
+    found = detect_partition(columns, vocab, settings)
+    return found, time.perf_counter() - started
+
+
+def _maybe_kill(work: str) -> None:
+    point = os.environ.get(CRASH_ENV)
+    if point == KILL_ALWAYS:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if point != KILL_ONCE or "://" in work:
+        return
+    try:
+        os.close(os.open(Path(work) / "killed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def url(work: str, name: str) -> str:
+    return f"{work.rstrip('/')}/{name}"
+
+
+def part_file(part: int) -> str:
+    return f"part-{part:05d}.parquet"
+
+
+def connect(address: str, timeout_s: float = 5.0) -> Any:
+    """A Client of the scheduler at `address`, or a one-line error naming it."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=timeout_s)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ProcmineError(f"cannot reach the Dask scheduler at {address} (--dask-address / "
+                            f"[run] dask_address): {reason}") from None
+
