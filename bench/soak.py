@@ -9,10 +9,10 @@
    night's export updates cases that earlier nights opened, like a real nightly delta.
 2. Night by night, the export lands in the soak project's landing folder and the real
    `procmine run` process runs. In the nights the seeded plan picks, it is SIGKILLed at a
-   seeded random moment inside the load, the mining or the publish step (moments placed on
-   the previous clean night's own step timeline, read from its log lines), then run again,
-   possibly killed again, until one run ends by itself.
-3. Meanwhile a reader thread queries the published file read-only in a loop and checks, on
+   seeded random moment inside the load, the mining or the publish step (a seeded share of
+   that step's length in the previous clean night, after the log line that starts it), then
+   run again, possibly killed again, until one run ends by itself.
+3. Meanwhile a reader process queries the published file read-only in a loop and checks, on
    every read, that core and the marts agree (every event recorded by a published run, every
    case in core.cases, the marts mined from exactly this core) and that the state it sees is
    one a run published (the states after every process end), never a half state.
@@ -149,9 +149,9 @@ class Attempt:
     state: tuple[int, int] | None = None   # (events, runs) published after the process end
 
 
-def run_procmine(config: Path, night: int, kill_after_s: float | None = None,
-                 aimed_at: str = "") -> Attempt:
-    """The real `procmine run`; SIGKILLed `kill_after_s` seconds after its start if given."""
+def run_procmine(config: Path, night: int, kill: tuple[str, float] | None = None) -> Attempt:
+    """The real `procmine run`. `kill` = (phase, delay): SIGKILLed `delay` seconds after the
+    log line that starts the phase (PHASES) appears, if it is still running then."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROCMINE_")}
     env["COLUMNS"] = "250"   # one log record per line
     started = time.monotonic()
@@ -170,34 +170,37 @@ def run_procmine(config: Path, night: int, kill_after_s: float | None = None,
                     marks[marker] = time.monotonic() - started
     reader = threading.Thread(target=follow, daemon=True)
     reader.start()
-    killed = False
-    if kill_after_s is not None:
+    killed, kill_at = False, None
+    if kill is not None:
+        phase, delay = kill
+        begin_marker = PHASES[phase][0]
+        while begin_marker not in marks and proc.poll() is None:
+            time.sleep(0.005)
         try:
-            proc.wait(timeout=kill_after_s)
+            proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
-            killed = True
+            killed, kill_at = True, round(time.monotonic() - started, 2)
     proc.wait()
     reader.join(timeout=10)
     wall = time.monotonic() - started
     reached = max(marks, key=marks.get) if marks else "start"
-    attempt = Attempt(night, proc.returncode, round(wall, 2), aimed_at, kill_after_s, killed,
-                      reached, {k: round(v, 2) for k, v in marks.items()})
+    attempt = Attempt(night, proc.returncode, round(wall, 2), kill[0] if kill else "", kill_at,
+                      killed, reached, {k: round(v, 2) for k, v in marks.items()})
     if not killed and proc.returncode != 0:
         raise RuntimeError(f"night {night}: procmine run failed ({proc.returncode}):\n"
                            + "".join(lines[-40:]))
     return attempt
 
 
-def kill_moment(phase: str, timeline: dict[str, float], wall_s: float,
-                rnd: random.Random) -> float:
-    """A seeded moment inside `phase` of a run shaped like the previous clean one."""
+def kill_delay(phase: str, timeline: dict[str, float], wall_s: float,
+               rnd: random.Random) -> float:
+    """Seconds after the phase's first log line: a seeded share of the phase's length in the
+    previous clean night."""
     begin_marker, end_marker = PHASES[phase]
     begin = timeline.get(begin_marker, 0.0)
     end = timeline.get(end_marker, wall_s)
-    if end <= begin:
-        end = begin + 0.5
-    return begin + rnd.uniform(0.05, 0.95) * (end - begin)
+    return rnd.uniform(0.05, 0.95) * max(end - begin, 0.05)
 
 
 # ---------------------------------------------------------------- the concurrent reader
@@ -374,13 +377,14 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         for night, path in enumerate(night_files):
             shutil.copyfile(path, landing / path.name)
             for phase in plan.get(night, []):
-                moment = kill_moment(phase, timeline, clean_wall, rnd)
-                attempt = run_procmine(config, night, moment, phase)
+                delay = kill_delay(phase, timeline, clean_wall, rnd)
+                attempt = run_procmine(config, night, (phase, delay))
                 attempt.state = published_state(db)
                 published.add(attempt.state)
                 attempts.append(attempt)
-                log(f"night {night:2d}: killed={attempt.killed} aimed at {phase} "
-                    f"({moment:.2f} s), last step logged: {attempt.reached!r}, "
+                log(f"night {night:2d}: killed={attempt.killed} in {phase} ({delay:.2f} s after "
+                    f"it began, {attempt.kill_after_s} s in), last step logged: "
+                    f"{attempt.reached!r}, "
                     f"state {attempt.state}")
             attempt = run_procmine(config, night)
             attempt.state = published_state(db)
