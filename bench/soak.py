@@ -360,6 +360,10 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
                    capture_output=True, text=True)
     night_files = write_nights(generated, work / "nights", args.nights)
     raw_rows = sum(sum(1 for _ in p.open(encoding="utf-8")) - 1 for p in night_files)
+    sample_rows = sum(sum(1 for _ in (generated / "servicenow" / name).open(encoding="utf-8"))
+                      - 1 for name in SOURCE_FILES)
+    if raw_rows != sample_rows:   # the split must keep every snapshot row exactly once
+        raise RuntimeError(f"the nights hold {raw_rows} rows, the sample {sample_rows}")
     log(f"{cases} incidents over {weeks} week(s) -> {args.nights} nightly exports "
         f"({raw_rows:,} snapshot rows)")
 
