@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import math
 import os
@@ -427,7 +428,9 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         "args": vars(args), "nights": args.nights, "cases": cases, "raw_rows": raw_rows,
         "kills_planned": len(kills), "kills_done": len(killed),
         "killed_in": {phase: sum(1 for a in killed if a.aimed_at == phase) for phase in PHASES},
-        "kills_after_publish": sum(1 for a in killed if "publish: published" in a.marks),
+        # the rename had happened when the kill came: the state changed under the killed run
+        "kills_after_publish": sum(1 for before, a in itertools.pairwise(attempts)
+                                   if a.killed and a.state != before.state),
         "reader_reads": len(reads), "reader_states_seen": len(seen),
         "reader_slowest_s": max((r["read_s"] for r in reads), default=0.0),
         "marts_compared": len(marts), "marts_equal": sum(o.startswith("equal")
