@@ -3,7 +3,7 @@
 
 The same inputs as `make bench` (bench.samples: the cached sample of the scale, the +1 day
 increment of ~30k events), the first full run once (kept in bench/cache/work/cost-<scale>/ and
-reused while its marker is there), then the nightly `--repeats` times, each onto the full
+reused while its marker is there; a copy of its store is put back before each measurement), then the nightly `--repeats` times, each onto the full
 run's store (bench.run.measure_nightlies), in its own process. Besides the steps'
 and mining's own timings, the parts that follow the history rather than the night are measured
 on the store directly: the copy `store.writing` makes of the published file (size, free
@@ -70,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     sample, _ = ensure_sample(cache, cases_for(SCALES[args.scale]), args.seed)
     increment = ensure_increment(cache, sample, cases_for(NIGHTLY_EVENTS), args.seed + 1)
-    full_dir, marker = work / "full", work / ".full-complete"
+    full_dir, marker, after_full = work / "full", work / ".full-complete", work / "after-full"
     out: dict[str, Any] = {"scale": args.scale}
-    if not marker.exists():
+    if not (marker.exists() and (after_full / "procmine.duckdb").exists()):
         make_workdir(full_dir, sample_files(sample))
         full = measure("full", "bench.stages", ["full", str(full_dir), "-"], full_dir, logs)
         out["full_run"] = full.as_dict()
@@ -80,7 +80,14 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(out, indent=1))
             return 1
         link(increment, full_dir / "landing" / "servicenow" / increment.name)
+        shutil.rmtree(after_full, ignore_errors=True)   # the store every measurement starts on
+        after_full.mkdir(parents=True)
+        shutil.copyfile(full_dir / "procmine.duckdb", after_full / "procmine.duckdb")
+        shutil.copytree(full_dir / "dashboards", after_full / "dashboards")
         marker.write_text("ok")
+    shutil.copyfile(after_full / "procmine.duckdb", full_dir / "procmine.duckdb")
+    shutil.rmtree(full_dir / "dashboards", ignore_errors=True)
+    shutil.copytree(after_full / "dashboards", full_dir / "dashboards")
     out["store"] = store_facts(full_dir / "procmine.duckdb")
     import bench.run as bench_run
 
