@@ -12,8 +12,13 @@ export DO_NOT_TRACK := 1
 
 SAMPLE_CASES ?= 2000
 SAMPLE_SEED ?= 7
+# the nightly soak (bench/soak.py): nights, incidents per night, SIGKILLs in all, seed
+SOAK_NIGHTS ?= 30
+SOAK_CASES ?= 40
+SOAK_KILLS ?= 10
+SOAK_SEED ?= 1
 
-.PHONY: install demo test lint bench bench-smoke clean
+.PHONY: install demo test lint bench bench-smoke soak clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,6 +50,10 @@ bench: install ## benchmarks → BENCHMARKS.md and bench/results.json (1M and 10
 
 bench-smoke: install ## the benchmark harness at 100k events (a full run, three nightlies; ~3 min)
 	$(VENV)/bin/pytest -q bench/test_smoke.py
+
+soak: install ## nightly soak: SOAK_NIGHTS nights onto one store, SOAK_KILLS SIGKILLs, a reader; marts = one clean run
+	$(VENV)/bin/python -m bench.soak --nights $(SOAK_NIGHTS) --cases-per-night $(SOAK_CASES) \
+		--kills $(SOAK_KILLS) --seed $(SOAK_SEED) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache

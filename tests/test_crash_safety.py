@@ -60,12 +60,19 @@ def test_killed_runs_leave_published_state_and_the_next_run_recovers(tmp_path: P
         assert db.read_bytes() == published_db, f"database changed by a run killed at {point}"
         assert _digest(pages) == published_pages, f"dashboards changed by a kill at {point}"
 
+    # the runs killed after render (render, finish, publish) each left their staged pages
+    # (.dashboards.<run id>); each next run removed the one before it (found by the soak,
+    # bench/soak.py: one folder of pages per killed run piled up beside the dashboards)
+    assert len(list(pages.parent.glob(".dashboards.*"))) == 1
+
     # killed after the database was published, while the pages were being moved into place
     proc = _run(config, crash_at="publish-dashboards")
     assert proc.returncode == -signal.SIGKILL
     assert db.read_bytes() != published_db
 
     _run(config)  # nothing new to load: it must still re-render the pages the kill left stale
+    assert not list(pages.parent.glob(".dashboards.*"))
+    assert not list(db.parent.glob(".procmine.duckdb.work*"))
     assert _comparable_marts(db) == _comparable_marts(
         tmp_path / "reference" / "data" / "procmine.duckdb")
     reference_pages = tmp_path / "reference" / "dashboards"

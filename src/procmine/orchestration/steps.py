@@ -41,6 +41,7 @@ from procmine.ingest import (
 from procmine.load import RunResult
 from procmine.orchestration import outputs
 from procmine.orchestration.imports import start_heavy_imports
+from procmine.render.publish import clear_stale_staging
 from procmine.render.publish import publish_dashboards as publish_pages
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport
@@ -209,6 +210,9 @@ def open_store(state: RunState) -> dict[str, Any]:
     writer = store.writing(state.db_path, lock_wait_s=state.settings.lock_wait_s)
     state.conn = writer.__enter__()
     state.writer = writer
+    # a killed run's staged pages (the lock is ours now: no other run renders into them)
+    for stale in clear_stale_staging(state.config.dashboards_dir, state.staged_pages):
+        log.info("open: removed %s, left by a killed run", stale)
     if state.full:
         loading.reset_loaded_data(state.conn)
         log.info("full rebuild: forgot every loaded file; all landing files are read again")
@@ -360,8 +364,9 @@ def publish(state: RunState) -> dict[str, Any]:
     writer, state.writer, state.conn = state.writer, None, None
     if writer is None:
         raise ProcmineError("nothing to publish (internal error)")
+    log.info("publish: checkpoint the private copy, rename it over %s", state.db_path)
     writer.__exit__(None, None, None)
-    log.info("publish: %s", state.db_path)
+    log.info("publish: published %s", state.db_path)
     return {"published": str(state.db_path)}
 
 

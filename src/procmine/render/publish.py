@@ -19,3 +19,15 @@ def publish_dashboards(staged: Path, final: Path) -> None:
         else:
             os.replace(item, target)
     shutil.rmtree(staged, ignore_errors=True)
+
+
+def clear_stale_staging(final: Path, keep: Path) -> list[Path]:
+    """Remove the staging folders (`.<final>.<run id>`) that killed runs left beside `final`,
+    except `keep` (this run's). Call only while holding the run lock: then no other run is
+    rendering into one of them. Returns what was removed."""
+    if not final.parent.is_dir():
+        return []
+    stale = [p for p in final.parent.glob(f".{final.name}.*") if p.is_dir() and p != keep]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
