@@ -1,0 +1,154 @@
+"""Detect to Correct across records (issue #18): core.links and the chain marts.
+
+A small hand-made store whose every link and figure is worked out below, then the real
+BPIC 2014 tables: three figures computed plainly in Python over the CSV files (csv + gzip, no
+procmine code) must equal the marts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from procmine import store
+from procmine.config import load_config
+from procmine.errors import ConfigError
+from procmine.mine import d2c
+
+H = 3600.0
+DAY = 86400.0
+
+
+def _case(case_id: str, case_type: str, opened: str, *, closed: str | None = None,
+          resolved: str | None = None, problem_id: str | None = None,
+          change_id: str | None = None, **attributes: object) -> dict[str, object]:
+    return {"case_id": case_id, "case_type": case_type, "source": "hand",
+            "opened_at": opened, "resolved_at": resolved, "closed_at": closed,
+            "problem_id": problem_id, "change_id": change_id,
+            "attributes": json.dumps(attributes)}
+
+
+# CI A: change C1 (ended 28 Dec) induces IM1 (opened 1 Jan, 4 days later); SD1 and SD2 report
+# IM1 (first call 08:00, incident 10:00); IM1 is fixed by C3 (ended 3 Jan), which induces IM3
+# (8 Jan, 5 days later). CI B: IM2 escalated to PR1, fixed by C2 (planned end 10 Jan); SD4
+# calls 2 h before IM2 opens (same_ci); SD3 names '#MULTIVALUE'; SD5 an incident not in the
+# store. IM4's caused-by CI Z no change touched.
+CASES = [
+    _case("SD1", "interaction", "2024-01-01 08:00", cis=["A"], related_incident="IM1"),
+    _case("SD2", "interaction", "2024-01-01 09:00", cis=["A"], related_incident="IM1"),
+    _case("SD3", "interaction", "2024-01-01 10:00", cis=["B"], related_incident="#MULTIVALUE"),
+    _case("SD4", "interaction", "2024-01-02 10:00", cis=["B"]),
+    _case("SD5", "interaction", "2024-01-02 10:00", cis=["C"], related_incident="IM404"),
+    _case("IM1", "incident", "2024-01-01 10:00", resolved="2024-01-04 00:00",
+          closed="2024-01-05 00:00", cis=["A"], caused_by_ci="A", related_interaction="SD1",
+          related_change="C3"),
+    _case("IM2", "incident", "2024-01-02 12:00", problem_id="PR1", cis=["B"],
+          caused_by_ci="B", related_interaction="#N/B"),
+    _case("IM3", "incident", "2024-01-08 00:00", cis=["A"], caused_by_ci="A"),
+    _case("IM4", "incident", "2024-01-09 00:00", cis=["Z"], caused_by_ci="Z"),
+    _case("PR1", "problem", "2024-01-03 00:00", change_id="C2"),
+    _case("C1", "change", "2023-12-20 00:00", cis=["A", "X"], change_type="Normal",
+          risk="High", emergency="N", cab_approval="Y", actual_end="2023-12-28T10:00:00Z",
+          planned_end="2023-12-27T00:00:00Z"),
+    _case("C2", "change", "2024-01-04 00:00", cis=["B"], change_type="Standard", risk="Low",
+          emergency="N", cab_approval="N", planned_end="2024-01-10T00:00:00Z"),
+    _case("C3", "change", "2024-01-02 00:00", cis=["A"], change_type="Normal", risk="Low",
+          emergency="Y", cab_approval="N", actual_end="2024-01-03T00:00:00Z"),
+]
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    db = tmp_path_factory.mktemp("d2c-hand") / "procmine.duckdb"
+    conn = store.connect(db)
+    store.migrate(conn)
+    conn.execute("SET TimeZone = 'UTC'")
+    for row in CASES:
+        conn.execute("INSERT INTO core.cases BY NAME SELECT * FROM (SELECT "
+                     + ", ".join(f"${k} AS {k}" for k in row) + ")", row)
+    conn.execute("UPDATE core.cases SET opened_at = opened_at")   # (TIMESTAMPTZ from text)
+    d2c.build(conn, d2c.LinkSettings.from_config(load_config()))
+    yield conn
+    conn.close()
+
+
+def test_links_given_and_inferred(hand: duckdb.DuckDBPyConnection) -> None:
+    links = hand.execute("SELECT from_id, to_id, kind, origin, rule, to_exists, from_exists "
+                         "FROM core.links ORDER BY ALL").fetchall()
+    assert links == [
+        ("C1", "IM1", "induced", "inferred", "induced", True, True),
+        ("C3", "IM3", "induced", "inferred", "induced", True, True),
+        ("IM1", "C3", "fixed_by", "given", "related_change", True, True),
+        ("IM2", "PR1", "escalated_to", "given", "problem_id", True, True),
+        ("PR1", "C2", "fixed_by", "given", "change_id", True, True),
+        ("SD1", "IM1", "reported_as", "given", "related_incident", True, True),
+        ("SD1", "IM1", "reported_as", "given", "related_interaction", True, True),
+        ("SD2", "IM1", "reported_as", "given", "related_incident", True, True),
+        ("SD4", "IM2", "same_ci", "inferred", "same_ci", True, True),
+        ("SD5", "IM404", "reported_as", "given", "related_incident", False, True),
+    ]
+    evidence = hand.execute("SELECT evidence FROM core.links WHERE from_id = 'C1'").fetchone()
+    assert evidence == ("CI A changed by C1 (actual end 2023-12-28 10:00); incident IM1 "
+                        "opened 2024-01-01 10:00 (4.0 days later)",)
+    summary = hand.execute("SELECT rule, status, links FROM marts.link_summary "
+                           "WHERE status <> 'linked' ORDER BY ALL").fetchall()
+    assert summary == [("related_incident", "not_in_store", 1),
+                       ("related_incident", "placeholder #MULTIVALUE", 1),
+                       ("related_interaction", "placeholder #N/B", 1)]
+
+
+def test_rules_follow_the_configuration(tmp_path: Path,
+                                        hand: duckdb.DuckDBPyConnection) -> None:
+    (tmp_path / "procmine.toml").write_text(
+        "[links.rules.induced]\nwindow_days = 4.5\nci = 'affected'\n"
+        "[links.rules.same_ci]\nenabled = false\n", encoding="utf-8")
+    settings = d2c.LinkSettings.from_config(load_config(tmp_path / "procmine.toml"))
+    assert [(r.name, r.kind, r.window_s, r.ci_role) for r in settings.rules] == [
+        ("induced", "induced", 4.5 * DAY, "affected")]
+    (tmp_path / "bad.toml").write_text("[links.rules.x]\nkind = 'nearby'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[links.rules.x\] kind must be one of"):
+        d2c.LinkSettings.from_config(load_config(tmp_path / "bad.toml"))
+
+
+def test_chain_marts(hand: duckdb.DuckDBPyConnection) -> None:
+    assert hand.execute("SELECT calls, incidents, example_ids FROM "
+                        "marts.d2c_calls_per_incident").fetchall() == [
+        (0, 3, "IM2, IM3, IM4"), (2, 1, "IM1")]
+    incidents = hand.execute(
+        "SELECT incident_id, calls, first_call_id, call_to_incident_s, problem_id, change_id, "
+        "induced_by, induced_by_ids, chain_id FROM marts.d2c_incidents ORDER BY 1").fetchall()
+    assert incidents == [
+        ("IM1", 2, "SD1", 2 * H, None, "C3", 1, "C1", "C3"),
+        ("IM2", 0, None, None, "PR1", "C2", 0, None, "C2"),
+        ("IM3", 0, None, None, None, None, 1, "C3", "IM3"),
+        ("IM4", 0, None, None, None, None, 0, None, "IM4"),
+    ]
+    chains = hand.execute(
+        "SELECT chain_id, chain_type, call_to_incident_s, incident_to_problem_s, "
+        "problem_to_change_s, incident_to_change_s, change_to_close_s, detect_to_fix_s "
+        "FROM marts.d2c_chains WHERE chain_type = 'change' ORDER BY 1").fetchall()
+    assert chains == [
+        ("C2", "change", None, 12 * H, 1 * DAY, 1.5 * DAY, None, 7.5 * DAY),
+        ("C3", "change", 2 * H, None, None, 14 * H, 2 * DAY, 2 * DAY - 8 * H),
+    ]
+    stages = dict(hand.execute("SELECT stage, median_s FROM marts.d2c_stage_times").fetchall())
+    assert stages["call_to_incident"] == 2 * H and stages["incident_to_change"] == 25 * H
+
+
+def test_change_failure_and_recurrence(hand: duckdb.DuckDBPyConnection) -> None:
+    failure = hand.execute(
+        "SELECT dimension, value, changes, failed_changes, change_failure_rate, "
+        "induced_incidents, evidence FROM marts.d2c_change_failure "
+        "WHERE dimension IN ('all', 'change_type') ORDER BY ALL").fetchall()
+    assert failure == [("all", "all changes", 3, 2, 2 / 3, 2, "C1, C3"),
+                       ("change_type", "Normal", 2, 2, 1.0, 2, "C1, C3"),
+                       ("change_type", "Standard", 1, 0, 0.0, 0, None)]
+    recurrence = hand.execute(
+        "SELECT change_id, ci, incidents_before, incidents_after, before_ids, after_ids, "
+        "known_problem_days FROM marts.d2c_recurrence ORDER BY 1, 2").fetchall()
+    assert recurrence == [("C2", "B", 1, 0, "IM2", None, 7.5),
+                          ("C3", "A", 1, 1, "IM1", "IM3", 38 * H / DAY)]
