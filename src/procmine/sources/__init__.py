@@ -25,7 +25,7 @@ def _load_builtin_adapters() -> None:
     """Import the optional built-in adapters (each module registers itself)."""
     import importlib
 
-    for module in ("servicenow", "bpic2013", "xes", "ocel2"):
+    for module in ("servicenow", "bpic2013", "xes", "ocel2", "records"):
         try:
             importlib.import_module(f"procmine.sources.{module}")
         except ModuleNotFoundError as exc:
