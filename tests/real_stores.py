@@ -92,3 +92,31 @@ def bpic13_problems_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     folder = tmp_path_factory.mktemp("real-bpic13-problems")
     yield _load(folder, config_from_docs(folder, "bpic13_problems"), "bpic13_problems",
                 _logs().BPIC13_PROBLEMS_LOG)
+
+
+BPIC14_EXAMPLE = ROOT / "examples" / "bpic2014" / "procmine.toml"
+BPIC14_TABLES = {   # source of examples/bpic2014/procmine.toml -> its file in ../shared
+    "bpic14": "bpic14_incident_activity_eventlog_pmdemo.csv.gz",
+    "bpic14_interactions": "bpic14_detail_interaction.csv.gz",
+    "bpic14_incidents": "bpic14_detail_incident.csv.gz",
+    "bpic14_changes": "bpic14_detail_change.csv.gz",
+}
+
+
+@pytest.fixture(scope="session")
+def bpic14_full_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStore]:
+    """BPIC 2014's four tables (activity log, interactions, incidents, changes) loaded in one
+    run with examples/bpic2014/procmine.toml and mined (core.links and the chain marts)."""
+    from procmine.load import load_and_publish_core
+    from procmine.mine import mine
+
+    folder = tmp_path_factory.mktemp("real-bpic14-full")
+    config = load_config(BPIC14_EXAMPLE)
+    db = folder / "procmine.duckdb"
+    result = RunResult(run_id=store.new_run_id(), command="test: BPIC 2014 four tables")
+    real = _logs().REAL_DATA
+    with store.writing(db) as conn:
+        load_and_publish_core(conn, config, result, [
+            (source, [real / name], {}) for source, name in BPIC14_TABLES.items()])
+        mine(conn, config, discover=False)
+    yield RealStore(db, config, result)

@@ -7,8 +7,13 @@ procmine code) must equal the marts.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import json
+import statistics
+from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,6 +23,8 @@ from procmine import store
 from procmine.config import load_config
 from procmine.errors import ConfigError
 from procmine.mine import d2c
+from tests.conftest import REAL_DATA
+from tests.real_stores import RealStore
 
 H = 3600.0
 DAY = 86400.0
@@ -152,3 +159,108 @@ def test_change_failure_and_recurrence(hand: duckdb.DuckDBPyConnection) -> None:
         "known_problem_days FROM marts.d2c_recurrence ORDER BY 1, 2").fetchall()
     assert recurrence == [("C2", "B", 1, 0, "IM2", None, 7.5),
                           ("C3", "A", 1, 1, "IM1", "IM3", 38 * H / DAY)]
+
+
+# ------------------------------------------------------------------ BPIC 2014, plainly
+# Three figures computed with csv and gzip only, as a person would from the export's
+# description, then compared with the marts. Placeholders name no record; a link counts when
+# both records are in the store (the activity log's incidents are in it too).
+
+PLACEHOLDERS = {"#MULTIVALUE", "#N/B"}
+
+
+def _rows(name: str, delimiter: str = ";") -> Iterator[dict[str, str]]:
+    with gzip.open(REAL_DATA / name, "rt", encoding="utf-8-sig", newline="") as f:
+        yield from csv.DictReader(f, delimiter=delimiter)
+
+
+def _dmy(text: str) -> datetime | None:          # 9-9-2011 9:23
+    return datetime.strptime(text, "%d-%m-%Y %H:%M") if text else None
+
+
+def _dmy_s(text: str) -> datetime | None:        # 05/02/2012 13:32:57
+    return datetime.strptime(text, "%d/%m/%Y %H:%M:%S") if text else None
+
+
+@pytest.fixture(scope="module")
+def plain() -> dict[str, object]:
+    incidents = {r["Incident ID"]: r for r in _rows("bpic14_detail_incident.csv.gz")
+                 if r["Incident ID"]}
+    in_store = set(incidents) | {r["Incident ID"] for r in _rows(
+        "bpic14_incident_activity_eventlog_pmdemo.csv.gz", ",")}
+    calls_of = {r["Interaction ID"]: r for r in _rows("bpic14_detail_interaction.csv.gz")}
+    pairs = {(sd, r["Related Incident"]) for sd, r in calls_of.items()
+             if r["Related Incident"] in in_store}
+    pairs |= {(r["Related Interaction"], im) for im, r in incidents.items()
+              if r["Related Interaction"] in calls_of}
+    calls = Counter(im for _, im in pairs)
+    distribution = Counter(calls.get(im, 0) for im in in_store)
+    first_call: dict[str, datetime] = {}
+    for sd, im in pairs:
+        opened = _dmy(calls_of[sd]["Open Time (First Touch)"])
+        if opened and (im not in first_call or opened < first_call[im]):
+            first_call[im] = opened
+    waits = [(_dmy_s(incidents[im]["Open Time"]) - first).total_seconds()
+             for im, first in first_call.items() if im in incidents]
+    # a change: every CI of its rows, its first row's type, its end: the latest actual end,
+    # else the latest planned end, else the latest record close time
+    changes: dict[str, dict[str, object]] = {}
+    for r in _rows("bpic14_detail_change.csv.gz"):
+        change = changes.setdefault(r["Change ID"], {"type": r["Change Type"], "cis": set(),
+                                                     "actual": [], "planned": [], "closed": []})
+        change["cis"].add(r["CI Name (aff)"])
+        for key, column in (("actual", "Actual End"), ("planned", "Planned End"),
+                            ("closed", "Change record Close Time")):
+            if r[column]:
+                change[key].append(_dmy(r[column]))
+    caused_on: dict[str, list[tuple[datetime, str]]] = {}
+    for im, r in incidents.items():
+        if r["CI Name (CBy)"]:
+            caused_on.setdefault(r["CI Name (CBy)"], []).append((_dmy_s(r["Open Time"]), im))
+    induced: dict[str, set[str]] = {}
+    for change in changes.values():
+        ends = change["actual"] or change["planned"] or change["closed"]
+        if not ends:
+            continue
+        end = max(ends)
+        for ci in change["cis"]:
+            for opened, im in caused_on.get(ci, ()):
+                if end <= opened <= end + timedelta(days=7):
+                    induced.setdefault(change["type"], set()).add(im)
+    return {"distribution": dict(distribution), "median": statistics.median(waits),
+            "waits": len(waits), "induced": {t: len(ims) for t, ims in induced.items()}}
+
+
+@pytest.mark.real_data
+def test_bpic14_links_are_counted(bpic14_full_store: RealStore) -> None:
+    with bpic14_full_store.reading() as conn:
+        summary = conn.execute("SELECT rule, status, links FROM marts.link_summary "
+                               "WHERE origin = 'given' ORDER BY ALL").fetchall()
+    assert summary == [
+        ("related_change", "linked", 505), ("related_change", "not_in_store", 31),
+        ("related_change", "placeholder #MULTIVALUE", 24),
+        ("related_incident", "linked", 51_259), ("related_incident", "not_in_store", 622),
+        ("related_incident", "placeholder #MULTIVALUE", 873),
+        ("related_interaction", "linked", 42_890),
+        ("related_interaction", "not_in_store", 168),
+        ("related_interaction", "placeholder #MULTIVALUE", 3_434),
+        ("related_interaction", "placeholder #N/B", 114),
+    ]
+
+
+@pytest.mark.real_data
+def test_bpic14_figures_equal_plain_python(bpic14_full_store: RealStore,
+                                           plain: dict[str, object]) -> None:
+    with bpic14_full_store.reading() as conn:
+        distribution = dict(conn.execute(
+            "SELECT calls, incidents FROM marts.d2c_calls_per_incident").fetchall())
+        stage = conn.execute("SELECT records, median_s FROM marts.d2c_stage_times "
+                             "WHERE stage = 'call_to_incident'").fetchone()
+        induced = dict(conn.execute(
+            "SELECT value, induced_incidents FROM marts.d2c_change_failure "
+            "WHERE dimension = 'change_type' AND induced_incidents > 0").fetchall())
+    assert distribution == plain["distribution"]
+    assert distribution[1] == 43_059 and sum(distribution.values()) == 46_629
+    assert stage == (plain["waits"], plain["median"]) == (46_274, 376.0)
+    assert induced == plain["induced"]
+    assert induced["Standard Change Type 06"] == 3_032 and sum(induced.values()) == 16_739
