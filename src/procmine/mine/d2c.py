@@ -6,13 +6,15 @@ name order, each its own SQL model run with the rule's parameters (sql/links/). 
 built in the mine stage, not at publish, because the rules are settings like the mining
 ones: `procmine mine` applies a changed window without reloading anything, and publishing
 stays proportional to the night's files. The chain marts (sql/marts/d2c_*.sql,
-link_summary.sql) follow; the cross-record waste heat map reads marts.waste, so this runs
-after it is written.
+link_summary.sql) follow. They read core.cases only, so mining builds them on a second
+connection to the same database in a thread (`start`) while its numpy and SQL work goes on;
+the cross-record waste heat map reads marts.waste and is written after it (`build_heatmap`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,7 @@ import duckdb
 
 from procmine.config import Config
 from procmine.errors import ConfigError
+from procmine.mine.background import in_thread
 from procmine.sql import quote_ident, run_sql
 from procmine.sql.models import materialise_sql
 
@@ -28,9 +31,10 @@ CI_ROLES = ("caused_by", "affected")
 RULE_KEYS = {"kind", "window_days", "window_hours", "ci", "only_unlinked", "enabled"}
 TEMPS = (("intermediate/d2c_records", "_d2c_record"), ("intermediate/d2c_cis", "_d2c_ci"),
          ("intermediate/d2c_references", "_d2c_ref"))
-MARTS = ("link_summary", "d2c_incidents", "d2c_chains", "d2c_stage_times",
-         "d2c_calls_per_incident", "d2c_waste_heatmap", "d2c_recurrence", "d2c_changes",
-         "d2c_change_failure")
+LINK_MARTS = ("link_summary", "d2c_incidents", "d2c_chains", "d2c_stage_times",
+              "d2c_calls_per_incident", "d2c_recurrence", "d2c_changes", "d2c_change_failure")
+HEATMAP = "d2c_waste_heatmap"   # reads marts.waste
+MARTS = (*LINK_MARTS, HEATMAP)
 
 
 @dataclass(frozen=True)
@@ -117,9 +121,10 @@ def _rule(name: str, table: Any) -> LinkRule | None:
     return LinkRule(name, kind, window, ci, only_unlinked)
 
 
-def build(conn: duckdb.DuckDBPyConnection, settings: LinkSettings) -> dict[str, float]:
-    """Rebuild core.links and the D2C marts from core.cases (and marts.waste); returns the
-    seconds each step took (links, marts)."""
+def build(conn: duckdb.DuckDBPyConnection, settings: LinkSettings, *,
+          heatmap: bool = True) -> dict[str, float]:
+    """Rebuild core.links and the D2C marts from core.cases (the heat map, from marts.waste,
+    unless `heatmap` is false); returns the seconds each step took (links, marts)."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     params = settings.params()
@@ -133,13 +138,35 @@ def build(conn: duckdb.DuckDBPyConnection, settings: LinkSettings) -> dict[str, 
                     {**params, **rule.params()})
         timings["links"] = time.perf_counter() - started
         started = time.perf_counter()
-        for mart in MARTS:
+        for mart in LINK_MARTS:
             run_sql(conn, materialise_sql(f"marts/{mart}", f"marts.{mart}"), params)
         timings["marts"] = time.perf_counter() - started
     finally:
         for _, table in TEMPS:
             conn.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+    if heatmap:
+        build_heatmap(conn)
     return timings
 
 
-__all__ = ["MARTS", "LinkRule", "LinkSettings", "build"]
+def build_heatmap(conn: duckdb.DuckDBPyConnection) -> None:
+    """marts.d2c_waste_heatmap, from marts.waste, core.cases and core.links."""
+    run_sql(conn, materialise_sql(f"marts/{HEATMAP}", f"marts.{HEATMAP}"))
+
+
+def start(conn: duckdb.DuckDBPyConnection,
+          settings: LinkSettings) -> Callable[[], dict[str, float]]:
+    """`build` without the heat map on a second connection to `conn`'s database, in a
+    thread; the returned function joins it (its timings, or its exception)."""
+    second = conn.cursor()
+
+    def work() -> dict[str, float]:
+        try:
+            return build(second, settings, heatmap=False)
+        finally:
+            second.close()
+
+    return in_thread(work, "procmine-mine-d2c")
+
+
+__all__ = ["MARTS", "LinkRule", "LinkSettings", "build", "build_heatmap", "start"]

@@ -5,10 +5,18 @@
 -- NULL while an incident of the chain is open. detect_to_fix_s: from the first call (or the
 -- first incident, if earlier or without calls) to the fix (the change implemented, else the
 -- last incident resolved). Reads marts.d2c_incidents. Params: $evidence_ids.
-WITH incidents AS (
+WITH incidents AS NOT MATERIALIZED (
     SELECT * FROM marts.d2c_incidents
 ),
-chains AS (
+singles AS (   -- an incident alone is its chain (most chains): no grouping needed
+    SELECT chain_id, chain_type, 1::BIGINT AS incidents, calls, first_call_at,
+           opened_at AS first_incident_at, problem_id, problem_opened_at, change_id,
+           change_opened_at, change_implemented_at, closed_at AS last_incident_closed_at,
+           resolved_at AS last_incident_resolved_at, incident_id AS incident_ids
+    FROM incidents
+    WHERE chain_type = 'incident'
+),
+groups AS (
     SELECT chain_id, any_value(chain_type) AS chain_type, count(*) AS incidents,
            sum(calls)::BIGINT AS calls, min(first_call_at) AS first_call_at,
            min(opened_at) AS first_incident_at,
@@ -24,7 +32,13 @@ chains AS (
            array_to_string(list(incident_id ORDER BY opened_at, incident_id)[1:$evidence_ids],
                            ', ') AS incident_ids
     FROM incidents
+    WHERE chain_type <> 'incident'
     GROUP BY chain_id
+),
+chains AS (
+    SELECT * FROM singles
+    UNION ALL
+    SELECT * FROM groups
 ),
 final AS (
     SELECT chain_id, chain_type, incidents, calls, first_call_at, first_incident_at,

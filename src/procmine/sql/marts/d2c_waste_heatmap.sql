@@ -1,12 +1,12 @@
 -- marts.d2c_waste_heatmap: the Lean waste heat map across record types: marts.waste by the
 -- record's type, its D2C stage and the waste type, apart for records that are linked to a
 -- record of another type (`linked`: any link in core.links, given or inferred, both records
--- in the store) and those standing alone. Reads marts.waste, _d2c_record, core.links.
+-- in the store) and those standing alone. Reads marts.waste, core.cases, core.links.
 WITH waste AS (
     SELECT case_id, d2c_stage, waste_type, hours, cost FROM marts.waste
 ),
 records AS (
-    SELECT case_id, case_type FROM _d2c_record
+    SELECT case_id, case_type FROM core.cases
 ),
 links AS NOT MATERIALIZED (
     SELECT * FROM core.links WHERE from_exists AND to_exists
