@@ -218,7 +218,8 @@ def plain() -> dict[str, object]:
         if r["CI Name (CBy)"]:
             caused_on.setdefault(r["CI Name (CBy)"], []).append((_dmy_s(r["Open Time"]), im))
     induced: dict[str, set[str]] = {}
-    for change in changes.values():
+    pairs_induced: set[tuple[str, str]] = set()
+    for change_id, change in changes.items():
         ends = change["actual"] or change["planned"] or change["closed"]
         if not ends:
             continue
@@ -227,8 +228,10 @@ def plain() -> dict[str, object]:
             for opened, im in caused_on.get(ci, ()):
                 if end <= opened <= end + timedelta(days=7):
                     induced.setdefault(change["type"], set()).add(im)
+                    pairs_induced.add((change_id, im))
     return {"distribution": dict(distribution), "median": statistics.median(waits),
-            "waits": len(waits), "induced": {t: len(ims) for t, ims in induced.items()}}
+            "waits": len(waits), "induced": {t: len(ims) for t, ims in induced.items()},
+            "induced_links": len(pairs_induced)}
 
 
 @pytest.mark.real_data
@@ -236,6 +239,8 @@ def test_bpic14_links_are_counted(bpic14_full_store: RealStore) -> None:
     with bpic14_full_store.reading() as conn:
         summary = conn.execute("SELECT rule, status, links FROM marts.link_summary "
                                "WHERE origin = 'given' ORDER BY ALL").fetchall()
+        inferred = conn.execute("SELECT rule, status, links FROM marts.link_summary "
+                                "WHERE origin = 'inferred' ORDER BY ALL").fetchall()
     assert summary == [
         ("related_change", "linked", 505), ("related_change", "not_in_store", 31),
         ("related_change", "placeholder #MULTIVALUE", 24),
@@ -246,6 +251,8 @@ def test_bpic14_links_are_counted(bpic14_full_store: RealStore) -> None:
         ("related_interaction", "placeholder #MULTIVALUE", 3_434),
         ("related_interaction", "placeholder #N/B", 114),
     ]
+    # the shipped rules: 7 days (caused-by CI), 4 hours (same CI, calls without a given link)
+    assert inferred == [("induced", "linked", 24_368), ("same_ci", "linked", 63_063)]
 
 
 @pytest.mark.real_data
@@ -259,8 +266,11 @@ def test_bpic14_figures_equal_plain_python(bpic14_full_store: RealStore,
         induced = dict(conn.execute(
             "SELECT value, induced_incidents FROM marts.d2c_change_failure "
             "WHERE dimension = 'change_type' AND induced_incidents > 0").fetchall())
+        links = conn.execute("SELECT count(*) FROM core.links WHERE rule = 'induced'"
+                             ).fetchone()[0]
     assert distribution == plain["distribution"]
     assert distribution[1] == 43_059 and sum(distribution.values()) == 46_629
     assert stage == (plain["waits"], plain["median"]) == (46_274, 376.0)
     assert induced == plain["induced"]
+    assert links == plain["induced_links"] == 24_368
     assert induced["Standard Change Type 06"] == 3_032 and sum(induced.values()) == 16_739

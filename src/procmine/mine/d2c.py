@@ -31,7 +31,7 @@ CI_ROLES = ("caused_by", "affected")
 RULE_KEYS = {"kind", "window_days", "window_hours", "ci", "only_unlinked", "enabled"}
 TEMPS = (("intermediate/d2c_records", "_d2c_record"), ("intermediate/d2c_cis", "_d2c_ci"),
          ("intermediate/d2c_references", "_d2c_ref"))
-LINK_MARTS = ("link_summary", "d2c_incidents", "d2c_chains", "d2c_stage_times",
+LINK_MARTS = ("link_summary", "d2c_volumes", "d2c_incidents", "d2c_chains", "d2c_stage_times",
               "d2c_calls_per_incident", "d2c_recurrence", "d2c_changes", "d2c_change_failure")
 HEATMAP = "d2c_waste_heatmap"   # reads marts.waste
 MARTS = (*LINK_MARTS, HEATMAP)

@@ -49,3 +49,7 @@ CREATE TABLE IF NOT EXISTS marts.d2c_change_failure (
     dimension VARCHAR, value VARCHAR, changes BIGINT, failed_changes BIGINT,
     change_failure_rate DOUBLE, induced_incidents BIGINT, evidence VARCHAR, links_used VARCHAR
 );
+CREATE TABLE IF NOT EXISTS marts.d2c_volumes (
+    case_type VARCHAR, position INTEGER, records BIGINT, linked_records BIGINT,
+    given_linked_records BIGINT, links_used VARCHAR
+);
