@@ -12,7 +12,7 @@ import pytest
 from tests.prefect_server import prefect_server, prefect_settings  # noqa: F401 (fixtures)
 from tests.real_stores import (  # noqa: F401 (session fixtures: each real log loaded once)
     bpic13_problems_store,
-    bpic14_full_store,
+    bpic14_d2c_store,
     bpic14_store,
     servicenow_store,
     volvo_store,

@@ -1,7 +1,8 @@
 """The real logs of ../shared/data/itsm/, each loaded (and mined) once per test session.
 
 Fixtures (session scope, imported by conftest): ``servicenow_store``, ``volvo_store``,
-``bpic14_store``, ``bpic13_problems_store``. Each is a RealStore: the database file, the
+``bpic14_store``, ``bpic13_problems_store``, ``bpic14_d2c_store`` (the four BPIC 2014 tables
+as interaction, incident and change objects, loaded from a landing folder in one run). Each is a RealStore: the database file, the
 configuration it was loaded with and the ingest's RunResult. Tests open it read-only
 (``RealStore.reading``) and must not write to it; a test that needs to change a store makes
 its own. The BPIC 2014 and closed-problems sources are defined by the example configurations
@@ -46,9 +47,10 @@ def example_config(name: str) -> str:
     return found.group(1)
 
 
-def config_from_docs(folder: Path, name: str) -> Config:
+def config_from_docs(folder: Path, *names: str) -> Config:
+    """procmine.toml in `folder` made of the named examples of docs/sources.md, in order."""
     path = folder / "procmine.toml"
-    path.write_text(example_config(name), encoding="utf-8")
+    path.write_text("\n".join(example_config(name) for name in names), encoding="utf-8")
     return load_config(path)
 
 
@@ -94,8 +96,7 @@ def bpic13_problems_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                 _logs().BPIC13_PROBLEMS_LOG)
 
 
-BPIC14_EXAMPLE = ROOT / "examples" / "bpic2014" / "procmine.toml"
-BPIC14_TABLES = {   # source of examples/bpic2014/procmine.toml -> its file in ../shared
+BPIC14_LANDING = {  # landing folder (the sources' `landing`) -> file of ../shared/data/itsm
     "bpic14": "bpic14_incident_activity_eventlog_pmdemo.csv.gz",
     "bpic14_interactions": "bpic14_detail_interaction.csv.gz",
     "bpic14_incidents": "bpic14_detail_incident.csv.gz",
@@ -103,20 +104,25 @@ BPIC14_TABLES = {   # source of examples/bpic2014/procmine.toml -> its file in .
 }
 
 
-@pytest.fixture(scope="session")
-def bpic14_full_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStore]:
-    """BPIC 2014's four tables (activity log, interactions, incidents, changes) loaded in one
-    run with examples/bpic2014/procmine.toml and mined (core.links and the chain marts)."""
-    from procmine.load import load_and_publish_core
-    from procmine.mine import mine
+def load_landing(config: Config, db: Path) -> RunResult:
+    """What `procmine run`'s load step does: every configured landing folder, in one run
+    (store.writing's private copy, published at the end)."""
+    from procmine.load import landing_batches, load_and_publish_core, record_run
 
-    folder = tmp_path_factory.mktemp("real-bpic14-full")
-    config = load_config(BPIC14_EXAMPLE)
-    db = folder / "procmine.duckdb"
-    result = RunResult(run_id=store.new_run_id(), command="test: BPIC 2014 four tables")
-    real = _logs().REAL_DATA
+    result = RunResult(run_id=store.new_run_id(), command="run")
     with store.writing(db) as conn:
-        load_and_publish_core(conn, config, result, [
-            (source, [real / name], {}) for source, name in BPIC14_TABLES.items()])
-        mine(conn, config, discover=False)
-    yield RealStore(db, config, result)
+        load_and_publish_core(conn, config, result, landing_batches(config))
+        result.status = "success" if not result.failed_files else "partial"
+        record_run(conn, result)
+    return result
+
+
+@pytest.fixture(scope="session")
+def bpic14_d2c_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStore]:
+    folder = tmp_path_factory.mktemp("real-bpic14-d2c")
+    config = config_from_docs(folder, "bpic14", "bpic14_objects")
+    for landing, name in BPIC14_LANDING.items():
+        (folder / "data" / "landing" / landing).mkdir(parents=True)
+        (folder / "data" / "landing" / landing / name).symlink_to(_logs().REAL_DATA / name)
+    db = folder / "procmine.duckdb"
+    yield RealStore(db, config, load_landing(config, db))

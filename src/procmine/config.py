@@ -77,8 +77,8 @@ class Config:
             known = ", ".join(sorted(sources))
             raise ConfigError(f"unknown source {name!r}; configured sources: {known} (a new "
                               f"one is a [sources.{name}] table with adapter = \"csv\", "
-                              "\"servicenow\", \"bpic2013\", \"xes\" or \"ocel2\" and its columns in "
-                              "procmine.toml: docs/sources.md)")
+                              "\"servicenow\", \"bpic2013\", \"xes\", \"ocel2\" or \"records\" "
+                              "and its columns in procmine.toml: docs/sources.md)")
         return SourceConfig(name, dict(sources[name]))
 
     @property

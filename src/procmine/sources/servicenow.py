@@ -83,22 +83,27 @@ class ServiceNowAdapter(MappedAdapter):
             raw_table=ctx.raw_table,
             attributes=_attributes_json(attribute_columns, boolean_columns(
                 conn, raw_rows(ctx), attribute_columns, {"file_ids": params["file_ids"]},
-                ctx.source.null_tokens)),
+                ctx.source.null_tokens), identifiers["service"]),
             **identifiers,
         ), params)
 
 
-def _attributes_json(columns: list[str], booleans: set[str]) -> str:
+def _attributes_json(columns: list[str], booleans: set[str], ci: str = NULL_VARCHAR) -> str:
     """JSON object of the case attribute columns (cleaned of null tokens); the boolean ones
-    (TRUE/FALSE, Y/N, yes/no, ...) as 'true'/'false' whatever the export's dialect."""
-    if not columns:
+    (TRUE/FALSE, Y/N, yes/no, ...) as 'true'/'false' whatever the export's dialect. `ci` (the
+    mapped service column, cmdb_ci) is also `cis`, the list of CIs every record type shares
+    (docs/sources.md "Record tables")."""
+    if not columns and ci == NULL_VARCHAR:
         return "NULL::JSON"
-    fields = ", ".join(
+    fields = [
         f"{quote_ident(c)} := " + (f"pm_bool(pm_null({quote_ident(c)}, $null_tokens))::VARCHAR"
                                    if c in booleans
                                    else f"pm_null({quote_ident(c)}, $null_tokens)")
-        for c in columns)
-    return f"to_json(struct_pack({fields}))"
+        for c in columns]
+    if ci != NULL_VARCHAR:
+        fields.append(f"cis := CASE WHEN pm_null({ci}, $null_tokens) IS NOT NULL "
+                      f"THEN [pm_null({ci}, $null_tokens)] END")
+    return f"to_json(struct_pack({', '.join(fields)}))"
 
 
 register(ServiceNowAdapter)

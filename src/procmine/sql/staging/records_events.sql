@@ -1,4 +1,4 @@
--- Record tables (procmine.sources.records), part 2: from _rec (part 1) the events (one per
+-- Record tables (procmine.sources.records), part 3: from _rec (part 2) the events (one per
 -- configured timestamp column holding a value: the events placeholder is the list of event i's structs,
 -- activity = $activities[i + 1], seq = i so that events at one instant keep the configured
 -- order), the rows with data but no record id (staged without a case: validation
