@@ -109,9 +109,9 @@ def _flow(volumes: list[dict[str, Any]], stages: list[dict[str, Any]]) -> Chart:
                                      title="Median time per stage (label: how many reach it)")
     chart = alt.hconcat(volume, times, spacing=24).properties(title=alt.Title(
         "The Detect-to-Correct flow across record types",
-        subtitle="Left: records per type, linked to a record of another type or alone. Right: "
-                 "median time between stages (given links: reported_as, escalated_to, "
-                 "fixed_by)"))
+        subtitle=["Left: records per type, linked to a record of another type or alone",
+                  "Right: median time between stages (given links: reported_as, escalated_to, "
+                  "fixed_by)"]))
     return Chart("d2c-flow", chart, {"d2c_volumes": volumes, "d2c_stages": stages},
                  caption="From marts.d2c_volumes and marts.d2c_stage_times")
 
@@ -139,8 +139,8 @@ def _heatmap(cells: list[dict[str, Any]], ctx: Context) -> Chart:
     width = min(CHART_WIDTH - 200, 100 * len(types))
     chart = rects.properties(width=width, height={"step": 26}, title=alt.Title(
         "Lean waste across record types",
-        subtitle="Waste hours by record type and Detect-to-Correct stage (all records; the "
-                 "tooltip says how many are linked to another type, by any link)"))
+        subtitle=["Waste hours by record type and Detect-to-Correct stage (all records)",
+                  "The tooltip says how many are linked to another type, by any link"]))
     return Chart("d2c-heatmap", chart, {"d2c_heatmap": cells},
                  caption="From marts.d2c_waste_heatmap (marts.waste by record type)")
 
@@ -167,11 +167,11 @@ def _recurrence(rows: list[dict[str, Any]]) -> Chart:
                              format=",.1f"),
                  alt.Tooltip("before_ids:N", title="Before (ids)"),
                  alt.Tooltip("after_ids:N", title="After (ids)")],
-    ).properties(width=CHART_WIDTH - 300, height={"step": 30}, title=alt.Title(
+    ).properties(width=CHART_WIDTH - 300, height={"step": 24}, title=alt.Title(
         "CIs with most incidents before the change that fixed them",
-        subtitle=f"Incidents on the CI within {fmt.number(rows[0]['window_days'])} days "
-                 "before and after the fixing change took effect (given fixed_by and "
-                 "escalated_to links)"))
+        subtitle=[f"Incidents on the CI within {fmt.number(rows[0]['window_days'])} days "
+                  "before and after the fixing change took effect",
+                  "(given fixed_by and escalated_to links)"]))
     return Chart("d2c-recurrence", chart, {"d2c_recurrence": rows},
                  caption="From marts.d2c_recurrence")
 
@@ -193,13 +193,13 @@ def _change_types(rows: list[dict[str, Any]]) -> Chart:
         x=alt.X("change_failure_rate:Q", title="Change failure rate",
                 axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])))
     chart = alt.hconcat(
-        bars.properties(width=260, height={"step": 24}, title="Incidents induced"),
-        rate.properties(width=160, height={"step": 24}, title="Change failure rate (DORA)"),
+        bars.properties(width=240, height={"step": 24}, title="Incidents induced"),
+        rate.properties(width=150, height={"step": 24}, title="Change failure rate (DORA)"),
         spacing=12).resolve_scale(y="shared").properties(title=alt.Title(
             "Change types with most induced incidents",
-            subtitle="Induced: a change on the incident's CI took effect shortly before it "
-                     "opened (induced links, given and inferred); failure rate: the share of "
-                     "the type's changes that led to an incident"))
+            subtitle=["Induced: a change on the incident's CI took effect shortly before it "
+                      "opened (induced links, given and inferred)",
+                      "Failure rate: the share of the type's changes that led to an incident"]))
     return Chart("d2c-change-types", chart, {"d2c_change_types": rows},
                  caption="From marts.d2c_change_failure (dimension change_type)")
 
