@@ -229,7 +229,7 @@ def test_change_attributes_across_ci_rows(bpic14_d2c_store: RealStore) -> None:
     kind, priority, category, service, _, resolved, _, _, _, attrs = _case(
         bpic14_d2c_store, "C00000005")
     assert (kind, priority, category, service, resolved) == (
-        "change", "Business Change", "Release Type 13", "WBS000162", None)
+        "change", None, "Release Type 13", "WBS000162", None)  # risk: an attribute
     assert set(attrs) == CHANGE_KEYS
     assert {k: attrs[k] for k in ("cis", "change_type", "risk", "emergency", "cab_approval",
                                   "planned_start", "actual_end")} == {
