@@ -1,6 +1,7 @@
 -- marts.d2c_chains: one row per Detect-to-Correct chain (detect -> incident(s) -> problem ->
--- change -> fix): the incidents of marts.d2c_incidents grouped by their chain (the fixing
--- change, else the problem, else the incident alone), the time of each stage and the time
+-- change -> fix): the linked incidents of marts.d2c_incidents grouped by their chain (the
+-- fixing change, else the problem, else the incident with its calls or inducing changes
+-- alone), the time of each stage and the time
 -- between stages (seconds; NULL where the chain lacks a stage). last_incident_closed_at is
 -- NULL while an incident of the chain is open. detect_to_fix_s: from the first call (or the
 -- first incident, if earlier or without calls) to the fix (the change implemented, else the

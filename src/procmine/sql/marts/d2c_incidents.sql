@@ -1,4 +1,6 @@
--- marts.d2c_incidents: one row per incident with its Detect-to-Correct links: the calls that
+-- marts.d2c_incidents: one row per incident linked to a record of another type (an incident
+-- with no link is no chain across records: marts.d2c_calls_per_incident counts it under 0
+-- calls) with its Detect-to-Correct links: the calls that
 -- reported it (given reported_as links: calls, the first call and the time from it to the
 -- incident's opening), its problem (given escalated_to, the earliest opened), the change that
 -- fixed it (given fixed_by, from the incident or from its problem; the earliest implemented),
@@ -88,5 +90,7 @@ final AS (
     LEFT JOIN problems AS p USING (incident_id)
     LEFT JOIN fixes AS f USING (incident_id)
     LEFT JOIN induced AS d USING (incident_id)
+    WHERE c.incident_id IS NOT NULL OR p.incident_id IS NOT NULL OR f.incident_id IS NOT NULL
+       OR d.incident_id IS NOT NULL
 )
 SELECT * FROM final
