@@ -90,6 +90,13 @@ def _flow(volumes: list[dict[str, Any]], stages: list[dict[str, Any]]) -> Chart:
                  alt.Tooltip("given_linked_records:Q", title="Linked by given links",
                              format=",.0f")],
     ).properties(width=260, height={"step": 30}, title="Records per type (flow order)")
+    if not stages:   # no record is linked to another type: the volumes alone
+        chart = volume.properties(title=alt.Title(
+            "The Detect-to-Correct flow across record types",
+            subtitle=["Records per type: no record is linked to a record of another type, so "
+                      "there are no stage times"]))
+        return Chart("d2c-flow", chart, {"d2c_volumes": volumes},
+                     caption="From marts.d2c_volumes")
     for s in stages:
         s["label"] = STAGE_LABELS.get(s["stage"], s["stage"])
         s["records_text"] = f"{fmt.number(s['records'])} {s['grain']}s"
