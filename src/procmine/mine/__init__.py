@@ -175,7 +175,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         _drop_temps(conn)
         d2c_mod.build(conn, link_settings)
         return report
-    d2c_job: Callable[[], dict[str, float]] | None = d2c_mod.start(conn, link_settings)
+    d2c_job = d2c_mod.start(conn, link_settings)   # links and chain marts: core.cases only
     registered: dict[str, Table] = {}
 
     def register(**tables: Table) -> None:
@@ -294,14 +294,13 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         with _timed(report, "d2c", progress):   # (waits for d2c_job), the cross-record heat map
             for step, seconds in d2c_job().items():
                 report.timings[f"d2c_{step}"] = seconds
-            d2c_job = None
             d2c_mod.build_heatmap(conn)
         report.transitions = _mart_rows(conn, "transitions")
     except BaseException:
+        with contextlib.suppress(BaseException):   # (joined again: returns or re-raises)
+            d2c_job()   # before the connection is closed, whatever else failed
         with contextlib.suppress(BaseException):   # the first failure is the one reported
             writer.wait()
-            if d2c_job is not None:
-                d2c_job()
             if model_job is not None:
                 model_job()
         raise
