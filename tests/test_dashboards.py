@@ -31,7 +31,7 @@ from tests.conftest import PROCMINE, run_cli
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE_SNAPSHOTS = os.environ.get("PROCMINE_UPDATE_SNAPSHOTS") == "1"
 PAGES = ["index", "overview", "process_map", "waste", "bottlenecks", "variants", "operating_model",
-         "data_quality"]
+         "d2c", "data_quality"]
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 SPEC_RE = re.compile(r'<script type="application/json" id="spec-([^"]+)">(.*?)</script>', re.S)
 
@@ -252,7 +252,23 @@ def write_fixture_marts(conn, cases: int = 600, seed: int = 3, optional: bool = 
 def build_fixture_db(path: Path, **kwargs) -> Path:
     with store.writing(path) as conn:
         write_fixture_marts(conn, **kwargs)
+        write_fixture_links(conn)
     return path
+
+
+def write_fixture_links(conn) -> None:
+    """The Detect-to-Correct marts (mine/d2c.py) over the hand-made records of test_d2c and
+    the fixture's waste cases as incidents."""
+    from procmine.mine import d2c
+    from tests.test_d2c import CASES
+
+    for row in CASES:
+        conn.execute("INSERT INTO core.cases BY NAME SELECT * FROM (SELECT "
+                     + ", ".join(f"${k} AS {k}" for k in row) + ")", row)
+    conn.execute("INSERT INTO core.cases (case_id, case_type, source) "
+                 "SELECT DISTINCT case_id, 'incident', 'fixture' FROM marts.waste "
+                 "WHERE case_id NOT IN (SELECT case_id FROM core.cases)")
+    d2c.build(conn, d2c.LinkSettings.from_config(Config(default_config_data())))
 
 
 def write_hostile_marts(conn, seed: int = 5) -> None:
@@ -364,7 +380,8 @@ def test_every_page_and_png_is_written(rendered: Path) -> None:
     charts = {slug for name in PAGES for slug in embedded_specs(rendered / f"{name}.html")}
     assert {"waste-heatmap", "overview-trends", "overview-flow", "bottlenecks-transitions",
             "bottlenecks-weekday-hour", "variants-pareto", "operating-model-sourcing-handoffs",
-            "data-quality-quarantine", "data-quality-runs", "overview-drift"} <= charts
+            "data-quality-quarantine", "data-quality-runs", "overview-drift", "d2c-flow",
+            "d2c-heatmap", "d2c-recurrence", "d2c-change-types"} <= charts
     for slug in charts:
         png = (rendered / f"{slug}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000, slug

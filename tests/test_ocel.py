@@ -72,7 +72,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     _mine(db)
     out = folder / "sample.ocel.sqlite"
     proc = run_cli("export", "--format", "ocel2", "--out", out, "--db", db)
-    assert "2,394 events, 323 objects, 2,394 event-object and 29 object-object" in " ".join(
+    assert "2,394 events, 323 objects, 2,394 event-object and 31 object-object" in " ".join(
         proc.stderr.split())
     return db, out
 
@@ -91,7 +91,7 @@ def test_sample_export_is_ocel2_sqlite(sample: tuple[Path, Path]) -> None:
         assert conn.execute("SELECT ocel_qualifier, count(*) FROM event_object GROUP BY 1"
                             ).fetchall() == [("case", 2_394)]
         assert conn.execute("SELECT ocel_qualifier, count(*) FROM object_object GROUP BY 1 "
-                            "ORDER BY 1").fetchall() == [("change", 14), ("problem", 15)]
+                            "ORDER BY 1").fetchall() == [("change", 14), ("induced", 2), ("problem", 15)]
         # an incident's problem is an object of type problem
         assert conn.execute(
             "SELECT DISTINCT s.ocel_type, t.ocel_type FROM object_object AS oo "
@@ -114,7 +114,7 @@ def test_pm4py_reads_the_sample_export_with_procmines_counts_and_ocdfg(
         sample: tuple[Path, Path]) -> None:
     db, out = sample
     counts, edges = _pm4py(out)
-    assert counts == _file_counts(out) == (2_394, 323, 2_394, 29)
+    assert counts == _file_counts(out) == (2_394, 323, 2_394, 31)
     mart = _ocdfg(db)
     assert edges == mart
     # per type: each object's events less one
@@ -135,7 +135,7 @@ def test_the_sample_export_loads_back_and_exports_the_same(
     assert _query(db, "SELECT case_type, count(*) FROM core.cases GROUP BY 1 ORDER BY 1") == [
         ("change", 13), ("incident", 300), ("problem", 10)]
     again = tmp_path / "again.sqlite"
-    assert export_ocel(db, again) == OcelCounts(2_394, 323, 2_394, 29, 0)
+    assert export_ocel(db, again) == OcelCounts(2_394, 323, 2_394, 31, 0)
     with sqlite3.connect(out) as first, sqlite3.connect(again) as second:
         for table in ("event_object", "object_object", "event"):
             assert set(first.execute(f"SELECT * FROM {table}")) == set(
@@ -151,7 +151,7 @@ def test_pm4py_rewrites_the_sample_export_and_it_loads_back(
     db, out = sample
     rewritten = tmp_path / "pm4py.sqlite"
     pm4py.write_ocel2_sqlite(pm4py.read_ocel2_sqlite(str(out)), str(rewritten))
-    assert _file_counts(rewritten) == (2_394, 323, 2_394, 29)
+    assert _file_counts(rewritten) == (2_394, 323, 2_394, 31)
     back = tmp_path / "back.duckdb"
     result = ingest(load_config(), back, "ocel2", [rewritten])
     assert (result.events_loaded, result.events_quarantined) == (2_394, 0)
@@ -159,7 +159,7 @@ def test_pm4py_rewrites_the_sample_export_and_it_loads_back(
     assert sorted(_query(back, events)) == sorted(_query(db, events))
     _mine(back)
     assert _ocdfg(back) == _ocdfg(db)
-    assert _query(back, "SELECT count(*) FROM raw.ocel2_o2o") == [(29,)]
+    assert _query(back, "SELECT count(*) FROM raw.ocel2_o2o") == [(31,)]
 
 
 def test_volvo_export_equals_pm4py(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -223,11 +223,14 @@ def test_core_links_are_exported_with_their_qualifiers(
                                           "'incident' ORDER BY case_id LIMIT 2")]
     change = _query(db, "SELECT min(case_id) FROM core.cases WHERE case_type = 'change'")[0][0]
     with store.writing(db) as conn:
-        conn.execute("CREATE TABLE core.links (from_object VARCHAR, to_object VARCHAR, "
-                     "kind VARCHAR, origin VARCHAR, rule VARCHAR)")
-        conn.execute("INSERT INTO core.links VALUES (?, ?, 'caused_by', 'given', NULL), "
-                     "(?, ?, 'caused_by', 'inferred', 'change_window_7d'), "
-                     "(?, 'CHG-NOT-LOADED', 'caused_by', 'given', NULL)",
+        conn.execute("DELETE FROM core.links")   # (mining's links replaced by these)
+        conn.execute("INSERT INTO core.links (from_type, from_id, to_type, to_id, kind, origin, "
+                     "rule, to_exists, from_exists) VALUES "
+                     "('incident', ?, 'change', ?, 'caused_by', 'given', 'caused_by', true, true), "
+                     "('incident', ?, 'change', ?, 'caused_by', 'inferred', 'change_window_7d', "
+                     "true, true), "
+                     "('incident', ?, 'change', 'CHG-NOT-LOADED', 'caused_by', 'given', "
+                     "'caused_by', false, true)",
                      [incidents[0], change, incidents[1], change, incidents[0]])
     out = tmp_path / "links.sqlite"
     assert export_ocel(db, out) == OcelCounts(2_394, 323, 2_394, 31, 1)

@@ -14,7 +14,7 @@ from procmine.sql import load_sql, run_sql
 from procmine.sql.models import materialise, materialise_sql, model_query
 
 # folders of procmine/sql whose every file is a model: one SELECT ending `SELECT * FROM final`
-MODEL_FOLDERS = ("marts", "intermediate", "reports", "analyses")
+MODEL_FOLDERS = ("marts", "intermediate", "reports", "analyses", "links")
 # files there that are scripts, not models (they create views)
 SCRIPTS = {"intermediate/vocabulary.sql"}
 # (EXCLUDE: a sort key that is not a column of the mart, e.g. conformance's variant index)
@@ -31,9 +31,10 @@ def _model_names() -> list[str]:
 def test_the_model_folders_hold_the_models() -> None:
     names = _model_names()
     assert "marts/transitions.sql" in names and "reports/waste_agg.sql" in names
-    assert len([n for n in names if n.startswith("marts/")]) == 15
-    assert len([n for n in names if n.startswith("intermediate/")]) == 10
-    assert len([n for n in names if n.startswith("reports/")]) == 28
+    assert len([n for n in names if n.startswith("marts/")]) == 25
+    assert len([n for n in names if n.startswith("intermediate/")]) == 13
+    assert len([n for n in names if n.startswith("reports/")]) == 33
+    assert len([n for n in names if n.startswith("links/")]) == 3
 
 
 def test_the_mining_fingerprint_reads_every_mining_model() -> None:

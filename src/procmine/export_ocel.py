@@ -46,12 +46,12 @@ OBJECT_ATTRIBUTES = {"source": "TEXT", "priority": "TEXT", "category": "TEXT", "
                      "opened_at": "TIMESTAMP", "resolved_at": "TIMESTAMP",
                      "closed_at": "TIMESTAMP", "sla_met": "INTEGER", "reopen_count": "INTEGER",
                      "vendor": "TEXT", "sourcing": "TEXT"}
-# core.links (added for BPIC 2014): the first present of each candidate column name
+# core.links (migration 017, mine/d2c.py): the first present of each candidate column name
 LINK_COLUMNS = {
-    "source": ("from_object", "from_id", "from_object_id", "source_id"),
-    "target": ("to_object", "to_id", "to_object_id", "target_id"),
-    "kind": ("kind", "qualifier"),
-    "origin": ("origin", "provenance", "given_or_inferred", "status"),
+    "source": ("from_id",),
+    "target": ("to_id",),
+    "kind": ("kind",),
+    "origin": ("origin",),
     "rule": ("rule",),
 }
 BATCH = 50_000
@@ -234,5 +234,8 @@ def _links_table(conn: duckdb.DuckDBPyConnection) -> None:
         rule = f"coalesce({quote_ident(found['rule'])}, '')" if found["rule"] else "''"
         qualifier = (f"CASE WHEN lower({quote_ident(found['origin'])}) = 'inferred' "
                      f"THEN {kind} || ' (inferred: ' || {rule} || ')' ELSE {kind} END")
+    # the links from problem_id / change_id are core.cases' own relations (ocel_o2o.sql)
+    given_twice = (f"WHERE {quote_ident(found['rule'])} NOT IN ('problem_id', 'change_id')"
+                   if found["rule"] else "")
     conn.execute(f"INSERT INTO _ocel_links SELECT {quote_ident(found['source'])}, "
-                 f"{quote_ident(found['target'])}, {qualifier} FROM core.links")
+                 f"{quote_ident(found['target'])}, {qualifier} FROM core.links {given_twice}")

@@ -25,6 +25,7 @@ from procmine.config import Config
 from procmine.errors import ProcmineError
 from procmine.mine import changes as changes_mod
 from procmine.mine import conformance as conformance_mod
+from procmine.mine import d2c as d2c_mod
 from procmine.mine import drift as drift_mod
 from procmine.mine.background import in_thread
 from procmine.mine.clock import Clock
@@ -164,6 +165,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
           detector: Detector) -> MineReport:
     settings = MiningSettings.from_config(config)
     drift_settings = drift_mod.DriftSettings.from_config(config)
+    link_settings = d2c_mod.LinkSettings.from_config(config)
     report = MineReport(currency=settings.currency)
     started = time.perf_counter()
     with _timed(report, "load", progress):
@@ -175,7 +177,9 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             conn.execute(f"DELETE FROM {qualified(f'marts.{mart}')}")
         run_sql(conn, changes_mod.CLEAR_STATE_SQL)
         _drop_temps(conn)
+        d2c_mod.build(conn, link_settings)
         return report
+    d2c_job = d2c_mod.start(conn, link_settings)   # links and chain marts: core.cases only
     registered: dict[str, Table] = {}
 
     def register(**tables: Table) -> None:
@@ -291,8 +295,14 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             registered["_mine_drift"] = {}
             writer.run(*_models("drift"))
             writer.wait()
+        with _timed(report, "d2c", progress):   # (waits for d2c_job), the cross-record heat map
+            for step, seconds in d2c_job().items():
+                report.timings[f"d2c_{step}"] = seconds
+            d2c_mod.build_heatmap(conn)
         report.transitions = _mart_rows(conn, "transitions")
     except BaseException:
+        with contextlib.suppress(BaseException):   # (joined again: returns or re-raises)
+            d2c_job()   # before the connection is closed, whatever else failed
         with contextlib.suppress(BaseException):   # the first failure is the one reported
             writer.wait()
             if model_job is not None:

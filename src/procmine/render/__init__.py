@@ -38,6 +38,7 @@ def page_builders() -> tuple[list[PageBuilder], list[PageBuilder]]:
     workers have been started.)"""
     from procmine.render.pages import (
         bottlenecks,
+        d2c,
         data_quality,
         operating_model,
         overview,
@@ -47,9 +48,9 @@ def page_builders() -> tuple[list[PageBuilder], list[PageBuilder]]:
     )
 
     site = [overview.build, process_map.build, waste.build, bottlenecks.build, variants.build,
-            operating_model.build, data_quality.build]
+            operating_model.build, d2c.build, data_quality.build]
     build_order = [variants.build, process_map.build, bottlenecks.build, waste.build,
-                   operating_model.build, overview.build, data_quality.build]
+                   operating_model.build, d2c.build, overview.build, data_quality.build]
     return site, build_order + [b for b in site if b not in build_order]
 
 
