@@ -283,7 +283,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
             writer.wait()
         with _timed(report, "drift", progress):   # weekly series in SQL, PELT on short ones
-            conn.register("_mine_drift", drift_mod.compute_drift(conn, drift_settings))
+            conn.register("_mine_drift", drift_mod.compute_drift(
+                conn, drift_settings, events, variants.case_variant))
             registered["_mine_drift"] = {}
             writer.run(*_models("drift"))
             writer.wait()
