@@ -195,7 +195,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             durations = (events.t[events.ends - 1] - events.t[events.starts]) / 1e6
             stages = _stage_names(events)
             register(_mine_variant=variant_table(variants), _mine_steps=steps,
-                     _mine_variant_case={"vi": variants.case_variant, "duration_s": durations},
+                     _mine_variant_case={"ci": np.arange(events.cases, dtype=np.int32),
+                                         "vi": variants.case_variant, "duration_s": durations},
                      _mine_activity=_names(events.vocab.activities),
                      _mine_stage=_names(stages))
             writer.run(*_models("variants", "transitions"))   # meanwhile: waste
