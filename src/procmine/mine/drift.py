@@ -85,7 +85,8 @@ def penalty(settings: DriftSettings, weeks: int, columns: int) -> float:
 def weekly_series(conn: duckdb.DuckDBPyConnection,
                   settings: DriftSettings) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(weekly KPIs, weekly item counts) of the window, from core.events and core.cases."""
-    return _series(conn, settings, ("intermediate/drift_weeks", "intermediate/drift_cases"))
+    return _series(conn, settings, ("intermediate/drift_weeks", "intermediate/drift_cases",
+                                     "intermediate/drift_items_weekly"))
 
 
 def weekly_series_of(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
@@ -98,7 +99,8 @@ def weekly_series_of(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
         for name, table in zip(INDEX_TABLES, tables, strict=True):
             conn.register(name, table)
         return _series(conn, settings, ("intermediate/drift_index_weeks",
-                                        "intermediate/drift_index_cases"))
+                                        "intermediate/drift_index_cases",
+                                        "intermediate/drift_index_items"))
     finally:
         for name in INDEX_TABLES:
             conn.unregister(name)
@@ -106,7 +108,7 @@ def weekly_series_of(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
 
 def case_tables(events: EventArrays, case_variant: np.ndarray) -> tuple[Table, Table, Table]:
     """(_mine_drift_case, _mine_drift_handoff, _mine_drift_handoff_name): per case its first
-    and last event time, variant and hand-offs as drift_cases.sql counts them (a change of
+    and last event time (epoch microseconds), variant and hand-offs as drift_cases.sql counts them (a change of
     org_group between consecutive events of the case, both with a group); each distinct
     hand-off edge of each case (ci, code) and the edges' names ('from → to')."""
     g = events.g
@@ -131,17 +133,16 @@ def case_tables(events: EventArrays, case_variant: np.ndarray) -> tuple[Table, T
 
 
 def _series(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
-            models: tuple[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Materialise the window's weeks and cases (`models`: into _drift_week, _drift_case),
-    then read the weekly KPIs and item counts."""
+            models: tuple[str, str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Materialise the window's weeks and cases (the first two `models`: into _drift_week,
+    _drift_case), then read the weekly KPIs and the item counts (the third)."""
     params = {"window_weeks": settings.window_weeks, "min_item_cases": settings.min_item_cases}
-    weeks, cases = models
+    weeks, cases, items_model = models
     try:
         run_sql(conn, materialise_sql(weeks, "_drift_week", temp=True), params)
         run_sql(conn, materialise_sql(cases, "_drift_case", temp=True), params)
         kpis = _frame_of(conn, "intermediate/drift_kpis_weekly", {})
-        items = _frame_of(conn, "intermediate/drift_items_weekly",
-                          {"min_item_cases": settings.min_item_cases})
+        items = _frame_of(conn, items_model, {"min_item_cases": settings.min_item_cases})
     finally:
         for temp in TEMPS:
             conn.execute(f"DROP TABLE IF EXISTS {temp}")
