@@ -187,6 +187,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     }
     writer = _Writer(conn, params, report)
     model_job: Callable[[], ModelResult | None] | None = None
+    preload: Callable[[], None] | None = None
     try:
         with _timed(report, "variants", progress):
             waste_job = in_thread(lambda: detect(events, settings), "procmine-mine-waste")
@@ -219,6 +220,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                 lambda: _discover(report, variants, settings,
                                   model_dir or config.dashboards_dir / "model"),
                 "procmine-mine-model")
+        preload = in_thread(drift_mod.preload, "procmine-mine-preload")
         with _timed(report, "plan_rewrite", progress):
             changes = _plan_rewrite(conn, events, variants, settings, checked.model_path,
                                     incremental)
@@ -284,6 +286,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
             writer.wait()
         with _timed(report, "drift", progress):   # weekly series in SQL, PELT on short ones
+            join_preload, preload = preload, None
+            join_preload()
             conn.register("_mine_drift", drift_mod.compute_drift(
                 conn, drift_settings, events, variants.case_variant))
             registered["_mine_drift"] = {}
@@ -295,6 +299,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             writer.wait()
             if model_job is not None:
                 model_job()
+            if preload is not None:
+                preload()
         raise
     finally:
         for name in registered:
