@@ -166,7 +166,7 @@ def _scale_title(key: str) -> str:
 
 
 STAGE_NOTES = {
-    "ingest": "files → raw.servicenow → staging.events (+ mappings)",
+    "ingest": "files → raw.<source> → staging.events (+ mappings)",
     "validate": "GX suites (row, case, batch level) + quarantine + data docs",
     "publish": "staging → core.events / core.cases, and the mining index (core.event_codes)",
     "mine": "every mart + discovered model (pm4py IMf)",
@@ -476,6 +476,9 @@ def _realshaped_section(key: str, entry: dict[str, Any]) -> list[str]:
             if row["met"] is False else ""
         lines.append(f"| {row['figure']} | {row['target']} | {row['measured']} | "
                      f"{_status(row['met'])}{': ' + cause if cause else ''} |")
+    if any(loaded.get("reused_store") for loaded in entry.get("loads", {}).values()):
+        lines += ["", "The loading stages' rows are those of the run that loaded the stores "
+                  "(`--reuse-stores`: mined again here without loading)."]
     lines += ["", "| load | stage | wall s | peak RSS | what / inner timings |",
               "|---|---|--:|--:|---|"]
     for name, loaded in entry.get("loads", {}).items():
