@@ -48,7 +48,7 @@ lint: install
 bench: install ## benchmarks → BENCHMARKS.md and bench/results.json (1M and 10M events, ~30 min)
 	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
 
-bench-smoke: install ## the benchmark harness at 100k events (a full run, three nightlies; ~3 min)
+bench-smoke: install ## the benchmark harness at 100k events (a full run, three nightlies) and the real-shaped log × 2 (~4 min)
 	$(VENV)/bin/pytest -q bench/test_smoke.py
 
 soak: install ## nightly soak: SOAK_NIGHTS nights onto one store, SOAK_KILLS SIGKILLs, a reader; marts = one clean run

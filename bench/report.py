@@ -166,7 +166,7 @@ def _scale_title(key: str) -> str:
 
 
 STAGE_NOTES = {
-    "ingest": "files → raw.servicenow → staging.events (+ mappings)",
+    "ingest": "files → raw.<source> → staging.events (+ mappings)",
     "validate": "GX suites (row, case, batch level) + quarantine + data docs",
     "publish": "staging → core.events / core.cases, and the mining index (core.event_codes)",
     "mine": "every mart + discovered model (pm4py IMf)",
@@ -344,6 +344,12 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {row['figure']} | {row['target']} | {row['measured']} | "
                          f"{_status(row['met'])}{': ' + cause if cause else ''} |{smaller}")
         lines.append("")
+    realshaped = results.get("realshaped") or {}
+    if realshaped:
+        lines += ["## Real-shaped log (issue #20): the whole mine stage vs pm4py and r4pm", ""]
+        for key in sorted(realshaped, key=lambda k: realshaped[k].get("events_target", 0),
+                          reverse=True):
+            lines += [*_realshaped_section(key, realshaped[key]), ""]
     lines += ["## Results per scale", ""]
     for key in order:
         lines += [*_scale_section(key, scales[key]), ""]
@@ -371,6 +377,7 @@ def markdown(results: dict[str, Any]) -> str:
         "make bench                                   # install, then 1M and 10M (≈ 30 min)",
         ".venv/bin/python -m bench.run --scales 1m    # one scale; others stay in results.json",
         ".venv/bin/python -m bench.run --scales 100k --no-wait   # the CI smoke size",
+        ".venv/bin/python -m bench.run --only realshaped --scales 10m   # issue #20's rows only",
         "```",
         "",
         "Samples are generated with `procmine sample` (≈ 7.9 events per incident) and cached in "
@@ -378,7 +385,10 @@ def markdown(results: dict[str, Any]) -> str:
         "nightly increment is one more export file: a small sample of another seed with record "
         "numbers moved out of the base range and dates moved after the base export. Workdirs, "
         "databases and per-stage logs are in `bench/cache/work/<scale>/`. A 10M run waits "
-        "(up to 40 min) for a 1-minute load average below 1.5 first (`--no-wait` skips).",
+        "(up to 40 min) for a 1-minute load average below 1.5 first (`--no-wait` skips). "
+        "The real-shaped log (BPIC 2013 × N, bench/realshaped.py) is written once into "
+        "`bench/cache/realshaped/`; `--keep-stage-db` keeps its stores and `--reuse-stores` "
+        "mines them again without loading.",
         "",
         "The workdirs' `procmine.toml` (written by `bench/run.py`) runs the pipeline in-process "
         "(`[run] prefect = \"never\"`: the same steps the Prefect flow runs as tasks, without a "
@@ -386,3 +396,106 @@ def markdown(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# --- issue #20: the real-shaped log (bench.realshaped), the whole mine stage vs its peers ---
+
+REALSHAPED_LOADS = {"adapter": "BPIC 2013 × {copies} through its adapter (`--source bpic2013`)",
+                    "csv": "the same log as a three-column generic CSV (`--source csv`)"}
+# Why a real-shaped target is missed (from the per-step timings in bench/analysis.md)
+REALSHAPED_GAP_CAUSES: dict[str, str] = {
+    "mine_vs_pm4py": "the stage writes 15 marts and a model, not three dicts: through the "
+                     "adapter (27.4 s) writing marts.waste 7.4 s (5.06M rows with their text "
+                     "columns), the other marts 9.1 s (case_kpis 1.13M rows 5.0 s), drift 4.6 s, "
+                     "the core 3.4 s, the model 3.1 s in its thread, the store copy and publish "
+                     "1-3 s (see Analysis)",
+    "mine_vs_r4pm": "r4pm counts variants and DFG edges in Rust on a log already in its "
+                    "registry (its 15 s import excluded), 4.1-4.6 s; the mine stage's core "
+                    "alone (read the index, variants, every waste instance) takes 2.6-3.4 s and "
+                    "the store copy, marts and model the rest (see Analysis)",
+}
+
+
+def _stage_s(child: dict[str, Any] | None) -> float | None:
+    return child.get("stage_s") if child and child.get("ok") else None
+
+
+def realshaped_ran(entry: dict[str, Any]) -> bool:
+    loads = entry.get("loads", {})
+    return bool(loads) and all(
+        load.get("mine") and load["mine"].get("ok")
+        and all(load.get(side, {"ok": True}).get("ok") for side in ("pm4py", "r4pm"))
+        for load in loads.values())
+
+
+def evaluate_realshaped(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The target rows of issue #20 on the real-shaped log: the whole mine stage (median of
+    three, inside its process: store copy, every mart, model, publish) against pm4py's
+    variants + DFG + performance DFG (≥ 5×) and r4pm's variants + DFG (≥ 1×)."""
+    rows = []
+    for load, loaded in entry.get("loads", {}).items():
+        ours = _stage_s(loaded.get("mine"))
+        samples = [m.get("stage_s") for m in loaded.get("mine_runs", [])]
+        where = REALSHAPED_LOADS[load].format(copies=entry.get("copies"))
+        for peer, target, what in (("pm4py", 5.0, "pm4py's variants + DFG + performance DFG"),
+                                   ("r4pm", 1.0, "r4pm's variants + DFG (its import excluded)")):
+            side = loaded.get(peer) or {}
+            theirs = side.get("core_s") if side.get("ok") else None
+            identical = (side.get("comparison") or {}).get("identical")
+            ratio = theirs / ours if ours and theirs else None
+            rows.append({
+                "id": f"mine_vs_{peer}_{load}",
+                "figure": f"whole mine stage vs {what}, {where}",
+                "target": f"≥ {target:g}×",
+                "measured": (f"{ratio:.2f}× ({ours:.1f} s vs {theirs:.1f} s; procmine "
+                             f"{_samples(samples)} s, {peer} {_samples(side.get('core_samples'))}"
+                             " s); results " + ("identical" if identical else "DIFFERENT"))
+                if ratio else "not measured",
+                "met": (ratio >= target and bool(identical)) if ratio else None,
+                "value": round(ratio, 3) if ratio else None,
+            })
+    return rows
+
+
+def _realshaped_section(key: str, entry: dict[str, Any]) -> list[str]:
+    load = entry.get("machine_load", {})
+    lines = [
+        f"### Real-shaped {_scale_title(key)}: BPIC 2013 × {entry.get('copies')}",
+        "",
+        f"Measured {entry.get('measured_at', '?')}; 1-minute load average "
+        f"{load.get('load1_at_start', '?')} at the start, {entry.get('load1_after', '?')} at the "
+        f"end." + _probe_note(entry) + " The mine stage's figure is its time inside the process "
+        "(store copy, every mart, the model, publish; interpreter start-up and imports "
+        "excluded), the median of three runs with pm4py and r4pm run between them.",
+        "",
+        "| figure | target | measured | status |",
+        "|---|---|---|---|",
+    ]
+    for row in entry.get("targets") or evaluate_realshaped(entry):
+        cause = REALSHAPED_GAP_CAUSES.get(row["id"].rsplit("_", 1)[0], "") \
+            if row["met"] is False else ""
+        lines.append(f"| {row['figure']} | {row['target']} | {row['measured']} | "
+                     f"{_status(row['met'])}{': ' + cause if cause else ''} |")
+    if any(loaded.get("reused_store") for loaded in entry.get("loads", {}).values()):
+        lines += ["", "The loading stages' rows are those of the run that loaded the stores "
+                  "(`--reuse-stores`: mined again here without loading)."]
+    lines += ["", "| load | stage | wall s | peak RSS | what / inner timings |",
+              "|---|---|--:|--:|---|"]
+    for name, loaded in entry.get("loads", {}).items():
+        for stage, child in loaded.get("stages", {}).items():
+            lines.append(f"| {name} | {stage} | {child['wall_s']:.1f} | {_mb(child)} | "
+                         f"{_stage_note(stage, child)} |")
+        for i, child in enumerate(loaded.get("mine_runs", [])):
+            lines.append(f"| {name} | mine #{i + 1} | {child['wall_s']:.1f} | {_mb(child)} | "
+                         f"stage {child.get('stage_s', 0):.1f} s; "
+                         f"{child.get('waste_rows', 0):,} waste rows; "
+                         f"{_stage_note('mine', child)} |")
+        for peer in ("pm4py", "r4pm"):
+            side = loaded.get(peer)
+            if side:
+                t = side.get("timings", {})
+                lines.append(f"| {name} | {peer} | {side['wall_s']:.1f} | {_mb(side)} | "
+                             + ", ".join(f"{k} {v:.2f}" for k, v in t.items()) + " s; "
+                             + str({k: v for k, v in (side.get("comparison") or {}).items()
+                                    if k != "examples"}) + " |")
+    return lines

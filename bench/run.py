@@ -23,6 +23,7 @@ from typing import Any
 from bench import report as report_mod
 from bench.machine import machine_info, speed_probe, versions
 from bench.measure import Measured, run_child
+from bench.realshaped import LOADS, copies_for, ensure_realshaped
 from bench.samples import cases_for, ensure_increment, ensure_sample, sample_files
 from procmine.runtime import MALLOC_ENV
 
@@ -84,10 +85,10 @@ def wait_for_quiet(threshold: float, max_wait_s: float, poll_s: float = 60) -> d
             "max_load1_seen": max(seen)}
 
 
-def make_workdir(folder: Path, files: list[Path]) -> Path:
-    """A fresh folder with procmine.toml and landing/servicenow/ holding `files` (hard links)."""
+def make_workdir(folder: Path, files: list[Path], source: str = "servicenow") -> Path:
+    """A fresh folder with procmine.toml and landing/<source>/ holding `files` (hard links)."""
     shutil.rmtree(folder, ignore_errors=True)
-    landing = folder / "landing" / "servicenow"
+    landing = folder / "landing" / source
     landing.mkdir(parents=True)
     (folder / "procmine.toml").write_text(WORKDIR_CONFIG, encoding="utf-8")
     for path in files:
@@ -236,6 +237,82 @@ def bench_scale(key: str, events: int, args: argparse.Namespace) -> dict[str, An
     return out
 
 
+def bench_realshaped(key: str, events: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Issue #20's rows: the real BPIC 2013 log × N (bench.realshaped), loaded through its
+    adapter and as a generic three-column CSV; per load: ingest, validate, publish, then the
+    whole mine stage three times (the first on the fresh store, then with every case
+    rewritten, the same work: stages.mine_all), pm4py's variants + DFG + performance DFG and
+    r4pm's variants + DFG on the same events (each the median of three in its process)."""
+    copies = copies_for(events)
+    out: dict[str, Any] = {"copies": copies, "events_target": events}
+    if events >= QUIET_FROM_EVENTS and not args.no_wait:
+        out["machine_load"] = wait_for_quiet(args.quiet_load, args.max_wait_s)
+    else:
+        out["machine_load"] = {"load1_at_start": load1(), "waited_s": 0}
+    out["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    out["speed_probe_start"] = speed_probe()
+    log(f"real-shaped {label(key)}: BPIC 2013 × {copies}")
+    files, generated_s = ensure_realshaped(args.cache, copies)
+    out["files"] = {load: {"path": shown(path), "bytes": path.stat().st_size}
+                    for load, path in files.items()}
+    out["generated_s"] = generated_s
+    out["loads"] = {}
+    for load, source in LOADS.items():
+        work = args.cache / "work" / f"realshaped-{key}" / load
+        logs = work / "logs"
+        shutil.rmtree(logs, ignore_errors=True)
+        run_id = f"bench-realshaped-{key}-{load}"
+        result: dict[str, Any] = {"source": source, "stages": {}}
+        out["loads"][load] = result
+        workdir = work / "stages"
+        kept = workdir / "stages.json"   # the loading stages of the run that left the store
+        if args.reuse_stores and kept.is_file() and (workdir / "procmine.duckdb").is_file():
+            result["stages"] = json.loads(kept.read_text(encoding="utf-8"))
+            result["reused_store"] = True
+            log(f"{load}: the store of an earlier run (--reuse-stores)")
+        else:
+            workdir = make_workdir(workdir, [files[load]], source)
+            for stage in ("ingest", "validate", "publish"):
+                measured = measure(f"{load}_{stage}", "bench.stages",
+                                   [stage, str(workdir), run_id], workdir, logs)
+                result["stages"][stage] = measured.as_dict()
+                if not measured.ok:
+                    break
+            else:
+                kept.write_text(json.dumps(result["stages"]), encoding="utf-8")
+        if all(result["stages"].get(s, {}).get("ok") for s in ("ingest", "validate", "publish")):
+            result["events"] = result["stages"]["publish"].get("core_events")
+            mines = []
+            for repeat in range(CORE_REPEATS):   # pm4py and r4pm run between the repeats
+                # the first on a fresh store rewrites every case; on a reused one, say so
+                stage = "mine_all" if repeat or result.get("reused_store") else "mine"
+                mines.append(measure(f"{load}_mine_{repeat}", "bench.stages",
+                                     [stage, str(workdir), run_id], workdir, logs).as_dict())
+                if not mines[-1]["ok"]:
+                    break
+                if not args.no_pm4py:
+                    if repeat == 0:
+                        result["pm4py"] = measure(   # top 0: no inductive miner here
+                            f"{load}_pm4py", "bench.pm4py_side",
+                            [str(workdir), "0", str(CORE_REPEATS)], workdir, logs,
+                            env=PM4PY_ENV).as_dict()
+                    if repeat == 1:
+                        result["r4pm"] = measure(
+                            f"{load}_r4pm", "bench.r4pm_side",
+                            [str(workdir), str(CORE_REPEATS)], workdir, logs).as_dict()
+            for child in mines:   # the stage inside its process: store copy + mining + publish
+                child["stage_s"] = round(child.get("work_s", 0) + child.get("store_s", 0), 3)
+            result["mine_runs"] = mines
+            result["mine"] = median_run(
+                [{**m, "wall_s": m["stage_s"]} for m in mines]) if mines else None
+        if not args.keep_stage_db:
+            (workdir / "procmine.duckdb").unlink(missing_ok=True)
+    out["load1_after"] = load1()
+    out["speed_probe_end"] = speed_probe()
+    out["targets"] = report_mod.evaluate_realshaped(out)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--scales", default="1m,10m",
@@ -254,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
                              "(bench/dask_scaling.py; results.json only)")
     parser.add_argument("--no-runs", action="store_true", help="skip the full and nightly runs")
     parser.add_argument("--keep-stage-db", action="store_true")
+    parser.add_argument("--reuse-stores", action="store_true",
+                        help="real-shaped rows: mine the stores an earlier run kept "
+                             "(--keep-stage-db) instead of loading the files again")
+    parser.add_argument("--only", choices=("generated", "realshaped"),
+                        help="only the generated samples' scales, or only issue #20's "
+                             "real-shaped log (BPIC 2013 × N) at each scale")
     parser.add_argument("--fresh", action="store_true",
                         help="drop results of scales not measured now")
     args = parser.parse_args(argv)
@@ -264,10 +347,24 @@ def main(argv: list[str] | None = None) -> int:
     results.update({"machine": machine_info(), "versions": versions(ROOT),
                     "command": "python -m bench.run " + " ".join(argv or sys.argv[1:])})
     results.setdefault("scales", {})
+    results.setdefault("realshaped", {})
     started = time.perf_counter()
     warm = run_child("warmup", ["-m", "bench.warmup"], cwd=ROOT,
                      log=args.cache / "work" / "warmup.log")
     log(f"bytecode cache warm-up: {warm.wall_s:.1f} s ({'ok' if warm.ok else 'FAILED'})")
+    failed = []
+    if args.only != "generated":
+        for key, events in scales:
+            scale_started = time.perf_counter()
+            results["realshaped"][key] = bench_realshaped(key, events, args)
+            results["realshaped"][key]["harness_s"] = round(time.perf_counter() - scale_started,
+                                                            1)
+            write(results, args)
+            if not report_mod.realshaped_ran(results["realshaped"][key]):
+                failed.append(f"realshaped-{key}")
+    if args.only == "realshaped":
+        log(f"done in {time.perf_counter() - started:.0f} s → {args.results}, {args.markdown}")
+        return 1 if failed else 0
     for key, events in scales:
         scale_started = time.perf_counter()
         results["scales"][key] = bench_scale(key, events, args)
@@ -275,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         results["scales"][key]["targets"] = report_mod.evaluate(results["scales"][key])
         write(results, args)  # after each scale: a long run keeps what it measured
     log(f"done in {time.perf_counter() - started:.0f} s → {args.results}, {args.markdown}")
-    failed = [k for k, _ in scales if not report_mod.all_ran(results["scales"][k])]
+    failed += [k for k, _ in scales if not report_mod.all_ran(results["scales"][k])]
     return 1 if failed else 0
 
 

@@ -69,3 +69,39 @@ def test_bench_harness_at_100k_events(tmp_path: Path) -> None:
     assert "Speed probe at the start: 1 GiB of fresh memory" in text
     assert "### 100K events" in text and "| mine |" in text and "identical" in text
     assert (tmp_path / "cache" / "samples").is_dir()  # the sample is cached for the next run
+
+
+def test_realshaped_harness_at_two_copies(tmp_path: Path) -> None:
+    """Issue #20's rows at the smallest scale: the real BPIC 2013 log × 2 (131,066 events),
+    through its adapter and as a generic CSV; pm4py and r4pm agree with the marts."""
+    results, markdown = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--only", "realshaped", "--scales", "100k",
+         "--no-wait", "--cache", str(tmp_path / "cache"), "--results", str(results),
+         "--markdown", str(markdown)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    entry = json.loads(results.read_text(encoding="utf-8"))["realshaped"]["100k"]
+    assert entry["copies"] == 2
+    for load in ("adapter", "csv"):
+        loaded = entry["loads"][load]
+        assert loaded["events"] == 131_066, load
+        assert [m["ok"] for m in loaded["mine_runs"]] == [True, True, True]
+        # the repeats rewrite every case, as the first run on the fresh store does
+        assert {m["cases_rewritten"] for m in loaded["mine_runs"]} == {loaded["mine_runs"][0][
+            "cases"]}
+        assert loaded["mine"]["stage_s"] == sorted(m["stage_s"] for m in loaded["mine_runs"])[1]
+        for peer in ("pm4py", "r4pm"):
+            comparison = loaded[peer]["comparison"]
+            assert comparison["identical"], (load, peer, comparison)
+            assert comparison[f"variants_{peer}"] == 2_278
+            assert comparison[f"dfg_edges_{peer}"] == 81
+            assert len(loaded[peer]["core_samples"]) == 3
+    targets = {row["id"]: row for row in entry["targets"]}
+    assert set(targets) == {f"mine_vs_{peer}_{load}" for peer in ("pm4py", "r4pm")
+                            for load in ("adapter", "csv")}
+    assert all(row["value"] > 0 for row in targets.values())
+    text = markdown.read_text(encoding="utf-8")
+    assert "### Real-shaped 100K: BPIC 2013 × 2" in text
+    assert "r4pm's variants + DFG" in text

@@ -20,7 +20,13 @@ import pytest
 import procmine
 from procmine.config import load_config
 from procmine.errors import ConfigError
-from procmine.mine.drift import DriftSettings, compute_drift, detect_drift, weekly_series
+from procmine.mine.drift import (
+    DriftSettings,
+    compute_drift,
+    detect_drift,
+    weekly_series,
+    weekly_series_of,
+)
 from procmine.orchestration.summary import _drift_lines
 from procmine.sample import Drift, generate_sample
 from tests.conftest import run_cli
@@ -180,3 +186,30 @@ def test_cli_sample_injects_the_drift_and_names_a_bad_group(tmp_path: Path) -> N
     assert bad.returncode == 2
     assert "--drift-group 'L2' names 7 groups" in " ".join(bad.stderr.split())
     assert not (tmp_path / "b").exists()
+
+
+def test_series_from_the_mining_index_equal_those_from_core_events(drifted, tmp_path) -> None:
+    """Mining computes the weekly series from its index (no second read and sort of
+    core.events): the same KPIs and item counts as the SQL over core.events."""
+    import shutil
+
+    from polars.testing import assert_frame_equal
+
+    from procmine.mine.events import load_events, resolve_case_ids
+    from procmine.mine.variants import compute_variants, variant_table
+
+    store, _ = drifted
+    shutil.copyfile(store, tmp_path / "copy.duckdb")
+    with duckdb.connect(str(tmp_path / "copy.duckdb")) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        events = load_events(conn)
+        variants = compute_variants(events)
+        conn.register("_mine_variant", variant_table(variants))
+        resolve_case_ids(conn, events)
+        kpis, items = weekly_series(conn, DriftSettings())
+        kpis_of, items_of = weekly_series_of(conn, DriftSettings(), events,
+                                             variants.case_variant)
+    assert kpis.height == 16 and items.height == 373
+    assert items.filter(pl.col("kind") == "handoff").height == 48
+    assert_frame_equal(kpis_of, kpis, rtol=1e-9)
+    assert_frame_equal(items_of, items)

@@ -195,6 +195,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     }
     writer = _Writer(conn, params, report)
     model_job: Callable[[], ModelResult | None] | None = None
+    preload: Callable[[], None] | None = None
     try:
         with _timed(report, "variants", progress):
             waste_job = in_thread(lambda: detector(events, settings), "procmine-mine-waste")
@@ -203,7 +204,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             durations = (events.t[events.ends - 1] - events.t[events.starts]) / 1e6
             stages = _stage_names(events)
             register(_mine_variant=variant_table(variants), _mine_steps=steps,
-                     _mine_variant_case={"vi": variants.case_variant, "duration_s": durations},
+                     _mine_variant_case={"ci": np.arange(events.cases, dtype=np.int32),
+                                         "vi": variants.case_variant, "duration_s": durations},
                      _mine_activity=_names(events.vocab.activities),
                      _mine_stage=_names(stages))
             writer.run(*_models("variants", "transitions"))   # meanwhile: waste
@@ -226,6 +228,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                 lambda: _discover(report, variants, settings,
                                   model_dir or config.dashboards_dir / "model"),
                 "procmine-mine-model")
+        preload = in_thread(drift_mod.preload, "procmine-mine-preload")
         with _timed(report, "plan_rewrite", progress):
             changes = _plan_rewrite(conn, events, variants, settings, checked.model_path,
                                     incremental)
@@ -291,7 +294,10 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
             writer.wait()
         with _timed(report, "drift", progress):   # weekly series in SQL, PELT on short ones
-            conn.register("_mine_drift", drift_mod.compute_drift(conn, drift_settings))
+            join_preload, preload = preload, None
+            join_preload()
+            conn.register("_mine_drift", drift_mod.compute_drift(
+                conn, drift_settings, events, variants.case_variant))
             registered["_mine_drift"] = {}
             writer.run(*_models("drift"))
             writer.wait()
@@ -307,6 +313,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             writer.wait()
             if model_job is not None:
                 model_job()
+            if preload is not None:
+                preload()
         raise
     finally:
         for name in registered:

@@ -29,6 +29,8 @@ import polars as pl
 
 from procmine.config import Config
 from procmine.errors import ConfigError
+from procmine.mine.events import EventArrays
+from procmine.mine.variants import Table, object_array
 from procmine.sql import run_sql
 from procmine.sql.models import materialise_sql, model_query
 
@@ -38,6 +40,8 @@ COLUMNS = ("week", "kind", "series", "before_value", "after_value", "change",
            "relative_change", "score", "weeks_before", "weeks_after", "contributors",
            "contributor_detail", "window_start", "window_end")
 TEMPS = ("_drift_week", "_drift_case")
+# the mining index's per-case tables drift_index_*.sql read (case_tables)
+INDEX_TABLES = ("_mine_drift_case", "_mine_drift_handoff", "_mine_drift_handoff_name")
 
 
 @dataclass(frozen=True)
@@ -81,15 +85,64 @@ def penalty(settings: DriftSettings, weeks: int, columns: int) -> float:
 def weekly_series(conn: duckdb.DuckDBPyConnection,
                   settings: DriftSettings) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(weekly KPIs, weekly item counts) of the window, from core.events and core.cases."""
-    params = {"window_weeks": settings.window_weeks, "min_item_cases": settings.min_item_cases}
+    return _series(conn, settings, ("intermediate/drift_weeks", "intermediate/drift_cases",
+                                     "intermediate/drift_items_weekly"))
+
+
+def weekly_series_of(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
+                     events: EventArrays, case_variant: np.ndarray
+                     ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The same series from the mining index (`events`, each case's variant), as mining has
+    it: no second read and sort of core.events. Needs _mine_variant and _mine_case_id."""
+    tables = case_tables(events, case_variant)
     try:
-        run_sql(conn, materialise_sql("intermediate/drift_weeks", "_drift_week", temp=True),
-                params)
-        run_sql(conn, materialise_sql("intermediate/drift_cases", "_drift_case", temp=True),
-                params)
+        for name, table in zip(INDEX_TABLES, tables, strict=True):
+            conn.register(name, table)
+        return _series(conn, settings, ("intermediate/drift_index_weeks",
+                                        "intermediate/drift_index_cases",
+                                        "intermediate/drift_index_items"))
+    finally:
+        for name in INDEX_TABLES:
+            conn.unregister(name)
+
+
+def case_tables(events: EventArrays, case_variant: np.ndarray) -> tuple[Table, Table, Table]:
+    """(_mine_drift_case, _mine_drift_handoff, _mine_drift_handoff_name): per case its first
+    and last event time (epoch microseconds), variant and hand-offs as drift_cases.sql counts them (a change of
+    org_group between consecutive events of the case, both with a group); each distinct
+    hand-off edge of each case (ci, code) and the edges' names ('from → to')."""
+    g = events.g
+    change = np.zeros(events.n, dtype=bool)
+    if events.n > 1:
+        change[1:] = ~events.new_case[1:] & (g[1:] != 0) & (g[:-1] != 0) & (g[1:] != g[:-1])
+    at = np.flatnonzero(change)
+    ci = events.ci[at].astype(np.int64)
+    width = np.int64(max(len(events.vocab.groups), 1))
+    pairs = np.unique(ci * (width * width) + g[at - 1].astype(np.int64) * width + g[at])
+    codes, item = np.unique(pairs % (width * width), return_inverse=True)
+    groups = events.vocab.groups
+    names = [f"{groups[int(c // width)]} → {groups[int(c % width)]}" for c in codes]
+    cases = {"ci": np.arange(events.cases, dtype=np.int32),
+             "first_us": events.t[events.starts], "last_us": events.t[events.ends - 1],
+             "vi": case_variant,
+             "handoffs": np.bincount(ci, minlength=events.cases).astype(np.int64)}
+    handoff = {"ci": (pairs // (width * width)).astype(np.int32),
+               "code": item.reshape(-1).astype(np.int32)}
+    return cases, handoff, {"code": np.arange(len(names), dtype=np.int32),
+                            "item": object_array(names)}
+
+
+def _series(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
+            models: tuple[str, str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Materialise the window's weeks and cases (the first two `models`: into _drift_week,
+    _drift_case), then read the weekly KPIs and the item counts (the third)."""
+    params = {"window_weeks": settings.window_weeks, "min_item_cases": settings.min_item_cases}
+    weeks, cases, items_model = models
+    try:
+        run_sql(conn, materialise_sql(weeks, "_drift_week", temp=True), params)
+        run_sql(conn, materialise_sql(cases, "_drift_case", temp=True), params)
         kpis = _frame_of(conn, "intermediate/drift_kpis_weekly", {})
-        items = _frame_of(conn, "intermediate/drift_items_weekly",
-                          {"min_item_cases": settings.min_item_cases})
+        items = _frame_of(conn, items_model, {"min_item_cases": settings.min_item_cases})
     finally:
         for temp in TEMPS:
             conn.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -135,9 +188,21 @@ def detect_drift(kpis: pl.DataFrame, items: pl.DataFrame,
     return _frame(rows)
 
 
-def compute_drift(conn: duckdb.DuckDBPyConnection, settings: DriftSettings) -> pl.DataFrame:
-    """The drift findings of the store's events (not written anywhere)."""
-    kpis, items = weekly_series(conn, settings)
+def preload() -> None:
+    """Import ruptures (and the scipy parts it pulls in: about a second of CPU) ahead of
+    detect_drift, in a thread beside mining's SQL, which frees the GIL."""
+    import ruptures  # noqa: F401
+
+
+def compute_drift(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
+                  events: EventArrays | None = None,
+                  case_variant: np.ndarray | None = None) -> pl.DataFrame:
+    """The drift findings of the store's events (not written anywhere): from the mining index
+    when mining passes its `events` and `case_variant`, else from core.events."""
+    if events is not None and case_variant is not None:
+        kpis, items = weekly_series_of(conn, settings, events, case_variant)
+    else:
+        kpis, items = weekly_series(conn, settings)
     return detect_drift(kpis, items, settings)
 
 

@@ -1,42 +1,45 @@
 -- marts.ocdfg: the object-centric directly-follows graph, one per object type (the case's
 -- case_type), as pm4py's discover_ocdfg on procmine's OCEL 2.0 export: each object's (case's)
--- steps in the canonical order, i.e. marts.transitions split by record type.
--- Inputs: _mine_steps (variants.py: ci, from_a, to_a, has_next), _mine_activity (code, name),
--- _mine_case_id (events.py: ci, case_id), core.cases.
-WITH steps AS (
-    SELECT ci, from_a, to_a, has_next FROM _mine_steps
+-- steps in the canonical order, i.e. marts.transitions split by record type. Computed per
+-- variant (a case's steps are its variant's): cases per variant and object type times each
+-- variant's steps, so the events are not read again.
+-- Inputs: _mine_variant (variants.py: vi, activities), _mine_variant_case (ci, vi),
+-- _mine_case_id (events.py: ci, case_type).
+WITH variants AS (
+    SELECT vi, activities FROM _mine_variant
 ),
-active_steps AS (
-    SELECT ci, from_a, to_a FROM steps WHERE has_next
-),
-activities AS NOT MATERIALIZED (
-    SELECT code, name FROM _mine_activity
-),
-cases AS (
-    SELECT case_id, case_type FROM core.cases
+variant_cases AS (
+    SELECT ci, vi FROM _mine_variant_case
 ),
 case_ids AS (
-    SELECT ci, case_id FROM _mine_case_id
+    SELECT ci, case_type FROM _mine_case_id
 ),
-case_types AS (
-    SELECT i.ci, coalesce(c.case_type, 'unknown') AS case_type
-    FROM case_ids AS i
-    LEFT JOIN (SELECT case_id, any_value(case_type) AS case_type
-               FROM cases GROUP BY case_id) AS c USING (case_id)
+variant_types AS (   -- cases per variant and object type
+    SELECT c.vi, coalesce(i.case_type, 'unknown') AS case_type, count(*) AS cases
+    FROM variant_cases AS c
+    JOIN case_ids AS i USING (ci)
+    GROUP BY ALL
+),
+variant_positions AS (
+    SELECT vi, activities, unnest(range(1, len(activities))) AS i
+    FROM variants
+),
+variant_steps AS (   -- each variant's directly-follows steps and how often each occurs in it
+    SELECT vi, activities[i] AS from_activity, activities[i + 1] AS to_activity,
+           count(*) AS times
+    FROM variant_positions
+    GROUP BY ALL
 ),
 edges AS (
-    SELECT t.case_type, s.from_a, s.to_a,
-           count(*)::BIGINT AS count, count(DISTINCT s.ci)::BIGINT AS objects
-    FROM active_steps AS s
-    JOIN case_types AS t USING (ci)
-    GROUP BY t.case_type, s.from_a, s.to_a
+    SELECT t.case_type, s.from_activity, s.to_activity,
+           sum(t.cases * s.times)::BIGINT AS count, sum(t.cases)::BIGINT AS objects
+    FROM variant_types AS t
+    JOIN variant_steps AS s USING (vi)
+    GROUP BY ALL
 ),
 final AS (
-    SELECT e.case_type AS object_type, f.name AS from_activity, t.name AS to_activity,
-           e.count, e.objects
-    FROM edges AS e
-    JOIN activities AS f ON f.code = e.from_a
-    JOIN activities AS t ON t.code = e.to_a
+    SELECT case_type AS object_type, from_activity, to_activity, count, objects
+    FROM edges
 )
 SELECT * FROM final
 ORDER BY object_type, count DESC, from_activity, to_activity

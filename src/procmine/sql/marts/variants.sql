@@ -1,7 +1,7 @@
 -- marts.variants: one row per distinct activity sequence, most frequent first, with the
 -- median and mean duration (first to last event) of its cases.
 -- Inputs: _mine_variant (variants.py: vi, variant_id, activities, case_count, case_share,
--- event_count), _mine_variant_case (vi and duration_s of each case).
+-- event_count), _mine_variant_case (ci, vi and duration_s of each case).
 WITH variants AS (
     SELECT * FROM _mine_variant
 ),
