@@ -18,7 +18,7 @@ SOAK_CASES ?= 40
 SOAK_KILLS ?= 10
 SOAK_SEED ?= 1
 
-.PHONY: install demo test lint bench bench-smoke soak clean
+.PHONY: install demo test test-extended lint bench bench-smoke soak clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,6 +41,9 @@ test: install ## the whole test suite, after the linters and the import contract
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q
+
+test-extended: install ## the real-log checks whose pm4py side takes minutes (~4 min; CI runs them)
+	$(VENV)/bin/pytest -q -m extended
 
 lint: install
 	$(VENV)/bin/ruff check .
