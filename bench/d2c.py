@@ -5,7 +5,8 @@ of that size (bench.samples: incidents with their problems and changes linked), 
 once, then mines a fresh copy of the store alternately without and with the links and chain
 marts (mine/d2c.py switched off by replacing its `start` and `build_heatmap` with no-ops) and
 prints the median mine wall time of each and the share the marts add. Alternating runs keep
-a loaded machine's drift out of the comparison. Not part of `make bench` yet.
+a loaded machine's drift out of the comparison. `make bench` runs it at each scale in a child
+(bench.run's "Detect to Correct" rows), beside bench.bpic14's full run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.measure import report
 from bench.samples import cases_for, ensure_sample, sample_files
 from procmine import store
 from procmine.config import load_config
@@ -27,9 +29,9 @@ TARGET_SHARE = 0.25
 CACHE = Path(__file__).resolve().parent / "cache"
 
 
-def measure(events: int, rounds: int, seed: int = 7) -> dict[str, float]:
+def measure(events: int, rounds: int, seed: int = 7, cache: Path = CACHE) -> dict[str, float]:
     config = load_config()
-    folder, _ = ensure_sample(CACHE, cases_for(events), seed)
+    folder, _ = ensure_sample(cache, cases_for(events), seed)
     start, heatmap = d2c.start, d2c.build_heatmap
     times: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as work:
@@ -58,8 +60,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cache", type=Path, default=CACHE)
     args = parser.parse_args()
-    result = measure(args.events, args.rounds)
+    result = measure(args.events, args.rounds, cache=args.cache)
+    report({**result, "events": args.events, "rounds": args.rounds,
+                 "target_share": TARGET_SHARE, "met": result["share"] <= TARGET_SHARE})
     print(f"{args.events:,} events: mine {result['without_s']:.2f} s without the linked marts, "
           f"{result['with_s']:.2f} s with them: +{result['share']:.1%} "
           f"(target ≤ {TARGET_SHARE:.0%}; medians of {args.rounds} alternating runs)")

@@ -350,6 +350,8 @@ def markdown(results: dict[str, Any]) -> str:
         for key in sorted(realshaped, key=lambda k: realshaped[k].get("events_target", 0),
                           reverse=True):
             lines += [*_realshaped_section(key, realshaped[key]), ""]
+    if results.get("d2c"):
+        lines += [*_d2c_section(results["d2c"]), ""]
     lines += ["## Results per scale", ""]
     for key in order:
         lines += [*_scale_section(key, scales[key]), ""]
@@ -378,6 +380,7 @@ def markdown(results: dict[str, Any]) -> str:
         ".venv/bin/python -m bench.run --scales 1m    # one scale; others stay in results.json",
         ".venv/bin/python -m bench.run --scales 100k --no-wait   # the CI smoke size",
         ".venv/bin/python -m bench.run --only realshaped --scales 10m   # issue #20's rows only",
+        ".venv/bin/python -m bench.run --only d2c --scales 10m   # issue #18's rows only",
         "```",
         "",
         "Samples are generated with `procmine sample` (≈ 7.9 events per incident) and cached in "
@@ -418,6 +421,33 @@ REALSHAPED_GAP_CAUSES: dict[str, str] = {
 
 def _stage_s(child: dict[str, Any] | None) -> float | None:
     return child.get("stage_s") if child and child.get("ok") else None
+
+
+def _d2c_section(d2c: dict[str, Any]) -> list[str]:
+    """Issue #18's rows: the BPIC 2014 full run and the linked marts' share of mining."""
+    lines = ["## Detect to Correct across records (issue #18)", "",
+             "| figure | target | measured | status |", "|---|---|---|---|"]
+    full = d2c.get("bpic14")
+    if full:
+        measured = (f"{full['wall_s']:.1f} s (peak RSS {full['peak_rss_mb']:,.0f} MiB; "
+                    f"load average {full.get('load1_before', '?')} before)"
+                    if full.get("ok") else f"failed: {str(full.get('error', ''))[-200:]}")
+        lines.append("| BPIC 2014 full run, four tables from landing to dashboards "
+                     f"(`procmine run --full`, examples/bpic2014) | ≤ 60 s | {measured} | "
+                     f"{_status(bool(full.get('met')))} |")
+    for key, row in d2c.items():
+        if not key.startswith("linked_"):
+            continue
+        if not row.get("ok"):
+            lines.append(f"| linked marts' share of the mine stage, {row['scale']} | ≤ 25 % | "
+                         f"failed: {str(row.get('error', ''))[-200:]} | **gap** |")
+            continue
+        lines.append(
+            f"| the links and Detect-to-Correct marts' share of the mine stage, generated "
+            f"{row['events']:,} events with problems and changes linked | ≤ 25 % | "
+            f"+{row['share']:.1%} ({row['without_s']:.2f} s without, {row['with_s']:.2f} s "
+            f"with; medians of {row['rounds']} alternating runs) | {_status(row['met'])} |")
+    return lines
 
 
 def realshaped_ran(entry: dict[str, Any]) -> bool:

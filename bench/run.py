@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import bpic14
 from bench import report as report_mod
 from bench.machine import machine_info, speed_probe, versions
 from bench.measure import Measured, run_child
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse-stores", action="store_true",
                         help="real-shaped rows: mine the stores an earlier run kept "
                              "(--keep-stage-db) instead of loading the files again")
-    parser.add_argument("--only", choices=("generated", "realshaped"),
+    parser.add_argument("--only", choices=("generated", "realshaped", "d2c"),
                         help="only the generated samples' scales, or only issue #20's "
                              "real-shaped log (BPIC 2013 × N) at each scale")
     parser.add_argument("--fresh", action="store_true",
@@ -353,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
                      log=args.cache / "work" / "warmup.log")
     log(f"bytecode cache warm-up: {warm.wall_s:.1f} s ({'ok' if warm.ok else 'FAILED'})")
     failed = []
-    if args.only != "generated":
+    if args.only in (None, "realshaped"):
         for key, events in scales:
             scale_started = time.perf_counter()
             results["realshaped"][key] = bench_realshaped(key, events, args)
@@ -362,7 +363,12 @@ def main(argv: list[str] | None = None) -> int:
             write(results, args)
             if not report_mod.realshaped_ran(results["realshaped"][key]):
                 failed.append(f"realshaped-{key}")
-    if args.only == "realshaped":
+    if args.only in (None, "d2c"):
+        results["d2c"] = bench_d2c(scales, args)
+        write(results, args)
+        if not all(r.get("ok") for r in results["d2c"].values()):
+            failed.append("d2c")
+    if args.only in ("realshaped", "d2c"):
         log(f"done in {time.perf_counter() - started:.0f} s → {args.results}, {args.markdown}")
         return 1 if failed else 0
     for key, events in scales:
@@ -374,6 +380,23 @@ def main(argv: list[str] | None = None) -> int:
     log(f"done in {time.perf_counter() - started:.0f} s → {args.results}, {args.markdown}")
     failed += [k for k, _ in scales if not report_mod.all_ran(results["scales"][k])]
     return 1 if failed else 0
+
+
+def bench_d2c(scales: list[tuple[str, int]], args: argparse.Namespace) -> dict[str, Any]:
+    """Issue #18's rows: the BPIC 2014 full run (four tables, landing to dashboards) and, per
+    scale, the share the linked marts add to the mine stage (bench.d2c, alternating runs)."""
+    out: dict[str, Any] = {}
+    data = ROOT.parent / "shared" / "data" / "itsm"
+    if (data / bpic14.LANDING["bpic14"]).is_file():
+        log("d2c: BPIC 2014 full run")
+        out["bpic14"] = bpic14.measure_bpic14(args.cache / "work" / "bpic14", data)
+    for key, events in scales:
+        log(f"d2c: linked marts' share of the mine stage at {label(key)}")
+        measured = run_child(f"d2c_{key}", ["-m", "bench.d2c", "--events", str(events),
+                                            "--rounds", "3", "--cache", str(args.cache)],
+                             cwd=ROOT, log=args.cache / "work" / key / "d2c.log")
+        out[f"linked_{key}"] = {**measured.as_dict(), "scale": key}
+    return out
 
 
 def write(results: dict[str, Any], args: argparse.Namespace) -> None:
