@@ -286,6 +286,16 @@ def test_padding_blank_rows_and_rows_without_an_id(tmp_path: Path) -> None:
         get_adapter("records").load_raw(conn, bad, "f", LoadContext(
             config, config.source("bpic14_interactions"), "run"))
     assert error.value.row == 1
+    middle = tmp_path / "middle.csv"   # an unnamed column before a named one is no padding
+    middle.write_text(header.replace(";Status;", ";;", 1) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"column 8 of the header has no name"):
+        get_adapter("records").load_raw(conn, middle, "f", LoadContext(
+            config, config.source("bpic14_interactions"), "run"))
+    commas = tmp_path / "commas.csv"   # a comma-separated export read with ';'
+    commas.write_text(header.replace(";", ",").rstrip(",") + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"one column only; is the delimiter ';' right"):
+        get_adapter("records").load_raw(conn, commas, "f", LoadContext(
+            config, config.source("bpic14_interactions"), "run"))
 
 
 def test_example_file_matches_the_docs() -> None:

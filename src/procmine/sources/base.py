@@ -172,8 +172,11 @@ def open_text(path: Path, encoding: str) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
 
 
-def read_header(path: Path, delimiter: str, encoding: str) -> list[str]:
-    """The header row; empty files and duplicate column names are clear errors."""
+def read_header(path: Path, delimiter: str, encoding: str, *,
+                trailing_unnamed: bool = False) -> list[str]:
+    """The header row; empty files and duplicate column names are clear errors.
+    `trailing_unnamed`: cells without a name are allowed after the last named one (an export
+    padding every row with empty fields), an unnamed column before it is an error."""
     try:
         with open_text(path, encoding) as handle:
             header = next(csv.reader(handle, delimiter=delimiter), None)
@@ -188,8 +191,14 @@ def read_header(path: Path, delimiter: str, encoding: str) -> list[str]:
         raise InputError(f"cannot parse the header ({exc})", path=str(path), row=0) from exc
     if not header or not any(cell.strip() for cell in header):
         raise InputError("the file is empty (no header row)", path=str(path))
+    last_named = max(i for i, cell in enumerate(header) if cell.strip())
     seen: dict[str, int] = {}
     for position, name in enumerate(header, start=1):
+        if trailing_unnamed and not name.strip():
+            if position - 1 < last_named:
+                raise InputError(f"column {position} of the header has no name; name it "
+                                 "(only trailing columns may be unnamed)", path=str(path), row=0)
+            continue
         if name in seen:
             raise InputError(f"duplicate column name {name!r} in the header (columns "
                              f"{seen[name]} and {position}); rename one", path=str(path), row=0)

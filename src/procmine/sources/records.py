@@ -14,8 +14,6 @@ the incident activity log). Rules and examples: docs/sources.md ("Record tables"
 
 from __future__ import annotations
 
-import csv
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,8 +31,8 @@ from procmine.sources.base import (
     _preserves_order,
     csv_read_error,
     normalise_encoding,
-    open_text,
     quote_ident,
+    read_header,
     transcode_to_utf8,
 )
 from procmine.sources.dialect import sniff_raw_timestamps
@@ -248,31 +246,9 @@ def _aggregate(field: Field, alias: str, single: bool = False) -> str:
 
 
 def _header(path: Path, delimiter: str, encoding: str) -> list[str]:
-    """The header row: named columns unique; empty names allowed only after the last named
-    one (trailing padding)."""
-    try:
-        with open_text(path, encoding) as handle:
-            header = next(csv.reader(handle, delimiter=delimiter), None)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"cannot read the file: it is truncated or not valid gzip ({exc})",
-                         path=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not valid {encoding} near the start of the file; set the source's "
-                         "'encoding'", path=str(path)) from exc
-    if not header or not any(cell.strip() for cell in header):
-        raise InputError("the file is empty (no header row)", path=str(path))
-    last_named = max(i for i, cell in enumerate(header) if cell.strip())
-    seen: dict[str, int] = {}
-    for position, name in enumerate(header, start=1):
-        if not name.strip():
-            if position - 1 < last_named:
-                raise InputError(f"column {position} of the header has no name; name it "
-                                 "(only trailing columns may be unnamed)", path=str(path), row=0)
-            continue
-        if name in seen:
-            raise InputError(f"duplicate column name {name!r} in the header (columns "
-                             f"{seen[name]} and {position}); rename one", path=str(path), row=0)
-        seen[name] = position
+    """The header row (base.read_header; trailing unnamed cells allowed), with a hint when one
+    column holds another delimiter."""
+    header = read_header(path, delimiter, encoding, trailing_unnamed=True)
     if len(header) == 1 and any(sep in header[0] for sep in ",;\t|" if sep != delimiter):
         raise InputError(f"one column only; is the delimiter {delimiter!r} right? set the "
                          "source's 'delimiter', e.g. delimiter = \";\"", path=str(path))
