@@ -133,9 +133,9 @@ def read_delimited(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ct
               "null_padding = false, encoding = $encoding, max_line_size = 67108864)")
     # rows numbered by a row_number() window would be read on one thread; in file order
     # (DuckDB keeps the order of insertion), they are read in parallel and numbered after
-    in_order = _preserves_order(conn)
+    in_order = preserves_order(conn)
     try:
-        rows = _append_raw(conn, reader, columns, path, file_id, ctx, {
+        rows = append_raw(conn, reader, columns, path, file_id, ctx, {
             "csv_path": str(readable), "columns": dict.fromkeys(header, "VARCHAR"),
             "delim": delimiter, "encoding": "utf-8" if readable != path else encoding},
             row_number="NULL::BIGINT" if in_order else "row_number() OVER ()")
@@ -238,7 +238,7 @@ def csv_read_error(exc: duckdb.Error, path: Path, encoding: str) -> InputError:
     return InputError(f"cannot read as CSV ({_first_line(exc)})", path=str(path), row=row)
 
 
-def _append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str], path: Path,
+def append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str], path: Path,
                 file_id: str, ctx: LoadContext, reader_params: dict[str, Any] | None = None,
                 row_number: str = "_source_row") -> int:
     """Append `staged` (a table with VARCHAR columns, or a table function reading the file)
@@ -276,7 +276,7 @@ def _append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str]
     ).fetchone()[0]
 
 
-def _preserves_order(conn: duckdb.DuckDBPyConnection) -> bool:
+def preserves_order(conn: duckdb.DuckDBPyConnection) -> bool:
     return bool(conn.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0])
 
 

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from procmine.errors import InputError
 from procmine.sources import register
-from procmine.sources.base import Adapter, LoadContext, RawFile, _append_raw
+from procmine.sources.base import Adapter, LoadContext, RawFile, append_raw
 from procmine.sources.mapped import forget_raw_file, stage_activities
 from procmine.sql import load_sql, quote_ident, run_sql
 
@@ -84,7 +84,7 @@ class Ocel2Adapter(Adapter):
                 for suffix in maps["event"].values())))
             run_sql(conn, load_sql("staging/ocel2_raw.sql"))
             try:
-                rows = _append_raw(conn, STAGED, list(EVENT_COLUMNS), path, file_id, ctx)
+                rows = append_raw(conn, STAGED, list(EVENT_COLUMNS), path, file_id, ctx)
             finally:
                 for table in (*COPIES, TIMES, STAGED):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")

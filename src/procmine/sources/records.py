@@ -27,10 +27,10 @@ from procmine.sources.base import (
     LINEAGE_COLUMNS,
     LoadContext,
     RawFile,
-    _append_raw,
-    _preserves_order,
+    append_raw,
     csv_read_error,
     normalise_encoding,
+    preserves_order,
     quote_ident,
     read_header,
     transcode_to_utf8,
@@ -113,11 +113,11 @@ class RecordsAdapter(MappedAdapter):
         reader = ("read_csv($csv_path, columns = $columns, header = true, auto_detect = false, "
                   "delim = $delim, quote = '\"', escape = '\"', strict_mode = true, "
                   "null_padding = false, encoding = $encoding, max_line_size = 67108864)")
-        in_order = _preserves_order(conn)
+        in_order = preserves_order(conn)
         try:
             if unnamed:
                 _check_unnamed_empty(conn, reader, params, unnamed, path)
-            rows = _append_raw(conn, reader, named, path, file_id, ctx, params,
+            rows = append_raw(conn, reader, named, path, file_id, ctx, params,
                                row_number="NULL::BIGINT" if in_order else "row_number() OVER ()")
         except duckdb.Error as exc:
             raise csv_read_error(exc, path, encoding) from exc

@@ -22,7 +22,7 @@ from defusedxml.ElementTree import iterparse
 
 from procmine.errors import InputError
 from procmine.sources import register
-from procmine.sources.base import LoadContext, RawFile, _append_raw, quote_ident
+from procmine.sources.base import LoadContext, RawFile, append_raw, quote_ident
 from procmine.sources.mapped import (
     MappedAdapter,
     forget_raw_file,
@@ -141,7 +141,7 @@ class XesAdapter(MappedAdapter):
         finally:
             conn.unregister("_procmine_xes_arrow")
         forget_raw_file(conn, ctx, file_id)
-        _append_raw(conn, STAGED, list(columns), path, file_id, ctx)
+        append_raw(conn, STAGED, list(columns), path, file_id, ctx)
         conn.execute(f"DROP TABLE {STAGED}")
         return RawFile(path, file_id, len(rows))
 
