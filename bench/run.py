@@ -161,16 +161,23 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return sorted(runs, key=lambda r: r["wall_s"])[(len(runs) - 1) // 2]
 
 
+def measurement_start(events: int, args: argparse.Namespace) -> dict[str, Any]:
+    """How the machine was when a scale's measurement began: the wait for a quiet machine
+    (large scales), the time, and the speed probe."""
+    if events >= QUIET_FROM_EVENTS and not args.no_wait:
+        machine_load = wait_for_quiet(args.quiet_load, args.max_wait_s)
+    else:
+        machine_load = {"load1_at_start": load1(), "waited_s": 0}
+    return {"machine_load": machine_load,
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "speed_probe_start": speed_probe()}
+
+
 def bench_scale(key: str, events: int, args: argparse.Namespace) -> dict[str, Any]:
     cache: Path = args.cache
     cases = cases_for(events)
     out: dict[str, Any] = {"events_target": events, "cases": cases, "seed": args.seed}
-    if events >= QUIET_FROM_EVENTS and not args.no_wait:
-        out["machine_load"] = wait_for_quiet(args.quiet_load, args.max_wait_s)
-    else:
-        out["machine_load"] = {"load1_at_start": load1(), "waited_s": 0}
-    out["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    out["speed_probe_start"] = speed_probe()
+    out.update(measurement_start(events, args))
     log(f"{label(key)}: sample of {cases:,} incidents (seed {args.seed})")
     sample, generated_s = ensure_sample(cache, cases, args.seed)
     files = sample_files(sample)
@@ -246,12 +253,7 @@ def bench_realshaped(key: str, events: int, args: argparse.Namespace) -> dict[st
     r4pm's variants + DFG on the same events (each the median of three in its process)."""
     copies = copies_for(events)
     out: dict[str, Any] = {"copies": copies, "events_target": events}
-    if events >= QUIET_FROM_EVENTS and not args.no_wait:
-        out["machine_load"] = wait_for_quiet(args.quiet_load, args.max_wait_s)
-    else:
-        out["machine_load"] = {"load1_at_start": load1(), "waited_s": 0}
-    out["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    out["speed_probe_start"] = speed_probe()
+    out.update(measurement_start(events, args))
     log(f"real-shaped {label(key)}: BPIC 2013 × {copies}")
     files, generated_s = ensure_realshaped(args.cache, copies)
     out["files"] = {load: {"path": shown(path), "bytes": path.stat().st_size}

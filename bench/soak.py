@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.compare_marts import compare
+from procmine.sql import load_sql
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCMINE = Path(sys.executable).with_name("procmine")
@@ -64,19 +65,7 @@ PHASES = {
 PHASE_MARKERS = ("extract: ", "load: ", "file(s), +", "mine: ", "publish: checkpoint",
                  "publish: published")
 
-INVARIANTS_SQL = """
-SELECT
-    (SELECT count(*) FROM core.events) AS events,
-    (SELECT coalesce(sum(events_loaded), 0) FROM marts.run_log
-      WHERE status IN ('success', 'partial')) AS logged_events,
-    (SELECT count(*) FROM core.load_registry) AS files,
-    (SELECT coalesce(sum(files_loaded), 0) FROM marts.run_log
-      WHERE status IN ('success', 'partial')) AS logged_files,
-    (SELECT count(*) FROM core.cases) AS cases,
-    (SELECT count(DISTINCT case_id) FROM core.events) AS event_cases,
-    (SELECT coalesce(sum(event_count), 0) FROM marts.activities) AS mined_events,
-    (SELECT count(*) FROM marts.run_log) AS runs
-"""
+INVARIANTS_SQL = load_sql("analyses/store_invariants.sql")
 
 
 def log(message: str) -> None:

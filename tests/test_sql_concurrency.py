@@ -20,24 +20,13 @@ from procmine import store
 from procmine.config import load_config
 from procmine.orchestration.run import run_local
 from procmine.readonly import connect_readonly, execute_readonly
+from procmine.sql import load_sql
 from tests.conftest import PROCMINE, run_cli
 from tests.landing_data import write_daily_exports, write_project
 
 # Every read checks that these tables agree with each other: each event, file and case in
 # core was recorded by a published run, and the marts were mined from exactly this core.
-INVARIANTS_SQL = """
-SELECT
-    (SELECT count(*) FROM core.events) AS events,
-    (SELECT coalesce(sum(events_loaded), 0) FROM marts.run_log
-      WHERE status IN ('success', 'partial')) AS logged_events,
-    (SELECT count(*) FROM core.load_registry) AS files,
-    (SELECT coalesce(sum(files_loaded), 0) FROM marts.run_log
-      WHERE status IN ('success', 'partial')) AS logged_files,
-    (SELECT count(*) FROM core.cases) AS cases,
-    (SELECT count(DISTINCT case_id) FROM core.events) AS event_cases,
-    (SELECT coalesce(sum(event_count), 0) FROM marts.activities) AS mined_events,
-    (SELECT count(*) FROM marts.run_log) AS runs
-"""
+INVARIANTS_SQL = load_sql("analyses/store_invariants.sql")
 
 
 def check(row: dict[str, int], mining: bool) -> None:
@@ -96,7 +85,7 @@ def test_sql_in_a_loop_during_a_run_never_errors_nor_sees_a_half_published_state
     reader.start()
     cli_reads: list[dict[str, int]] = []
     while writer.poll() is None:
-        proc = run_cli("sql", INVARIANTS_SQL, "--db", db, "--format", "json", check=False)
+        proc = run_cli("sql", "--db", db, "--format", "json", "--", INVARIANTS_SQL, check=False)
         assert proc.returncode == 0, proc.stderr  # never an error, not even a lock conflict
         cli_reads += json.loads(proc.stdout)
         time.sleep(2)  # a user re-running a query, not a fork bomb on two CPUs
@@ -105,8 +94,8 @@ def test_sql_in_a_loop_during_a_run_never_errors_nor_sees_a_half_published_state
     assert writer.returncode == 0, output
     assert "Finished in state Completed()" in output  # Prefect's log of the flow run
     final = read_in_process(db)
-    cli_reads += json.loads(run_cli("sql", INVARIANTS_SQL, "--db", db, "--format",
-                                    "json").stdout)
+    cli_reads += json.loads(run_cli("sql", "--db", db, "--format", "json", "--",
+                                    INVARIANTS_SQL).stdout)
 
     assert not errors, errors
     assert len(cli_reads) >= 2 and len(tight_reads) > 20
