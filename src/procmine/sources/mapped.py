@@ -84,6 +84,11 @@ def forget_raw_file(conn: duckdb.DuckDBPyConnection, ctx: LoadContext, file_id: 
         conn.execute(f"DELETE FROM {ctx.raw_table} WHERE _file_id = ?", [file_id])
 
 
-def stage_activities(ctx: LoadContext, stage: str) -> list[str]:
-    """The source's activities mapped to `stage` (e.g. resolve, close)."""
-    return [activity for activity, mapped in ctx.source.stages.items() if mapped == stage]
+def stage_activities(ctx: LoadContext, stage: str, *, generic: bool = False) -> list[str]:
+    """The source's activities mapped to `stage` (e.g. resolve, close); with `generic`, then
+    those the configuration's generic [stages] maps to it (XES, OCEL 2.0)."""
+    found = [activity for activity, mapped in ctx.source.stages.items() if mapped == stage]
+    if generic:
+        found += [activity for activity, mapped in ctx.config.section("stages").items()
+                  if mapped == stage]
+    return found

@@ -152,7 +152,6 @@ class XesAdapter(MappedAdapter):
         sql = load_sql("staging/xes_events.sql").format(
             raw_table=ctx.raw_table, attributes=_case_attributes(case_columns),
             **self.identifiers(conn, ctx))
-        generic = ctx.config.section("stages")
         run_sql(conn, sql, {
             "file_ids": [f.file_id for f in files],
             "null_tokens": ctx.source.null_tokens,
@@ -161,10 +160,8 @@ class XesAdapter(MappedAdapter):
             "case_prefix": ctx.option("case_prefix", "") or "",
             "date_format": self.date_format(conn, ctx, files, ("timestamp",)),
             "timezone": ctx.option("timezone", "UTC"),
-            "resolve_activities": stage_activities(ctx, "resolve")
-            + [a for a, s in generic.items() if s == "resolve"],
-            "close_activities": stage_activities(ctx, "close")
-            + [a for a, s in generic.items() if s == "close"],
+            "resolve_activities": stage_activities(ctx, "resolve", generic=True),
+            "close_activities": stage_activities(ctx, "close", generic=True),
             "run_id": ctx.run_id,
         })
 
