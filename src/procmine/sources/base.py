@@ -260,12 +260,7 @@ def append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str],
     to raw.<source>, adding any new columns first; `row_number` is the SQL giving each row's
     1-based data row. Returns the number of rows appended."""
     target = ctx.raw_table
-    existing = {
-        row[0] for row in conn.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = 'raw' AND table_name = ?", [ctx.source.name],
-        ).fetchall()
-    }
+    existing = raw_columns(conn, ctx)
     if not existing:
         column_ddl = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
         conn.execute(
@@ -289,6 +284,16 @@ def append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str],
          **(reader_params or {}),
          **(masker.sql_params() if masker and masker.columns & set(columns) else {})},
     ).fetchone()[0]
+
+
+def raw_columns(conn: duckdb.DuckDBPyConnection, ctx: LoadContext) -> set[str]:
+    """Columns of raw.<source> (empty if the table does not exist yet)."""
+    return {
+        row[0] for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'raw' AND table_name = ?", [ctx.source.name],
+        ).fetchall()
+    }
 
 
 def preserves_order(conn: duckdb.DuckDBPyConnection) -> bool:

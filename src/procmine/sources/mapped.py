@@ -17,6 +17,7 @@ from procmine.sources.base import (
     LoadContext,
     RawFile,
     quote_ident,
+    raw_columns,
     read_delimited,
 )
 from procmine.sources.dialect import sniff_raw_timestamps
@@ -65,16 +66,6 @@ class MappedAdapter(Adapter):
         mapping = self.mapping(ctx)
         columns = [mapping[key] for key in keys if mapping.get(key) and mapping[key] in present]
         return sniff_raw_timestamps(conn, ctx, files, columns)
-
-
-def raw_columns(conn: duckdb.DuckDBPyConnection, ctx: LoadContext) -> set[str]:
-    """Columns of raw.<source> (empty if the table does not exist yet)."""
-    return {
-        row[0] for row in conn.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = 'raw' AND table_name = ?", [ctx.source.name],
-        ).fetchall()
-    }
 
 
 def forget_raw_file(conn: duckdb.DuckDBPyConnection, ctx: LoadContext, file_id: str) -> None:

@@ -29,10 +29,11 @@ from procmine.sources.base import (
     append_csv,
     normalise_encoding,
     quote_ident,
+    raw_columns,
     read_header,
 )
 from procmine.sources.dialect import sniff_raw_timestamps
-from procmine.sources.mapped import MappedAdapter, forget_raw_file, raw_columns
+from procmine.sources.mapped import MappedAdapter, forget_raw_file
 from procmine.sql import load_sql, run_sql
 
 CASE_TIMESTAMPS = {"opened_at": "min", "resolved_at": "max", "closed_at": "max"}

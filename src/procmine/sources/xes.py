@@ -22,13 +22,8 @@ from defusedxml.ElementTree import iterparse
 
 from procmine.errors import InputError
 from procmine.sources import register
-from procmine.sources.base import LoadContext, RawFile, append_raw, quote_ident
-from procmine.sources.mapped import (
-    MappedAdapter,
-    forget_raw_file,
-    raw_columns,
-    stage_activities,
-)
+from procmine.sources.base import LoadContext, RawFile, append_raw, quote_ident, raw_columns
+from procmine.sources.mapped import MappedAdapter, forget_raw_file, stage_activities
 from procmine.sql import load_sql, run_sql
 
 ATTRIBUTE_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id", "list",
