@@ -92,6 +92,30 @@ def test_dask_engine_equals_local_on_real_logs(fixture, request, tmp_path, local
     assert _equal_marts(real.db, copy) == {}
 
 
+def test_dask_incremental_mine_rewrites_only_changed_cases_per_partition(volvo_store, tmp_path,
+                                                                          local_cluster):
+    """The per-case marts written by the partition tasks (mine/partition_marts.py) in an
+    incremental run: only the changed cases' rows are replaced, the others stay; equal to
+    the local engine mining the same store again."""
+    import procmine
+
+    dask_db, local_db = tmp_path / "dask.duckdb", tmp_path / "local.duckdb"
+    shutil.copy(volvo_store.db, dask_db)
+    with store.writing(dask_db) as conn:   # three cases' core.cases rows change
+        conn.execute("UPDATE core.cases SET priority = 'P9' WHERE case_id IN "
+                     "(SELECT case_id FROM core.cases ORDER BY case_id LIMIT 3)")
+    shutil.copy(dask_db, local_db)
+    report = procmine.open(dask_db, volvo_store.config).mine(
+        discover=False, engine="dask", dask_address=local_cluster.scheduler_address)
+    assert report.cases_rewritten == 3 and report.rewrite_reason == ""
+    with store.reading(dask_db) as conn:
+        assert conn.execute("SELECT count(*) FROM marts.case_kpis WHERE priority = 'P9'"
+                            ).fetchone()[0] == 3
+    local = procmine.open(local_db, volvo_store.config).mine(discover=False, all_cases=True)
+    assert local.cases_rewritten == report.cases
+    assert _equal_marts(local_db, dask_db) == {}
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -218,6 +242,7 @@ def test_prefect_flow_runs_partition_tasks_on_dask_task_runner(tmp_path, prefect
         (parts,) = conn.execute("SELECT count(DISTINCT md5_number_upper(case_id) % 8) "
                                 "FROM core.case_keys").fetchone()
     assert parts >= 2 and tasks["mine-partition"] == [1] * parts, tasks
+    assert tasks["mine-partition-marts"] == [1] * parts, tasks   # the per-case marts' rows
 
 
 def test_engine_settings_come_from_run_config_and_flags(tmp_path):

@@ -14,6 +14,7 @@ from typing import Any
 
 from procmine.errors import ProcmineError
 from procmine.faults import CRASH_ENV
+from procmine.mine.partition_marts import write_partition
 from procmine.mine.partitions import detect_partition
 from procmine.mine.waste import WasteResult
 
@@ -23,7 +24,8 @@ CONTEXT_FILE = "context.pkl"
 # folder, so the scheduler must run it again elsewhere; or every partition task does
 KILL_ONCE = "dask_partition_once"
 KILL_ALWAYS = "dask_partition"
-Submit = Callable[[str, list[int]], list[tuple[WasteResult, float]]]
+# (work folder, partitions, the task function: mine_partition or mine_partition_marts)
+Submit = Callable[..., list[Any]]
 
 
 def mine_partition(work: str, part: int) -> tuple[WasteResult, float]:
@@ -40,6 +42,17 @@ def mine_partition(work: str, part: int) -> tuple[WasteResult, float]:
     columns = {name: table.column(name).to_numpy() for name in table.column_names}
     found = detect_partition(columns, vocab, settings)
     return found, time.perf_counter() - started
+
+
+def mine_partition_marts(work: str, part: int) -> tuple[dict[str, float], float]:
+    """The second task of a partition: its rows of the per-case marts (marts.waste,
+    marts.case_kpis) as Parquet files in the work folder (mine/partition_marts.py), with the
+    seconds per phase and in all on the worker."""
+    import fsspec
+
+    started = time.perf_counter()
+    seconds = write_partition(fsspec.open, work, part)
+    return seconds, time.perf_counter() - started
 
 
 def _maybe_kill(work: str) -> None:
