@@ -46,6 +46,7 @@ DELETE_REWRITTEN_SQL = ("DELETE FROM {table} "
 # ($files_<mart>: the partitions' Parquet files, `files_param`)
 REPLACE_SQL = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet(${param})"
 APPEND_SQL = "INSERT INTO {table} BY NAME SELECT * FROM read_parquet(${param})"
+CASE_IDS_SQL = "SELECT ci, case_id FROM _mine_case_id"
 CORE_CASES_SQL = ("CREATE SCHEMA core; "
                   "CREATE VIEW core.cases AS SELECT * EXCLUDE (ci) FROM _part_cases")
 
@@ -90,19 +91,25 @@ def write_inputs(conn: duckdb.DuckDBPyConnection, opener: Opener, work: str,
     if rewrite is not None:
         chosen[:] = False
         chosen[rewrite] = True
-    parts = np.flatnonzero(np.bincount(case_part[chosen], minlength=0)).tolist()
-    per_case = {name: arrow(name) for name in PER_CASE[:-1]}
+    parts = np.flatnonzero(np.bincount(case_part[chosen])).tolist()
+    per_case = {name: arrow(name) for name in ("_mine_waste_rows", "_mine_case_rows")}
+    per_case["_mine_case_id"] = conn.sql(CASE_IDS_SQL).to_arrow_table()
     per_case["_part_cases"] = conn.sql(model_query("intermediate/partition_cases")
                                        ).to_arrow_table()
+    sliced = {}   # each table sorted by partition once (rows of other cases last), then cut
+    for name, table in per_case.items():
+        ci = table.column("ci").to_numpy()
+        key = np.where(chosen[ci], case_part[ci], len(case_part) + 1)
+        order = np.argsort(key, kind="stable")
+        bounds = np.searchsorted(key[order], np.arange(max(parts, default=0) + 2))
+        sliced[name] = (table.take(pa.array(order)), bounds)
     paths = tables[PATHS]
     waste = tables["_mine_waste_rows"]
     indirect = _indirect_paths(waste)
     for part in parts:
         folder = part_folder(part)
-        for name, table in per_case.items():
-            ci = table.column("ci").to_numpy()
-            keep = (case_part[ci] == part) & chosen[ci]
-            write(table.filter(pa.array(keep)), f"{folder}/{name}")
+        for name, (table, bounds) in sliced.items():
+            write(table.slice(bounds[part], bounds[part + 1] - bounds[part]), f"{folder}/{name}")
         mine = (case_part[waste["ci"]] == part) & indirect
         pids = np.zeros(int(paths["pid"].max(initial=0)) + 1, bool)
         pids[waste["e3"][mine]] = True
