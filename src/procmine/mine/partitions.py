@@ -48,7 +48,7 @@ def case_partitions(conn: duckdb.DuckDBPyConnection, events: EventArrays,
 
 
 def partition_columns(events: EventArrays, index: np.ndarray) -> dict[str, np.ndarray]:
-    """One partition's events (whole cases), as the columns of a Parquet file."""
+    """One partition's events (whole cases), as the columns of a file for a worker."""
     return {name: getattr(events, name)[index] for name in COLUMNS}
 
 

@@ -31,14 +31,14 @@ Submit = Callable[..., list[Any]]
 def mine_partition(work: str, part: int) -> tuple[WasteResult, float]:
     """The task: one partition's waste detection, with the seconds it took on the worker."""
     import fsspec
-    import pyarrow.parquet as pq
+    import pyarrow.feather as feather
 
     _maybe_kill(work)
     started = time.perf_counter()
     with fsspec.open(url(work, CONTEXT_FILE), "rb") as handle:
         vocab, settings = pickle.load(handle)
     with fsspec.open(url(work, part_file(part)), "rb") as handle:
-        table = pq.read_table(handle)
+        table = feather.read_table(handle)
     columns = {name: table.column(name).to_numpy() for name in table.column_names}
     found = detect_partition(columns, vocab, settings)
     return found, time.perf_counter() - started
@@ -73,7 +73,7 @@ def url(work: str, name: str) -> str:
 
 
 def part_file(part: int) -> str:
-    return f"part-{part:05d}.parquet"
+    return f"part-{part:05d}.arrow"   # Arrow IPC (lz4)
 
 
 def connect(address: str, timeout_s: float = 5.0) -> Any:
