@@ -31,7 +31,9 @@ this machine (warm dask mine − its two waits on the tasks) is written beside i
 V = what the coordinator computes meanwhile round 1 runs (the `variants` phase); O = what it
 computes meanwhile round 2 runs (round 2's tasks − the wait on them);
 t_k = the median warm task seconds of round k (read + compute + write on the worker),
-dispatch_k = round k's submit → results minus its slowest task. Costs linear in events; it
+dispatch_k = round k's submit → results minus its slowest task. Each quantity is reduced over
+the repeats by its minimum (`model`; other load on a shared machine only adds time) and, as
+`model_median`, by its median. Costs linear in events; it
 assumes balanced partitions (md5 of case ids: within a few % at 1M events), workers as fast
 as this machine's cores, and a shared file system as fast as the local disk.
 """
@@ -46,6 +48,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,50 +131,53 @@ def _median(rows: list[dict[str, Any]], key: str) -> float:
     return statistics.median(row[key] for row in rows)
 
 
-def _tasks(rows: list[dict[str, Any]], seconds: str, total: str) -> tuple[float, float]:
-    """(median warm task seconds, dispatch: submit → results beyond the slowest task) of one
-    round of partition tasks."""
-    per_task = statistics.median(t for r in rows for t in r[seconds].values())
-    dispatch = statistics.median(max(0.0, r[total] - max(r[seconds].values(), default=0.0))
-                                 for r in rows)
+def _tasks(rows: list[dict[str, Any]], seconds: str, total: str,
+           pick: Callable[[list[float]], float]) -> tuple[float, float]:
+    """(typical warm task seconds: `pick` over runs of each run's median task, dispatch:
+    submit → results beyond the slowest task) of one round of partition tasks."""
+    per_task = pick([statistics.median(r[seconds].values()) for r in rows])
+    dispatch = pick([max(0.0, r[total] - max(r[seconds].values(), default=0.0)) for r in rows])
     return per_task, dispatch
 
 
-def model(found: dict[str, Any], events: int, workers: int) -> dict[str, float]:
+def model(found: dict[str, Any], events: int, workers: int,
+          pick: Callable[[list[float]], float] = min) -> dict[str, float]:
     """Predicted dask mine seconds for `events` events on `workers` warm workers (module doc)
-    from the warm cluster runs; the local engine's linear extrapolation beside it."""
+    from the warm cluster runs; the local engine's linear extrapolation beside it. `pick`
+    reduces the repeats of each measured quantity: min (default: on a shared machine other
+    load only adds time) or statistics.median."""
     scale = events / found["events"]
     warm, local = found["runs"]["dask_warm"], found["runs"]["local"]
-    wait1 = [r["timings"].get("waste", 0.0) for r in warm]
-    wait2 = [r["timings"].get("wait_case_marts", 0.0) for r in warm]
-    measured = statistics.median(r["mine_s"] - a - b for r, a, b in zip(warm, wait1, wait2,
-                                                                        strict=True))
-    moved = found["detect_in_process_s"] + statistics.median(
-        sum(r["timings"].get(f"sql_{k}", 0.0) for k in ("waste", "waste_evidence", "case_kpis"))
-        for r in local)
-    added = statistics.median(
-        r["write_s"] + r["merge_s"] + r["marts_write_s"]
-        + r["timings"].get("sql_waste", 0.0) + r["timings"].get("sql_case_kpis", 0.0)
-        for r in warm)
-    coord = _median(local, "mine_s") - moved + added
-    meanwhile1 = statistics.median(r["timings"].get("variants", 0.0) for r in warm)
-    meanwhile2 = statistics.median(max(0.0, r["marts_tasks_s"] - b)
-                                   for r, b in zip(warm, wait2, strict=True))
+
+    def of(rows: list[dict[str, Any]], value: Callable[[dict[str, Any]], float]) -> float:
+        return pick([value(r) for r in rows])
+
+    def timing(*names: str) -> Callable[[dict[str, Any]], float]:
+        return lambda r: sum(r["timings"].get(name, 0.0) for name in names)
+
+    local_s = of(local, lambda r: r["mine_s"])
+    measured = of(warm, lambda r: r["mine_s"] - timing("waste", "wait_case_marts")(r))
+    moved = found["detect_in_process_s"] + of(
+        local, timing("sql_waste", "sql_waste_evidence", "sql_case_kpis"))
+    added = of(warm, lambda r: r["write_s"] + r["merge_s"] + r["marts_write_s"]
+               + timing("sql_waste", "sql_case_kpis")(r))
+    coord = local_s - moved + added
+    meanwhile1 = of(warm, timing("variants"))
+    meanwhile2 = of(warm, lambda r: max(0.0, r["marts_tasks_s"]
+                                        - timing("wait_case_marts")(r)))
     parts = max(found["partitions"], workers)
     waves = math.ceil(parts / workers)
-    t1, dispatch1 = _tasks(warm, "task_seconds", "tasks_s")
-    t2, dispatch2 = _tasks(warm, "marts_task_seconds", "marts_tasks_s")
+    t1, dispatch1 = _tasks(warm, "task_seconds", "tasks_s", pick)
+    t2, dispatch2 = _tasks(warm, "marts_task_seconds", "marts_tasks_s", pick)
     round1 = waves * t1 * scale * found["partitions"] / parts + dispatch1
     round2 = waves * t2 * scale * found["partitions"] / parts + dispatch2
-    detector = round1   # (its inputs' write and the merge: in the coordinator's work)
-    total = (coord * scale + max(0.0, detector - meanwhile1 * scale)
+    total = (coord * scale + max(0.0, round1 - meanwhile1 * scale)
              + max(0.0, round2 - meanwhile2 * scale))
     return {"events": events, "workers": workers, "partitions": parts,
             "coordinator_s": coord * scale, "coordinator_measured_s": measured * scale,
-            "moved_s": moved * scale, "added_s": added * scale, "detect_round_s": detector,
+            "moved_s": moved * scale, "added_s": added * scale, "detect_round_s": round1,
             "marts_round_s": round2, "tasks_s": round1 + round2, "total_s": total,
-            "local_s": _median(local, "mine_s") * scale,
-            "coordinator_share": coord / _median(local, "mine_s")}
+            "local_s": local_s * scale, "coordinator_share": coord / local_s}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     found = measure(args.store, args.workers, args.partitions, args.repeat)
     found["model"] = [model(found, events, workers) for events in (found["events"], 10**8)
                       for workers in (1, 2, 8, 32)]
+    found["model_median"] = [model(found, events, workers, statistics.median)
+                             for events in (found["events"], 10**8) for workers in (1, 2, 8, 32)]
     found["cluster_start_s"] = _median(found["runs"]["dask"], "cluster_start_s")
     if args.report:
         from bench.measure import report
