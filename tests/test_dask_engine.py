@@ -261,3 +261,20 @@ def test_engine_settings_come_from_run_config_and_flags(tmp_path):
             configured.dask_work_dir) == ("dask", "tcp://10.0.0.5:8786", 32, "s3://bucket/work")
     flags = RunSettings.resolve(load_config(path), engine="local", dask_address="tcp://h:1")
     assert (flags.engine, flags.dask_address) == ("local", "tcp://h:1")
+    assert default.dask_case_marts is True and configured.dask_case_marts is True
+    path.write_text('[run]\ndask_case_marts = false\n')
+    assert RunSettings.resolve(load_config(path)).dask_case_marts is False
+    path.write_text('[run]\ndask_case_marts = "false"\n')
+    with pytest.raises(ConfigError, match=r"\[run\] dask_case_marts must be true or false"):
+        RunSettings.resolve(load_config(path))
+
+
+def test_dask_case_marts_false_leaves_the_per_case_marts_to_the_coordinator(tmp_path,
+                                                                            local_cluster):
+    from procmine.mine.partition_marts import CaseMartWriter
+
+    for flag in (True, False):
+        run = RunSettings(engine="dask", dask_address=local_cluster.scheduler_address,
+                          dask_case_marts=flag, dask_work_dir=str(tmp_path / "work"))
+        with duckdb.connect() as conn, engine(conn, run, tmp_path / "x.duckdb") as detector:
+            assert isinstance(detector, CaseMartWriter) is flag

@@ -80,8 +80,7 @@ class DaskStats:
 
 
 class PartitionDetector:
-    """A `detector` for procmine.mine.mine: waste.detect per case partition, as tasks; and
-    (partition_marts.CaseMartWriter) the per-case marts' rows per partition, as tasks."""
+    """A `detector` for procmine.mine.mine: waste.detect per case partition, as tasks."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, submit: Submit, partitions: int,
                  work_root: str) -> None:
@@ -128,6 +127,11 @@ class PartitionDetector:
                  "merged in %.2f s", len(parts), self.stats.write_s, self.stats.tasks_s,
                  max(self.stats.task_seconds.values(), default=0.0), self.stats.merge_s)
         return merged
+
+
+class CaseMartDetector(PartitionDetector):
+    """A PartitionDetector that also writes the per-case marts' rows per partition, as tasks
+    (partition_marts.CaseMartWriter: mine() hands them over; [run] dask_case_marts)."""
 
     def start_case_marts(self, conn: duckdb.DuckDBPyConnection, tables: dict[str, Any],
                          params: dict[str, Any], rewrite: np.ndarray | None
@@ -195,7 +199,8 @@ def engine(conn: duckdb.DuckDBPyConnection, settings: RunSettings, db_path: Path
     root = work_root(settings, db_path)
     try:
         with _submitter(settings) as submit:
-            detector = PartitionDetector(conn, submit, settings.dask_partitions, root)
+            kind = CaseMartDetector if settings.dask_case_marts else PartitionDetector
+            detector = kind(conn, submit, settings.dask_partitions, root)
             try:
                 yield detector
             finally:
