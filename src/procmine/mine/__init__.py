@@ -291,7 +291,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                                     "waste_drivers", "kpis"))
             else:   # the partitions' marts.waste / case_kpis rows on the engine's workers
                 join_marts, cleanup = remote.start_case_marts(conn, registered, params, rewrite)
-                cleanups.append(cleanup)
+                cleanups.extend((_quietly(join_marts), cleanup))   # tasks done, then rm
                 writer.run(*_models("activities", "conformance", "handoff_matrix",
                                     "waste_drivers"))
             backlog, stage_hours = backlog_tables(events, found.resolution)   # meanwhile: SQL
@@ -348,6 +348,15 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     report.stopped_hours = float(instances.stopped.sum())
     report.waste_cost = float(cost.sum())
     return report
+
+
+def _quietly(join: Callable[[], Any]) -> Callable[[], None]:
+    """`join` with its outcome ignored (a cleanup after a failure reported elsewhere)."""
+    def run() -> None:
+        with contextlib.suppress(BaseException):
+            join()
+
+    return run
 
 
 def _models(*names: str) -> list[tuple[str, str]]:

@@ -150,9 +150,11 @@ class CaseMartDetector(PartitionDetector):
             with contextlib.suppress(OSError):
                 fs.rm(root, recursive=True)
 
+        local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        read_at = root if local else work   # what the coordinator's read_parquet opens
         try:
-            if "://" in work and not work.startswith("file://"):
-                conn.register_filesystem(fs)   # the coordinator's read_parquet reads them
+            if not local:
+                conn.register_filesystem(fs)
             parts = write_inputs(conn, fsspec.open, work, self.case_part, tables, params,
                                  rewrite)
         except BaseException:
@@ -171,7 +173,7 @@ class CaseMartDetector(PartitionDetector):
             log.info("dask: per-case marts of %d partition(s): inputs written in %.2f s, "
                      "tasks %.2f s", len(parts), self.stats.marts_write_s,
                      self.stats.marts_tasks_s)
-            return {mart: [output(work, p, mart) for p in parts] for mart in CASE_MARTS}
+            return {mart: [output(read_at, p, mart) for p in parts] for mart in CASE_MARTS}
 
         return in_thread(run, "procmine-dask-marts"), cleanup
 
