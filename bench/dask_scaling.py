@@ -5,7 +5,8 @@ model for N workers: `python -m bench.dask_scaling STORE [--workers 2] [--partit
 `make bench BENCH_ARGS=--dask` runs it on each scale's stages database (results.json only).
 STORE is a mined procmine database (e.g. a bench workdir's at 1M or 10M events); it is copied
 (never changed). Measured on the copy, per engine: the whole mine stage (every case's rows
-rewritten, no model discovery) with its phases (MineReport.timings), and for dask: the
+rewritten, no model discovery) with its phases (MineReport.timings), for dask on warm
+workers also with `[run] dask_case_marts = false` (`dask_round1`), and for dask: the
 cluster's start and both rounds of partition tasks: (1) waste detection (partitions written,
 submit → every result back, each task's seconds on its worker, the merge); (2) the per-case
 marts' rows (mine/partition_marts.py: inputs written, submit → every Parquet file written,
@@ -41,6 +42,7 @@ as this machine's cores, and a shared file system as fast as the local disk.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import shutil
@@ -96,7 +98,8 @@ def measure(source: Path, workers: int, partitions: int, repeat: int) -> dict[st
                 part_s.append(time.perf_counter() - started)
             n_events, sizes = events.n, [len(i) for i in indices]
         local = RunSettings.resolve(config, engine="local")
-        runs: dict[str, list[dict[str, Any]]] = {"local": [], "dask": [], "dask_warm": []}
+        runs: dict[str, list[dict[str, Any]]] = {"local": [], "dask": [], "dask_warm": [],
+                                                 "dask_round1": []}
         for _ in range(repeat):
             mined, _, whole, timings = _mine(db, local)
             runs["local"].append({"mine_s": mined, "with_store_s": whole, "timings": timings})
@@ -120,6 +123,11 @@ def measure(source: Path, workers: int, partitions: int, repeat: int) -> dict[st
                         "marts_tasks_s": stats.marts_tasks_s,
                         "marts_task_seconds": stats.marts_task_seconds,
                         "marts_task_phases": stats.marts_task_phases, "timings": timings})
+                # warm, waste detection only on the workers ([run] dask_case_marts = false)
+                mined, stats, whole, timings = _mine(db, dataclasses.replace(
+                    on_cluster, dask_case_marts=False))
+                runs["dask_round1"].append({"mine_s": mined, "with_store_s": whole,
+                                            "tasks_s": stats.tasks_s, "timings": timings})
         return {"events": n_events, "workers": workers, "partitions": partitions,
                 "partition_events": sizes, "detect_in_process_s": detect_s,
                 "detect_partition_in_process_s": part_s, "runs": runs}
