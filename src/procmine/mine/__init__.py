@@ -284,14 +284,15 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                     "hours": np.array(list(settings.sla_resolution_h.values()), np.float64)},
                 _mine_security={"category": object_array(
                     [c for c in categories if settings.is_security(c)])})
+            if remote is not None:   # the partitions' marts.waste / case_kpis rows, as tasks
+                join_marts, cleanup = remote.start_case_marts(conn, registered, params, rewrite)
+                cleanups.extend((_quietly(join_marts), cleanup))   # tasks done, then rm
             register(**_driver_tables(conn, events, runs, instances))
             if remote is None:
                 writer.run(*_per_case("case_kpis", rewrite),
                            *_models("activities", "conformance", "handoff_matrix",
                                     "waste_drivers", "kpis"))
-            else:   # the partitions' marts.waste / case_kpis rows on the engine's workers
-                join_marts, cleanup = remote.start_case_marts(conn, registered, params, rewrite)
-                cleanups.extend((_quietly(join_marts), cleanup))   # tasks done, then rm
+            else:
                 writer.run(*_models("activities", "conformance", "handoff_matrix",
                                     "waste_drivers"))
             backlog, stage_hours = backlog_tables(events, found.resolution)   # meanwhile: SQL
