@@ -116,6 +116,26 @@ def test_dask_incremental_mine_rewrites_only_changed_cases_per_partition(volvo_s
     assert _equal_marts(local_db, dask_db) == {}
 
 
+def test_dask_engine_through_an_fsspec_work_dir(volvo_store, tmp_path):
+    """[run] dask_work_dir as an fsspec URL (memory://, shared by an in-process cluster's
+    workers): both rounds' files go there, the coordinator reads the per-case marts' Parquet
+    through DuckDB's registered fsspec filesystem; marts equal, nothing left behind."""
+    import fsspec
+    from distributed import LocalCluster
+
+    copy = tmp_path / "volvo.duckdb"
+    shutil.copy(volvo_store.db, copy)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        run = RunSettings(engine="dask", dask_address=cluster.scheduler_address,
+                          dask_work_dir="memory://procmine-test-work")
+        with store.writing(copy) as conn, engine(conn, run, copy) as detector:
+            mine(conn, volvo_store.config, discover=False, incremental=False, detector=detector)
+    assert len(detector.stats.marts_task_seconds) == len(detector.stats.task_seconds) >= 2
+    assert fsspec.filesystem("memory").ls("/procmine-test-work") == []
+    assert _equal_marts(volvo_store.db, copy) == {}
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
