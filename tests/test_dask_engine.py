@@ -92,6 +92,50 @@ def test_dask_engine_equals_local_on_real_logs(fixture, request, tmp_path, local
     assert _equal_marts(real.db, copy) == {}
 
 
+def test_dask_incremental_mine_rewrites_only_changed_cases_per_partition(volvo_store, tmp_path,
+                                                                          local_cluster):
+    """The per-case marts written by the partition tasks (mine/partition_marts.py) in an
+    incremental run: only the changed cases' rows are replaced, the others stay; equal to
+    the local engine mining the same store again."""
+    import procmine
+
+    dask_db, local_db = tmp_path / "dask.duckdb", tmp_path / "local.duckdb"
+    shutil.copy(volvo_store.db, dask_db)
+    with store.writing(dask_db) as conn:   # three cases' core.cases rows change
+        conn.execute("UPDATE core.cases SET priority = 'P9' WHERE case_id IN "
+                     "(SELECT case_id FROM core.cases ORDER BY case_id LIMIT 3)")
+    shutil.copy(dask_db, local_db)
+    report = procmine.open(dask_db, volvo_store.config).mine(
+        discover=False, engine="dask", dask_address=local_cluster.scheduler_address)
+    assert report.cases_rewritten == 3 and report.rewrite_reason == ""
+    with store.reading(dask_db) as conn:
+        assert conn.execute("SELECT count(*) FROM marts.case_kpis WHERE priority = 'P9'"
+                            ).fetchone()[0] == 3
+    local = procmine.open(local_db, volvo_store.config).mine(discover=False, all_cases=True)
+    assert local.cases_rewritten == report.cases
+    assert _equal_marts(local_db, dask_db) == {}
+
+
+def test_dask_engine_through_an_fsspec_work_dir(volvo_store, tmp_path):
+    """[run] dask_work_dir as an fsspec URL (memory://, shared by an in-process cluster's
+    workers): both rounds' files go there, the coordinator reads the per-case marts' Parquet
+    through DuckDB's registered fsspec filesystem; marts equal, nothing left behind."""
+    import fsspec
+    from distributed import LocalCluster
+
+    copy = tmp_path / "volvo.duckdb"
+    shutil.copy(volvo_store.db, copy)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        run = RunSettings(engine="dask", dask_address=cluster.scheduler_address,
+                          dask_work_dir="memory://procmine-test-work")
+        with store.writing(copy) as conn, engine(conn, run, copy) as detector:
+            mine(conn, volvo_store.config, discover=False, incremental=False, detector=detector)
+    assert len(detector.stats.marts_task_seconds) == len(detector.stats.task_seconds) >= 2
+    assert fsspec.filesystem("memory").ls("/procmine-test-work") == []
+    assert _equal_marts(volvo_store.db, copy) == {}
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -218,6 +262,7 @@ def test_prefect_flow_runs_partition_tasks_on_dask_task_runner(tmp_path, prefect
         (parts,) = conn.execute("SELECT count(DISTINCT md5_number_upper(case_id) % 8) "
                                 "FROM core.case_keys").fetchone()
     assert parts >= 2 and tasks["mine-partition"] == [1] * parts, tasks
+    assert tasks["mine-partition-marts"] == [1] * parts, tasks   # the per-case marts' rows
 
 
 def test_engine_settings_come_from_run_config_and_flags(tmp_path):
@@ -236,3 +281,20 @@ def test_engine_settings_come_from_run_config_and_flags(tmp_path):
             configured.dask_work_dir) == ("dask", "tcp://10.0.0.5:8786", 32, "s3://bucket/work")
     flags = RunSettings.resolve(load_config(path), engine="local", dask_address="tcp://h:1")
     assert (flags.engine, flags.dask_address) == ("local", "tcp://h:1")
+    assert default.dask_case_marts is True and configured.dask_case_marts is True
+    path.write_text('[run]\ndask_case_marts = false\n')
+    assert RunSettings.resolve(load_config(path)).dask_case_marts is False
+    path.write_text('[run]\ndask_case_marts = "false"\n')
+    with pytest.raises(ConfigError, match=r"\[run\] dask_case_marts must be true or false"):
+        RunSettings.resolve(load_config(path))
+
+
+def test_dask_case_marts_false_leaves_the_per_case_marts_to_the_coordinator(tmp_path,
+                                                                            local_cluster):
+    from procmine.mine.partition_marts import CaseMartWriter
+
+    for flag in (True, False):
+        run = RunSettings(engine="dask", dask_address=local_cluster.scheduler_address,
+                          dask_case_marts=flag, dask_work_dir=str(tmp_path / "work"))
+        with duckdb.connect() as conn, engine(conn, run, tmp_path / "x.duckdb") as detector:
+            assert isinstance(detector, CaseMartWriter) is flag

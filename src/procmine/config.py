@@ -148,6 +148,7 @@ class RunSettings:
     dask_workers: int = 2                    # worker processes of that LocalCluster
     dask_partitions: int = 8                 # case partitions = Dask tasks per mining run
     dask_work_dir: str | None = None         # shared path / fsspec URL; None: beside the db
+    dask_case_marts: bool = True             # per-case marts' rows written by the tasks too
 
     @classmethod
     def resolve(cls, config: Config, *, full: bool = False,
@@ -176,7 +177,16 @@ class RunSettings:
             dask_address=dask_address or str(run.get("dask_address", "")) or None,
             dask_workers=workers, dask_partitions=parts,
             dask_work_dir=str(run.get("dask_work_dir", "")) or None,
+            dask_case_marts=_flag(run, "dask_case_marts", True),
         )
+
+
+def _flag(section: dict[str, Any], key: str, default: bool) -> bool:
+    """A true/false key of a config section (TOML booleans only: "false" is not false)."""
+    value = section.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"[run] {key} must be true or false, got {value!r}")
+    return value
 
 
 def default_config_data() -> dict[str, Any]:

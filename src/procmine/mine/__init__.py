@@ -39,6 +39,7 @@ from procmine.mine.groupings import (
 )
 from procmine.mine.kpis import backlog_tables, case_table
 from procmine.mine.model import ModelResult, discover_model
+from procmine.mine.partition_marts import CASE_MARTS, CaseMartWriter, append_statements, files_param
 from procmine.mine.settings import CLOCK_CLASSES, DETAILS, WASTE_TYPES, MiningSettings
 from procmine.mine.steps import step_flags
 from procmine.mine.variants import (
@@ -153,7 +154,9 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
     with `incremental=False`. `model_dir` receives the discovered model (default:
     <dashboards>/model); `discover=False` skips it (pm4py's import alone takes seconds).
     `detector` replaces waste.detect (same result), e.g. run per case partition on a Dask
-    cluster (mine/partitions.py, procmine.orchestration.dask_engine).
+    cluster (mine/partitions.py, procmine.orchestration.dask_engine); when it is also a
+    partition_marts.CaseMartWriter, the per-case marts' rows are written per partition by it
+    (same SQL models) and appended here.
     """
     with reused_memory():
         return _mine(conn, config, progress, model_dir=model_dir, discover=discover,
@@ -196,6 +199,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     writer = _Writer(conn, params, report)
     model_job: Callable[[], ModelResult | None] | None = None
     preload: Callable[[], None] | None = None
+    remote = detector if isinstance(detector, CaseMartWriter) else None
+    cleanups: list[Callable[[], None]] = []
     try:
         with _timed(report, "variants", progress):
             waste_job = in_thread(lambda: detector(events, settings), "procmine-mine-waste")
@@ -248,11 +253,12 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             if rewrite is not None:
                 register(_mine_rewrite={"ci": rewrite.astype(np.int32)})
                 conn.execute(REWRITE_IDS_SQL)
-            writer.run(("waste_evidence",
-                        _temp_table("intermediate/ping_pong_paths", "_mine_pp_evidence")),
-                       ("waste_evidence",
-                        _temp_table("intermediate/waste_evidence", "_mine_evidence")),
-                       *_per_case("waste", rewrite))
+            if remote is None:
+                writer.run(("waste_evidence",
+                            _temp_table("intermediate/ping_pong_paths", "_mine_pp_evidence")),
+                           ("waste_evidence",
+                            _temp_table("intermediate/waste_evidence", "_mine_evidence")),
+                           *_per_case("waste", rewrite))
             cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
                                settings, clock)   # meanwhile: marts.waste
             writer.wait()
@@ -278,13 +284,25 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                     "hours": np.array(list(settings.sla_resolution_h.values()), np.float64)},
                 _mine_security={"category": object_array(
                     [c for c in categories if settings.is_security(c)])})
+            if remote is not None:   # the partitions' marts.waste / case_kpis rows, as tasks
+                join_marts, cleanup = remote.start_case_marts(conn, registered, params, rewrite)
+                cleanups.extend((_quietly(join_marts), cleanup))   # tasks done, then rm
             register(**_driver_tables(conn, events, runs, instances))
-            writer.run(*_per_case("case_kpis", rewrite),
-                       *_models("activities", "conformance", "handoff_matrix", "waste_drivers",
-                                "kpis"))
+            if remote is None:
+                writer.run(*_per_case("case_kpis", rewrite),
+                           *_models("activities", "conformance", "handoff_matrix",
+                                    "waste_drivers", "kpis"))
+            else:
+                writer.run(*_models("activities", "conformance", "handoff_matrix",
+                                    "waste_drivers"))
             backlog, stage_hours = backlog_tables(events, found.resolution)   # meanwhile: SQL
             flags = step_flags(events, steps, clock.wait_class)
             writer.wait()
+            if remote is not None:
+                with _timed(report, "wait_case_marts", None):   # (the tasks' critical path)
+                    files = join_marts()
+                writer.run(*_append_case_marts(params, files, rewrite), *_models("kpis"))
+                writer.wait()
             if rewrite is not None and _mart_rows(conn, "case_kpis") != events.cases:
                 raise ProcmineError("marts.case_kpis lost track of its cases after a partial "
                                     "rewrite (internal error)")
@@ -320,6 +338,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         for name in registered:
             conn.unregister(name)
         _drop_temps(conn)
+        for cleanup in cleanups:
+            cleanup()
     report.model = model_job() if model_job is not None else None
     report.variants, report.conformance_checked = variants.size, checked.checked
     report.reference_model = checked.model_path
@@ -331,10 +351,31 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     return report
 
 
+def _quietly(join: Callable[[], Any]) -> Callable[[], None]:
+    """`join` with its outcome ignored (a cleanup after a failure reported elsewhere)."""
+    def run() -> None:
+        with contextlib.suppress(BaseException):
+            join()
+
+    return run
+
+
 def _models(*names: str) -> list[tuple[str, str]]:
     """The statements materialising the models sql/marts/<name>.sql into marts.<name>, as
     (name, statement) for _Writer.run."""
     return [(name, materialise_sql(f"marts/{name}", f"marts.{name}")) for name in names]
+
+
+def _append_case_marts(params: dict[str, Any], files: dict[str, list[str]],
+                       rewrite: np.ndarray | None) -> list[tuple[str, str]]:
+    """The statements putting the partitions' rows of the per-case marts (Parquet files,
+    partition_marts.write_partition) into marts.waste and marts.case_kpis."""
+    statements = []
+    for mart in CASE_MARTS:
+        if files[mart]:   # (none: no case rewritten)
+            params[files_param(mart)] = files[mart]
+            statements += append_statements(mart, rewrite)
+    return statements
 
 
 def _temp_table(model: str, table: str) -> str:

@@ -6,9 +6,10 @@ partition is an EventArrays of its own (whole cases in canonical order), so the 
 detectors (waste.detect) run on it anywhere, e.g. on a Dask worker
 (procmine.orchestration.dask_engine). `merge_waste` maps the partitions' results back onto
 the whole log's event indices and orders them as `detect` on the whole log does, so the rest
-of the mine stage (variants, conformance, clock, the SQL marts) runs unchanged on the
+of the mine stage (variants, conformance, clock, the aggregate marts) runs unchanged on the
 coordinator and the marts equal the local engine's exactly (tests/test_dask_engine.py
-compares the merged arrays with the local ones, field by field).
+compares the merged arrays with the local ones, field by field). The per-case marts' rows are
+written per partition too (mine/partition_marts.py, the same partitions).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def case_partitions(conn: duckdb.DuckDBPyConnection, events: EventArrays,
 
 
 def partition_columns(events: EventArrays, index: np.ndarray) -> dict[str, np.ndarray]:
-    """One partition's events (whole cases), as the columns of a Parquet file."""
+    """One partition's events (whole cases), as the columns of a file for a worker."""
     return {name: getattr(events, name)[index] for name in COLUMNS}
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -14,12 +15,19 @@ from prefect.context import TaskRunContext
 from prefect_dask import DaskTaskRunner
 
 from procmine.config import RunSettings
-from procmine.mine.waste import WasteResult
-from procmine.orchestration.dask_tasks import Submit, connect, mine_partition
+from procmine.orchestration.dask_tasks import (
+    Submit,
+    connect,
+    mine_partition,
+    mine_partition_marts,
+)
 
 PARTITION_TASK = task(mine_partition, name="mine-partition", cache_policy=NO_CACHE,
                       persist_result=False,
                       task_run_name="mine-partition-{part}")
+MARTS_TASK = task(mine_partition_marts, name="mine-partition-marts", cache_policy=NO_CACHE,
+                  persist_result=False, task_run_name="mine-partition-marts-{part}")
+TASKS = {mine_partition: PARTITION_TASK, mine_partition_marts: MARTS_TASK}
 
 
 def _runner(settings: RunSettings) -> DaskTaskRunner:
@@ -37,15 +45,16 @@ def prefect_submitter(settings: RunSettings) -> Iterator[Submit]:
     flow_context = contextvars.copy_context()   # mining submits from its waste thread
 
     with _runner(settings) as runner:
-        def submit_all(work: str, parts: list[int]) -> list[tuple[WasteResult, float]]:
+        def submit_all(work: str, parts: list[int], fn: Callable[..., Any]) -> list[Any]:
             # children of the flow run, not of the mine step: its task context (with the
             # run's state and database connection as its parameter) cannot travel
             TaskRunContext.__var__.set(None)
-            futures = [runner.submit(PARTITION_TASK, parameters={"work": work, "part": part})
+            futures = [runner.submit(TASKS[fn], parameters={"work": work, "part": part})
                        for part in parts]
             return [future.result() for future in futures]
 
-        def submit(work: str, parts: list[int]) -> list[tuple[WasteResult, float]]:
-            return flow_context.copy().run(submit_all, work, parts)
+        def submit(work: str, parts: list[int], fn: Callable[..., Any] = mine_partition
+                   ) -> list[Any]:
+            return flow_context.copy().run(submit_all, work, parts, fn)
 
         yield submit

@@ -14,6 +14,7 @@ from typing import Any
 
 from procmine.errors import ProcmineError
 from procmine.faults import CRASH_ENV
+from procmine.mine.partition_marts import write_partition
 from procmine.mine.partitions import detect_partition
 from procmine.mine.waste import WasteResult
 
@@ -23,23 +24,35 @@ CONTEXT_FILE = "context.pkl"
 # folder, so the scheduler must run it again elsewhere; or every partition task does
 KILL_ONCE = "dask_partition_once"
 KILL_ALWAYS = "dask_partition"
-Submit = Callable[[str, list[int]], list[tuple[WasteResult, float]]]
+# (work folder, partitions, the task function: mine_partition or mine_partition_marts)
+Submit = Callable[..., list[Any]]
 
 
 def mine_partition(work: str, part: int) -> tuple[WasteResult, float]:
     """The task: one partition's waste detection, with the seconds it took on the worker."""
     import fsspec
-    import pyarrow.parquet as pq
+    import pyarrow.feather as feather
 
     _maybe_kill(work)
     started = time.perf_counter()
     with fsspec.open(url(work, CONTEXT_FILE), "rb") as handle:
         vocab, settings = pickle.load(handle)
     with fsspec.open(url(work, part_file(part)), "rb") as handle:
-        table = pq.read_table(handle)
+        table = feather.read_table(handle)
     columns = {name: table.column(name).to_numpy() for name in table.column_names}
     found = detect_partition(columns, vocab, settings)
     return found, time.perf_counter() - started
+
+
+def mine_partition_marts(work: str, part: int) -> tuple[dict[str, float], float]:
+    """The second task of a partition: its rows of the per-case marts (marts.waste,
+    marts.case_kpis) as Parquet files in the work folder (mine/partition_marts.py), with the
+    seconds per phase and in all on the worker."""
+    import fsspec
+
+    started = time.perf_counter()
+    seconds = write_partition(fsspec.open, work, part)
+    return seconds, time.perf_counter() - started
 
 
 def _maybe_kill(work: str) -> None:
@@ -60,7 +73,7 @@ def url(work: str, name: str) -> str:
 
 
 def part_file(part: int) -> str:
-    return f"part-{part:05d}.parquet"
+    return f"part-{part:05d}.arrow"   # Arrow IPC (lz4)
 
 
 def connect(address: str, timeout_s: float = 5.0) -> Any:
