@@ -179,8 +179,11 @@ def _client(settings: RunSettings) -> Iterator[Any]:
     LocalCluster (closed on exit)."""
     from distributed import Client, LocalCluster
 
-    if settings.dask_address:
-        client = connect(settings.dask_address)
+    from procmine.orchestration.dask_cluster import scheduler_address
+
+    address = scheduler_address(settings)   # or the run's shared LocalCluster
+    if address:
+        client = connect(address)
         try:
             yield client
         finally:
