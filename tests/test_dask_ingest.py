@@ -2,7 +2,8 @@
 LocalCluster of two worker processes: the four BPIC 2014 tables and a landing folder with bad
 rows, an unreadable file and a copy give the store the local engine gives; the closed
 problems log loaded and mined on Dask equals the local engine's marts; a worker killed during
-ingest; a Prefect flow run shows the file tasks."""
+ingest. (The file tasks as Prefect task runs: tests/test_dask_engine.py's flow run and
+tests/test_schedule.py's served deployment.)"""
 
 from __future__ import annotations
 
@@ -220,21 +221,3 @@ def test_closed_problems_loaded_and_mined_on_dask_equal_local(bpic13_problems_st
         mine(conn, real.config, discover=False, detector=detector)
     assert len(detector.stats.task_seconds) == 8
     assert _mart_differences(real.db, db) == {}
-
-
-def test_prefect_flow_runs_ingest_file_tasks_on_dask_task_runner(tmp_path, prefect_settings,
-                                                                 dask_cluster):
-    from procmine.orchestration.flow import nightly
-    from tests.test_flow import flow_run_details, run_log
-
-    config = write_project(tmp_path)
-    write_daily_exports(tmp_path / "data" / "landing" / "csv", days=2, only=[0, 1])
-    db = tmp_path / "data" / "procmine.duckdb"
-    result = nightly(config_path=str(config), db=str(db), engine="dask",
-                     dask_address=dask_cluster.scheduler_address)
-    assert result.status == "success" and result.files_loaded == 2
-    (row,) = run_log(db)
-    state, tasks, _ = flow_run_details(row["prefect_flow_run_id"])
-    assert state == "COMPLETED"
-    assert tasks["ingest-file"] == [1, 1], tasks   # task runs ingest-file-day_0N.csv
-    assert "mine-partition" in tasks and "load" in tasks
