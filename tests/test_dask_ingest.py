@@ -118,9 +118,14 @@ def _bad_landing(root: Path) -> Path:
     (landing / "day_06_broken.csv").write_text(
         f"{header}\nINC9002,Open,2024-03-10 08:00:00,agent 1,Hub Service Desk L1,extra\n",
         encoding="utf-8")
-    for path in landing.iterdir():   # settled files: both loads record their mtime
-        os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    _settle(landing)
     return config
+
+
+def _settle(landing: Path) -> None:
+    """Files modified long ago: both loads record their mtime (ingest.RACY_MTIME_NS)."""
+    for path in landing.iterdir():
+        os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
 
 
 def test_bad_rows_failed_and_copied_files_on_dask_as_local(dask_cluster, tmp_path):
@@ -146,18 +151,45 @@ def test_bad_rows_failed_and_copied_files_on_dask_as_local(dask_cluster, tmp_pat
     assert all(reason for _, _, reason in quarantined)
 
 
-def _set_worker_env(address: str, value: str | None) -> None:
+def _set_worker_env(address: str, value: str | None, name: str = CRASH_ENV) -> None:
     from distributed import Client
 
     def setter() -> None:
         if value is None:
-            os.environ.pop(CRASH_ENV, None)
+            os.environ.pop(name, None)
         else:
-            os.environ[CRASH_ENV] = value
+            os.environ[name] = value
 
     with Client(address) as client:
         client.wait_for_workers(2, timeout=60)
         client.run(setter)
+
+
+def test_pseudonymised_on_the_workers_with_the_same_key_only(dask_cluster, tmp_path,
+                                                            monkeypatch):
+    from procmine.errors import ConfigError
+
+    address = dask_cluster.scheduler_address
+    config_path = write_project(tmp_path, extra_toml="[privacy]\nenabled = true\n")
+    write_daily_exports(tmp_path / "data" / "landing" / "csv", days=1, cases_per_day=10)
+    _settle(tmp_path / "data" / "landing" / "csv")
+    config = load_config(config_path)
+    monkeypatch.setenv("PROCMINE_PSEUDONYM_KEY", "k" * 32)
+    local, dask = tmp_path / "local.duckdb", tmp_path / "dask.duckdb"
+    _load(config, local, None)
+    _set_worker_env(address, "w" * 32, "PROCMINE_PSEUDONYM_KEY")
+    try:
+        with pytest.raises(ConfigError, match=r"pseudonymisation key .* differs"):
+            _load(config, dask, address)
+        _set_worker_env(address, "k" * 32, "PROCMINE_PSEUDONYM_KEY")
+        _load(config, dask, address)
+    finally:
+        _set_worker_env(address, None, "PROCMINE_PSEUDONYM_KEY")
+    assert _differences(local, dask, TABLES) == {}
+    with store.reading(dask) as conn:
+        resources = {r for (r,) in conn.execute(
+            "SELECT DISTINCT resource FROM raw.csv").fetchall()}
+    assert resources and not any(r.startswith("agent") for r in resources), resources
 
 
 def test_worker_killed_during_ingest_retried_or_clean_failure(dask_cluster, tmp_path):

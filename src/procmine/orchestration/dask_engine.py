@@ -1,5 +1,8 @@
 """`--engine dask`: the mine stage's per-case work as Dask tasks, one per case partition.
 
+(The load step's per-file work is dask_ingest.py; within a run both use one cluster,
+dask_cluster.py. README "Running on a cluster" says what runs where.)
+
 The coordinator (the process running `procmine mine` / `procmine run`) splits the cases by a
 stable hash of their id (mine/partitions.py), writes each partition's events as a Parquet file
 and the code tables and settings once into a work folder the workers can read (a shared path
@@ -10,7 +13,8 @@ everything global (variants, conformance, the SQL marts) run on the coordinator,
 private copy of the database: a failed task fails the run before anything is published.
 
 Without Prefect the tasks go to dask.distributed directly (a Client of the scheduler at
---dask-address, else of a LocalCluster of [run] dask_workers processes); inside a Prefect
+--dask-address, else of the run's LocalCluster, else of a LocalCluster of [run] dask_workers
+processes started for this mining run); inside a Prefect
 flow run they are Prefect tasks on prefect-dask's DaskTaskRunner, so each partition shows
 as a task run of the flow. A worker that dies is replaced by the scheduler, which runs its
 tasks again elsewhere (distributed's allowed-failures); when the workers keep dying the run

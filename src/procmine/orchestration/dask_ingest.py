@@ -44,7 +44,7 @@ import duckdb
 
 from procmine import store
 from procmine.config import RunSettings
-from procmine.errors import InputError, ProcmineError
+from procmine.errors import ConfigError, InputError, ProcmineError
 from procmine.ingest import FileResult, install_macros, load_file
 from procmine.orchestration.dask_tasks import maybe_kill, url
 from procmine.sources import Adapter, LoadContext, RawFile
@@ -68,6 +68,7 @@ class FileJob:
     path: Path
     file_id: str
     source: str
+    key_check: str = ""   # digest of the coordinator's pseudonymisation key ("" : none)
 
 
 @dataclass
@@ -81,6 +82,14 @@ class StagedFile:
     raw_tables: list[str] = field(default_factory=list)   # raw.<table>: <index>-raw-<n>.parquet
     events: bool = False        # staging.events rows: <index>-events.parquet
     seconds: float = 0.0
+
+
+def _key_check(ctx: LoadContext) -> str:
+    """A digest of the pseudonymisation key in this process's environment ("" : disabled)."""
+    import hashlib
+
+    masker = ctx.pseudonymiser
+    return hashlib.sha256(b"procmine-key-check" + masker.key).hexdigest()[:16] if masker else ""
 
 
 def _skip_normalise(conn: duckdb.DuckDBPyConnection, files: list[RawFile],
@@ -98,6 +107,10 @@ def stage_file(work: str, index: int, name: str = "") -> StagedFile:
     started = time.perf_counter()
     with fsspec.open(url(work, JOBS_FILE), "rb") as handle:
         job: FileJob = pickle.load(handle)[index]
+    if _key_check(job.ctx) != job.key_check:
+        raise ConfigError("[privacy]: this Dask worker's pseudonymisation key (its "
+                          "environment's [privacy] secret_env) differs from the one of the "
+                          "machine running procmine; give every worker the same key")
     result = FileResult(path=job.path, source=job.source, status="loaded", file_id=job.file_id)
     with tempfile.TemporaryDirectory(prefix="procmine-ingest-") as folder:
         conn = store.connect(Path(folder) / "scratch.duckdb")
@@ -178,8 +191,10 @@ class DaskStager:
         fs.makedirs(root, exist_ok=True)
         jobs = []
         for adapter, ctx, result in files:
-            ctx = replace(ctx)   # (without a pseudonymiser resolved here: workers use their env)
-            jobs.append(FileJob(adapter, ctx, result.path, result.file_id, result.source))
+            check = _key_check(ctx)   # (a missing key fails here, before any task)
+            # the key itself does not travel: workers use their environment's, checked
+            jobs.append(FileJob(adapter, replace(ctx), result.path, result.file_id,
+                                result.source, check))
         with fsspec.open(url(self.work, JOBS_FILE), "wb") as handle:
             pickle.dump(jobs, handle, protocol=pickle.HIGHEST_PROTOCOL)
         getters = self.submit(self.work, [(index, job.path.name)
