@@ -22,6 +22,7 @@ from procmine.errors import ProcmineError
 from procmine.faults import CRASH_ENV
 from procmine.load import RunResult, landing_batches, load_and_publish_core, record_run
 from procmine.orchestration.dask_ingest import KILL_ALWAYS, KILL_ONCE, ingest_stager
+from tests.conftest import run_cli
 from tests.landing_data import HEADER, write_daily_exports, write_project
 
 # columns that record when or in which run, not what was loaded
@@ -149,6 +150,14 @@ def test_bad_rows_failed_and_copied_files_on_dask_as_local(dask_cluster, tmp_pat
     rules = {(row, rule) for row, rule, _ in quarantined}
     assert {(2, "case_id_not_null"), (3, "activity_not_null"), (4, "ts_not_null")} <= rules
     assert all(reason for _, _, reason in quarantined)
+    # `procmine ingest` of the folder on Dask: the same store
+    cli = tmp_path / "cli.duckdb"
+    done = run_cli("--config", tmp_path / "procmine.toml", "ingest", tmp_path / "data" /
+                   "landing" / "csv", "--source", "csv", "--db", cli, "--engine", "dask",
+                   "--dask-address", dask_cluster.scheduler_address, cwd=tmp_path, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr   # (a file failed)
+    assert f"{expected.files_loaded} file(s) loaded, 1 skipped" in done.stdout, done.stdout
+    assert _differences(local, cli, TABLES) == {}
 
 
 def _set_worker_env(address: str, value: str | None, name: str = CRASH_ENV) -> None:

@@ -191,14 +191,17 @@ def ingest(
     config: Config, db_path: Path, source: str, paths: list[Path],
     overrides: dict[str, Any] | None = None,
     progress: Callable[[FileResult], None] | None = None, *, lock_wait_s: float | None = None,
+    stager: FileStager | None = None,
 ) -> RunResult:
-    """`procmine ingest`: files all the way to core.events / quarantine.events."""
+    """`procmine ingest`: files all the way to core.events / quarantine.events (read by
+    `stager` when given: the Dask engine's file tasks)."""
     config.source(source)  # an unknown source stops here, before the store is copied
     result = RunResult(run_id=store.new_run_id(), command=f"ingest --source {source}")
     wait = config.lock_wait_s if lock_wait_s is None else lock_wait_s
     try:
         with store.writing(db_path, lock_wait_s=wait) as conn:
-            load_and_publish_core(conn, config, result, [(source, paths, overrides or {})], progress)
+            load_and_publish_core(conn, config, result, [(source, paths, overrides or {})],
+                                  progress, stager=stager)
             result.unmapped = unmapped_report(conn)
             result.status = "success" if not result.failed_files else "partial"
             result.message = "; ".join(f.message for f in result.failed_files)[:2000]

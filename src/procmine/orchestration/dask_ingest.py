@@ -46,7 +46,6 @@ from procmine import store
 from procmine.config import RunSettings
 from procmine.errors import ConfigError, InputError, ProcmineError
 from procmine.ingest import FileResult, install_macros, load_file
-from procmine.orchestration.dask_tasks import maybe_kill, url
 from procmine.sources import Adapter, LoadContext, RawFile
 from procmine.sources.base import LINEAGE_COLUMNS, ensure_raw_columns, quote_ident
 
@@ -79,9 +78,17 @@ class StagedFile:
     status: str                 # loaded | failed | fatal (an InputError that stops the run)
     message: str = ""
     rows: int = 0
-    raw_tables: list[str] = field(default_factory=list)   # raw.<table>: <index>-raw-<n>.parquet
-    events: bool = False        # staging.events rows: <index>-events.parquet
+    raw_tables: list[str] = field(default_factory=list)   # raw.<table>: _raw_file(index, n)
+    events: bool = False        # staging.events rows: _events_file(index)
     seconds: float = 0.0
+
+
+def url(work: str, name: str) -> str:
+    """dask_tasks.url, imported when used: dask_tasks imports mining (~0.7 s), which
+    `procmine ingest` and a local run's load step need not wait for."""
+    from procmine.orchestration.dask_tasks import url as join
+
+    return join(work, name)
 
 
 def _key_check(ctx: LoadContext) -> str:
@@ -102,6 +109,8 @@ def stage_file(work: str, index: int, name: str = "") -> StagedFile:
     its raw rows (and, for a file-local adapter, its staged events) as Parquet. `name` only
     names the task run (Prefect)."""
     import fsspec
+
+    from procmine.orchestration.dask_tasks import maybe_kill
 
     maybe_kill(work, KILL_ONCE, KILL_ALWAYS)
     started = time.perf_counter()
