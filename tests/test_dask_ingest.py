@@ -22,7 +22,6 @@ from procmine.errors import ProcmineError
 from procmine.faults import CRASH_ENV
 from procmine.load import RunResult, landing_batches, load_and_publish_core, record_run
 from procmine.orchestration.dask_ingest import KILL_ALWAYS, KILL_ONCE, ingest_stager
-from tests.conftest import run_cli
 from tests.landing_data import HEADER, write_daily_exports, write_project
 
 # columns that record when or in which run, not what was loaded
@@ -150,13 +149,14 @@ def test_bad_rows_failed_and_copied_files_on_dask_as_local(dask_cluster, tmp_pat
     rules = {(row, rule) for row, rule, _ in quarantined}
     assert {(2, "case_id_not_null"), (3, "activity_not_null"), (4, "ts_not_null")} <= rules
     assert all(reason for _, _, reason in quarantined)
-    # `procmine ingest` of the folder on Dask: the same store
+    # `procmine ingest` of the folder on Dask (its API, in process): the same store
+    import procmine
+
     cli = tmp_path / "cli.duckdb"
-    done = run_cli("--config", tmp_path / "procmine.toml", "ingest", tmp_path / "data" /
-                   "landing" / "csv", "--source", "csv", "--db", cli, "--engine", "dask",
-                   "--dask-address", dask_cluster.scheduler_address, cwd=tmp_path, check=False)
-    assert done.returncode == 1, done.stdout + done.stderr   # (a file failed)
-    assert f"{expected.files_loaded} file(s) loaded, 1 skipped" in done.stdout, done.stdout
+    done = procmine.open(cli, config).ingest(
+        tmp_path / "data" / "landing" / "csv", "csv", engine="dask",
+        dask_address=dask_cluster.scheduler_address)
+    assert (done.files_loaded, len(done.failed_files)) == (expected.files_loaded, 1)
     assert _differences(local, cli, TABLES) == {}
 
 
@@ -202,43 +202,33 @@ def test_pseudonymised_on_the_workers_with_the_same_key_only(dask_cluster, tmp_p
 
 
 def test_worker_killed_during_ingest_retried_or_clean_failure(dask_cluster, tmp_path):
-    import procmine
-
     address, scheduler = dask_cluster.scheduler_address, dask_cluster.scheduler
-    config_path = write_project(tmp_path)
-    write_daily_exports(tmp_path / "data" / "landing" / "csv", days=2, cases_per_day=10)
-    config = load_config(config_path)
-    local = tmp_path / "local.duckdb"
-    expected = procmine.open(local, config).run(prefect="never")
+    config = load_config(_bad_landing(tmp_path))
+    local, dask = tmp_path / "local.duckdb", tmp_path / "dask.duckdb"
+    expected = _load(config, local, None)
 
     # every file task kills its worker, and the scheduler gives up at once: a clean failure
-    dask = tmp_path / "dask.duckdb"
     _set_worker_env(address, KILL_ALWAYS)
     allowed, scheduler.allowed_failures = scheduler.allowed_failures, 0
     try:
         with pytest.raises(ProcmineError, match="reading a landing file kept dying"):
-            procmine.open(dask, config).run(prefect="never", engine="dask",
-                                            dask_address=address)
+            _load(config, dask, address)
     finally:
         scheduler.allowed_failures = allowed
         _set_worker_env(address, None)
-    with store.reading(dask) as conn:   # nothing published but the failed run's record
-        assert conn.execute("SELECT count(*) FROM core.events").fetchone()[0] == 0
-        assert conn.execute("SELECT status FROM marts.run_log").fetchall() == [("failed",)]
+    assert not dask.exists()   # nothing published
     assert not (tmp_path / ".procmine-dask").exists()   # nor the work folder left behind
 
-    # the first file task kills its worker once: retried on a live worker, run succeeds
+    # the first file task kills its worker once: retried on a live worker, the load succeeds
     _set_worker_env(address, KILL_ONCE)
     workers = set(scheduler.workers)
     try:
-        done = procmine.open(dask, config).run(prefect="never", engine="dask",
-                                               dask_address=address)
+        result = _load(config, dask, address)
     finally:
         _set_worker_env(address, None)
     assert set(scheduler.workers) != workers   # one was killed (its nanny started another)
-    assert (done.status, done.files_loaded) == ("success", expected.files_loaded)
-    assert _differences(local, dask, ("core.events", "core.cases", "quarantine.events")) == {}
-    assert _mart_differences(local, dask) == {}
+    assert _counts(result) == _counts(expected)
+    assert _differences(local, dask, TABLES) == {}
 
 
 def test_closed_problems_loaded_and_mined_on_dask_equal_local(bpic13_problems_store,
