@@ -210,7 +210,9 @@ class DaskStager:
         self.submit, self.work_root = submit, work_root
         self.work = ""
         self.pending: dict[tuple[str, Path], Callable[[], StagedFile]] = {}
-        self.task_seconds: dict[str, float] = {}
+        self.task_seconds: dict[str, float] = {}     # per file, on the worker
+        self.wait_seconds: dict[str, float] = {}     # per file, the coordinator waiting for it
+        self.append_seconds: dict[str, float] = {}   # per file, its append (+ normalise) here
 
     def start(self, files: list[tuple[Adapter, LoadContext, FileResult]]) -> None:
         import fsspec
@@ -236,8 +238,10 @@ class DaskStager:
 
     def load(self, conn: duckdb.DuckDBPyConnection, adapter: Adapter, ctx: LoadContext,
              result: FileResult) -> None:
+        started = time.perf_counter()
         staged = self.pending.pop((result.source, result.path))()
         self.task_seconds[str(result.path)] = staged.seconds
+        self.wait_seconds[str(result.path)] = time.perf_counter() - started
         if staged.status == "fatal":
             raise InputError(staged.message, fatal=True)
         if staged.status != "loaded":
@@ -254,8 +258,13 @@ class DaskStager:
             conn.execute("INSERT INTO staging.events BY NAME SELECT * FROM read_parquet($path)",
                          {"path": url(self.work, _events_file(staged.index))})
 
+        started = time.perf_counter()
         load_file(conn, adapter, ctx, result, read=read,
                   normalise=append_events if staged.events else None)
+        self.append_seconds[str(result.path)] = time.perf_counter() - started
+        log.info("dask: %s: task %.2f s, waited %.2f s, appended in %.2f s", result.path.name,
+                 staged.seconds, self.wait_seconds[str(result.path)],
+                 self.append_seconds[str(result.path)])
 
     def _append_raw(self, conn: duckdb.DuckDBPyConnection, staged: StagedFile,
                     file_id: str) -> None:
