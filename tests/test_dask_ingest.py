@@ -1,9 +1,10 @@
 """Per-file ingest on Dask (`--engine dask`, orchestration/dask_ingest.py) on a real
-LocalCluster of two worker processes: the four BPIC 2014 tables and a landing folder with bad
-rows, an unreadable file and a copy give the store the local engine gives; the closed
-problems log loaded and mined on Dask equals the local engine's marts; a worker killed during
-ingest. (The file tasks as Prefect task runs: tests/test_dask_engine.py's flow run and
-tests/test_schedule.py's served deployment.)"""
+LocalCluster of two worker processes gives the store the local engine gives: the four BPIC
+2014 tables (extended), a landing folder with bad rows, an unreadable file and a copy (also
+through `procmine ingest`'s API), overlapping ServiceNow exports (deduplicated on the
+coordinator), pseudonymised rows; the closed-problems log loaded and mined on Dask equals the
+local engine's marts; workers killed during ingest. (The file tasks as Prefect task runs:
+tests/test_dask_engine.py's flow run and tests/test_schedule.py's served deployment.)"""
 
 from __future__ import annotations
 
@@ -158,6 +159,35 @@ def test_bad_rows_failed_and_copied_files_on_dask_as_local(dask_cluster, tmp_pat
         dask_address=dask_cluster.scheduler_address)
     assert (done.files_loaded, len(done.failed_files)) == (expected.files_loaded, 1)
     assert _differences(local, cli, TABLES) == {}
+
+
+def test_servicenow_exports_overlapping_on_dask_as_local(dask_cluster, tmp_path):
+    """ServiceNow snapshots are deduplicated against the raw rows of earlier files (on the
+    coordinator): three exports of the real log, the second overlapping the first."""
+    import csv
+    import gzip
+
+    from tests.conftest import SERVICENOW_LOG
+
+    config_path = write_project(tmp_path)
+    landing = tmp_path / "data" / "landing" / "servicenow"
+    landing.mkdir(parents=True)
+    with gzip.open(SERVICENOW_LOG, "rt", encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        rows = [row for _, row in zip(range(3_000), reader, strict=False)]
+    for name, part in (("a.csv", rows[:1_200]), ("b.csv", rows[900:2_100]),
+                       ("c.csv", rows[2_100:])):
+        with (landing / name).open("w", encoding="utf-8", newline="") as out:
+            csv.writer(out).writerows([header, *part])
+    _settle(landing)
+    config = load_config(config_path)
+    local, dask = tmp_path / "local.duckdb", tmp_path / "dask.duckdb"
+    expected = _load(config, local, None)
+    result = _load(config, dask, dask_cluster.scheduler_address)
+    assert _counts(result) == _counts(expected)
+    assert expected.files_loaded == 3 and expected.events_loaded > 1_000
+    assert _differences(local, dask, TABLES) == {}
 
 
 def _set_worker_env(address: str, value: str | None, name: str = CRASH_ENV) -> None:
