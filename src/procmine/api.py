@@ -103,6 +103,8 @@ class Database:
         chosen = {k: v for k, v in overrides.items() if v}
         files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
         settings = RunSettings.resolve(self.config, engine=engine, dask_address=dask_address)
+        if settings.engine == "dask":   # workers do not share this process's working folder
+            files = [f.absolute() for f in files]
         with ingest_stager(settings, self.path) as stager:
             return ingest(self.config, self.path, source, files, chosen, progress,
                           lock_wait_s=lock_wait_s, stager=stager)
