@@ -259,8 +259,11 @@ class DaskStager:
                          {"path": url(self.work, _events_file(staged.index))})
 
         started = time.perf_counter()
-        load_file(conn, adapter, ctx, result, read=read,
-                  normalise=append_events if staged.events else None)
+        try:
+            load_file(conn, adapter, ctx, result, read=read,
+                      normalise=append_events if staged.events else None)
+        finally:   # the work folder holds the files not appended yet, not the whole load
+            self._remove(staged)
         self.append_seconds[str(result.path)] = time.perf_counter() - started
         log.info("dask: %s: task %.2f s, waited %.2f s, appended in %.2f s", result.path.name,
                  staged.seconds, self.wait_seconds[str(result.path)],
@@ -284,6 +287,15 @@ class DaskStager:
             conn.execute(f"INSERT INTO {target} BY NAME SELECT * REPLACE ($loaded_at AS "
                          "_loaded_at) FROM read_parquet($path)",
                          {"path": source, "loaded_at": datetime.now(UTC)})
+
+    def _remove(self, staged: StagedFile) -> None:
+        import fsspec
+
+        names = [_raw_file(staged.index, n) for n in range(len(staged.raw_tables))]
+        names += [_events_file(staged.index)] if staged.events else []
+        fs, _ = fsspec.core.url_to_fs(self.work)
+        for name in names:
+            fs.rm(fsspec.core.url_to_fs(url(self.work, name))[1])
 
     def close(self) -> None:
         import fsspec
