@@ -28,9 +28,9 @@ runs `ingest-file-<name>`), else they go to dask.distributed directly (the sched
 
 from __future__ import annotations
 
-import atexit
 import contextvars
 import logging
+import os
 import pickle
 import shutil
 import tempfile
@@ -144,23 +144,23 @@ def stage_file(work: str, index: int, name: str = "") -> StagedFile:
     return staged
 
 
-_EMPTY_STORE: list[Path] = []   # this worker process's migrated empty store, made once
-
-
 def _empty_store() -> Path:
-    """An empty store with the current schema (the 18+ migrations cost ~0.3-1 s a task)."""
-    if not _EMPTY_STORE:
-        folder = tempfile.mkdtemp(prefix="procmine-ingest-template-")
-        atexit.register(shutil.rmtree, folder, True)
-        path = Path(folder) / "empty.duckdb"
-        conn = store.connect(path)
+    """An empty store with the current schema, made once per host and schema (the 18+
+    migrations cost ~0.3-1 s a task) in the temp folder; written aside, renamed into place."""
+    import hashlib
+
+    digest = hashlib.sha256("".join(m.sql for m in store.available_migrations()).encode())
+    path = Path(tempfile.gettempdir()) / f"procmine-empty-store-{digest.hexdigest()[:16]}.duckdb"
+    if not path.exists():
+        aside = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        conn = store.connect(aside)
         try:
             store.migrate(conn)
             conn.execute("CHECKPOINT")
         finally:
             conn.close()
-        _EMPTY_STORE.append(path)
-    return _EMPTY_STORE[0]
+        os.replace(aside, path)
+    return path
 
 
 def _write_outputs(conn: duckdb.DuckDBPyConnection, work: str, job: FileJob,
