@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,24 @@ def run_child(name: str, args: list[str], *, cwd: Path, log: Path,
     tail = "\n".join(text.splitlines()[-15:]) if proc.returncode else ""
     # ru_maxrss is in kilobytes on Linux
     return Measured(name, wall, int(usage.ru_maxrss) * 1024, proc.returncode, data, tail)
+
+
+def timed(timings: dict[str, float], name: str, call: Callable[[], Any]) -> Any:
+    """Called in a child: `call()`, its wall seconds stored as timings[name]."""
+    started = time.perf_counter()
+    out = call()
+    timings[name] = round(time.perf_counter() - started, 3)
+    return out
+
+
+def medians(timings: dict[str, float], samples: dict[str, list[float]]) -> dict[str, Any]:
+    """Called in a child after R repeats of the timed steps `samples` (name -> R seconds):
+    each step's median into `timings`; core_samples, each repeat's total over the steps,
+    and core_s, their median."""
+    for name, values in samples.items():
+        timings[name] = round(statistics.median(values), 3)
+    totals = [round(sum(run), 3) for run in zip(*samples.values(), strict=True)]
+    return {"core_s": round(statistics.median(totals), 3), "core_samples": totals}
 
 
 def report(data: dict[str, Any]) -> None:

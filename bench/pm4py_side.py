@@ -10,13 +10,11 @@ marts.transitions: exact counts, waits within 1 s.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from bench.measure import report
+from bench.measure import medians, report, timed
 from procmine import store
 from procmine.config import load_config
 
@@ -28,13 +26,6 @@ ORDER BY case_id, ts, source_file, source_row, seq
 WAIT_TOLERANCE_S = 1.0
 REPEATS = 3
 CORE = ("get_variants", "discover_dfg", "discover_performance_dfg")
-
-
-def _timed(timings: dict[str, float], name: str, call: Any) -> Any:
-    started = time.perf_counter()
-    out = call()
-    timings[name] = round(time.perf_counter() - started, 3)
-    return out
 
 
 def compare(conn: Any, variants: dict[tuple[str, ...], int], dfg: dict[Any, int],
@@ -73,21 +64,20 @@ def main(argv: list[str]) -> None:
     timings: dict[str, float] = {}
     conn = store.reading(config.db_path())
     try:
-        frame = _timed(timings, "export", lambda: conn.sql(EXPORT_SQL).df())
-        pm4py = _timed(timings, "import", _import_pm4py)
+        frame = timed(timings, "export", lambda: conn.sql(EXPORT_SQL).df())
+        pm4py = timed(timings, "import", _import_pm4py)
         keys = {"activity_key": "concept:name", "timestamp_key": "time:timestamp",
                 "case_id_key": "case:concept:name"}
         samples: dict[str, list[float]] = {name: [] for name in CORE}
         for _ in range(repeats):
-            variants = _timed(timings, "get_variants", lambda: pm4py.get_variants(frame, **keys))
-            dfg, _, _ = _timed(timings, "discover_dfg",
+            variants = timed(timings, "get_variants", lambda: pm4py.get_variants(frame, **keys))
+            dfg, _, _ = timed(timings, "discover_dfg",
                                lambda: pm4py.discover_dfg(frame, **keys))
-            performance, _, _ = _timed(timings, "discover_performance_dfg",
+            performance, _, _ = timed(timings, "discover_performance_dfg",
                                        lambda: pm4py.discover_performance_dfg(frame, **keys))
             for name in CORE:
                 samples[name].append(timings[name])
-        for name in CORE:
-            timings[name] = round(statistics.median(samples[name]), 3)
+        core = medians(timings, samples)
         settings_noise = float(config.section("mining").get("model_noise_threshold", 0.2))
 
         def inductive() -> Any:
@@ -96,13 +86,11 @@ def main(argv: list[str]) -> None:
                                                          **keys)
 
         if top_k > 0:   # 0: the variants and DFGs only (issue #20's real-shaped rows)
-            _timed(timings, "inductive_top_variants", inductive)
+            timed(timings, "inductive_top_variants", inductive)
         checked = compare(conn, variants, dfg, performance)
     finally:
         conn.close()
-    core_samples = [round(sum(samples[k][i] for k in CORE), 3) for i in range(repeats)]
-    report({"events": len(frame), "top_k": top_k, "timings": timings,
-            "core_s": round(statistics.median(core_samples), 3), "core_samples": core_samples,
+    report({"events": len(frame), "top_k": top_k, "timings": timings, **core,
             "comparison": checked})
 
 

@@ -13,26 +13,17 @@ r4pm is a benchmark-only dependency (uv dependency group `bench`, MIT or Apache-
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from bench.measure import report
+from bench.measure import medians, report, timed
 from bench.pm4py_side import EXPORT_SQL
 from procmine import store
 from procmine.config import load_config
 
 REPEATS = 3
 CORE = ("variants", "discover_dfg")
-
-
-def _timed(timings: dict[str, float], name: str, call: Any) -> Any:
-    started = time.perf_counter()
-    out = call()
-    timings[name] = round(time.perf_counter() - started, 3)
-    return out
 
 
 def compare(conn: Any, variants: list[dict[str, Any]], dfg: dict[str, Any]) -> dict[str, Any]:
@@ -62,11 +53,11 @@ def main(argv: list[str]) -> None:
     timings: dict[str, float] = {}
     conn = store.reading(config.db_path())
     try:
-        frame = _timed(timings, "export", lambda: conn.sql(EXPORT_SQL).pl())
-        r4pm = _timed(timings, "import", _import_r4pm)
+        frame = timed(timings, "export", lambda: conn.sql(EXPORT_SQL).pl())
+        r4pm = timed(timings, "import", _import_r4pm)
         from r4pm import bindings
 
-        log_id = _timed(timings, "registry_import",
+        log_id = timed(timings, "registry_import",
                         lambda: r4pm.import_item_from_df("EventLog", frame))
         samples: dict[str, list[float]] = {name: [] for name in CORE}
         variants: list[dict[str, Any]] = []
@@ -79,20 +70,16 @@ def main(argv: list[str]) -> None:
                 finally:
                     r4pm.remove_item(projection)
 
-            variants = _timed(timings, "variants", projected)
-            dfg = _timed(timings, "discover_dfg", lambda: bindings.discover_dfg(event_log=log_id))
+            variants = timed(timings, "variants", projected)
+            dfg = timed(timings, "discover_dfg", lambda: bindings.discover_dfg(event_log=log_id))
             for name in CORE:
                 samples[name].append(timings[name])
-        for name in CORE:
-            timings[name] = round(statistics.median(samples[name]), 3)
+        core = medians(timings, samples)
         checked = compare(conn, variants, dfg)
         events = sum(len(v["activities"]) * v["count"] for v in variants)
     finally:
         conn.close()
-    core_samples = [round(sum(samples[k][i] for k in CORE), 3) for i in range(repeats)]
-    report({"events": events, "timings": timings,
-            "core_s": round(statistics.median(core_samples), 3), "core_samples": core_samples,
-            "comparison": checked})
+    report({"events": events, "timings": timings, **core, "comparison": checked})
 
 
 def _import_r4pm() -> Any:

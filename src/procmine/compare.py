@@ -15,7 +15,8 @@ waste heat-map cells) are compared side by side with a significance test each:
 
 Every section is sorted by |effect|; q_value is the Benjamini–Hochberg adjusted p-value
 within the section (many items are tested at once). Reads the published store read-only
-(the guard of `procmine sql`); the SQL is in sql/analyses/compare_*.sql.
+(the guard of `procmine sql`); the SQL is in sql/analyses/compare_*.sql, where the periods'
+cases are one model (compare_period_cases.sql, a temp table the others read).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 from procmine.errors import ProcmineError
 from procmine.readonly import arrow_readonly, connect_readonly, execute_readonly
 from procmine.sql import load_sql
+from procmine.sql.models import materialise
 
 if TYPE_CHECKING:
     import duckdb
@@ -48,6 +50,7 @@ MIN_WAITS = 5             # waits an edge needs in each period for its rank test
 FISHER_BELOW = 5          # expected count under which the 2×2 test is Fisher's exact
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HOUR = 3600.0
+PERIOD_CASES = "_compare_period_case"   # sql/analyses/compare_period_cases.sql, per comparison
 
 
 @dataclass(frozen=True)
@@ -413,9 +416,9 @@ def _waste(rows: list[tuple[Any, ...]], cases_before: int, cases_after: int) -> 
 
 # -- reading ------------------------------------------------------------------------------
 
-def _read(conn: duckdb.DuckDBPyConnection, model: str, params: dict[str, Any] | None,
+def _read(conn: duckdb.DuckDBPyConnection, model: str,
           ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    cursor = execute_readonly(conn, load_sql(f"analyses/{model}.sql"), params)
+    cursor = execute_readonly(conn, load_sql(f"analyses/{model}.sql"))
     return [d[0] for d in cursor.description], cursor.fetchall()
 
 
@@ -429,20 +432,20 @@ def compare(db_path: Path, before: Period, after: Period) -> Comparison:
     params = {"before_start": start_b, "before_end": end_b, "after_start": start_a,
               "after_end": end_a}
     conn = connect_readonly(db_path)
-    try:
-        cases = _case_arrays(arrow_readonly(conn, load_sql("analyses/compare_cases.sql"),
-                                            params))
+    try:   # (a temp table: the published file stays untouched)
+        materialise(conn, "analyses/compare_period_cases", PERIOD_CASES, params, temp=True)
+        cases = _case_arrays(arrow_readonly(conn, load_sql("analyses/compare_cases.sql")))
         for chosen, name in ((before, "before"), (after, "after")):
             if cases[name]["cases"] == 0:
-                _, ((first, last, total),) = _read(conn, "compare_span", None)
+                _, ((first, last, total),) = _read(conn, "compare_span")
                 span = (f"the {total:,} cases were opened from {first:%Y-%m-%d} to "
                         f"{last:%Y-%m-%d}" if total else "marts.case_kpis is empty: run "
                         "procmine mine first")
                 raise ProcmineError(f"{chosen.label} {chosen}: no case was opened in this "
                                     f"period; {span}")
-        _, variant_rows = _read(conn, "compare_variants", params)
-        _, edge_rows = _read(conn, "compare_edges", params)
-        _, waste_rows = _read(conn, "compare_waste", params)
+        _, variant_rows = _read(conn, "compare_variants")
+        _, edge_rows = _read(conn, "compare_edges")
+        _, waste_rows = _read(conn, "compare_waste")
     finally:
         conn.close()
     nb, na = cases["before"]["cases"], cases["after"]["cases"]

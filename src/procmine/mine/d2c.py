@@ -23,6 +23,7 @@ import duckdb
 from procmine.config import Config
 from procmine.errors import ConfigError
 from procmine.mine.background import in_thread
+from procmine.mine.settings import config_number
 from procmine.sql import quote_ident, run_sql
 from procmine.sql.models import materialise_sql
 
@@ -74,21 +75,14 @@ class LinkSettings:
             raise ConfigError(f"[links] rules must be a table of [links.rules.<name>] tables, "
                               f"got {rules!r}")
         return cls(placeholders=tuple(placeholders),
-                   recurrence_s=_number(section, "recurrence_days", 30, "links") * 86400,
-                   evidence_ids=int(_number(section, "evidence_ids", 5, "links")),
+                   recurrence_s=config_number(section, "recurrence_days", 30, "links") * 86400,
+                   evidence_ids=int(config_number(section, "evidence_ids", 5, "links")),
                    rules=tuple(rule for name in sorted(rules)
                                if (rule := _rule(str(name), rules[name])) is not None))
 
     def params(self) -> dict[str, Any]:
         return {"placeholders": list(self.placeholders), "recurrence_s": self.recurrence_s,
                 "evidence_ids": self.evidence_ids}
-
-
-def _number(section: dict[str, Any], key: str, default: float, name: str) -> float:
-    value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"[{name}] {key} must be a number >= 0, got {value!r}")
-    return float(value)
 
 
 def _rule(name: str, table: Any) -> LinkRule | None:
@@ -108,9 +102,9 @@ def _rule(name: str, table: Any) -> LinkRule | None:
     if "window_days" in table and "window_hours" in table:
         raise ConfigError(f"[{where}] give window_days or window_hours, not both")
     if "window_hours" in table:
-        window = _number(table, "window_hours", 0, where) * 3600
+        window = config_number(table, "window_hours", 0, where) * 3600
     else:
-        window = _number(table, "window_days", 7 if kind == "induced" else 0, where) * 86400
+        window = config_number(table, "window_days", 7 if kind == "induced" else 0, where) * 86400
     ci = table.get("ci", "caused_by")
     if ci not in CI_ROLES:
         raise ConfigError(f"[{where}] ci must be one of {', '.join(CI_ROLES)}, got {ci!r}")

@@ -40,7 +40,7 @@ COLUMNS = ("week", "kind", "series", "before_value", "after_value", "change",
            "relative_change", "score", "weeks_before", "weeks_after", "contributors",
            "contributor_detail", "window_start", "window_end")
 TEMPS = ("_drift_week", "_drift_case")
-# the mining index's per-case tables drift_index_*.sql read (case_tables)
+# the mining index's per-case tables intermediate/drift_*.sql read (case_tables)
 INDEX_TABLES = ("_mine_drift_case", "_mine_drift_handoff", "_mine_drift_handoff_name")
 
 
@@ -82,35 +82,38 @@ def penalty(settings: DriftSettings, weeks: int, columns: int) -> float:
     return columns + settings.penalty * math.sqrt(2 * columns * log_n) + 2 * log_n
 
 
-def weekly_series(conn: duckdb.DuckDBPyConnection,
-                  settings: DriftSettings) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(weekly KPIs, weekly item counts) of the window, from core.events and core.cases."""
-    return _series(conn, settings, ("intermediate/drift_weeks", "intermediate/drift_cases",
-                                     "intermediate/drift_items_weekly"))
-
-
-def weekly_series_of(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
-                     events: EventArrays, case_variant: np.ndarray
-                     ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The same series from the mining index (`events`, each case's variant), as mining has
-    it: no second read and sort of core.events. Needs _mine_variant and _mine_case_id."""
+def weekly_series(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
+                  events: EventArrays, case_variant: np.ndarray
+                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(weekly KPIs, weekly item counts) of the window, from the mining index (`events`, each
+    case's variant) as mining has it: no second read and sort of core.events. Needs
+    _mine_variant and _mine_case_id (mining builds both; load_events rebuilds an index that
+    is out of step with core.events, so every store has one)."""
     tables = case_tables(events, case_variant)
+    params = {"window_weeks": settings.window_weeks, "min_item_cases": settings.min_item_cases}
     try:
         for name, table in zip(INDEX_TABLES, tables, strict=True):
             conn.register(name, table)
-        return _series(conn, settings, ("intermediate/drift_index_weeks",
-                                        "intermediate/drift_index_cases",
-                                        "intermediate/drift_index_items"))
+        run_sql(conn, materialise_sql("intermediate/drift_weeks", "_drift_week", temp=True),
+                params)
+        run_sql(conn, materialise_sql("intermediate/drift_cases", "_drift_case", temp=True),
+                params)
+        kpis = _frame_of(conn, "intermediate/drift_kpis_weekly", {})
+        items = _frame_of(conn, "intermediate/drift_items_weekly",
+                          {"min_item_cases": settings.min_item_cases})
     finally:
         for name in INDEX_TABLES:
             conn.unregister(name)
+        for temp in TEMPS:
+            conn.execute(f"DROP TABLE IF EXISTS {temp}")
+    return kpis, items
 
 
 def case_tables(events: EventArrays, case_variant: np.ndarray) -> tuple[Table, Table, Table]:
     """(_mine_drift_case, _mine_drift_handoff, _mine_drift_handoff_name): per case its first
-    and last event time (epoch microseconds), variant and hand-offs as drift_cases.sql counts them (a change of
-    org_group between consecutive events of the case, both with a group); each distinct
-    hand-off edge of each case (ci, code) and the edges' names ('from → to')."""
+    and last event time (epoch microseconds), variant and hand-offs (a change of org_group
+    between consecutive events of the case, both with a group); each distinct hand-off edge
+    of each case (ci, code) and the edges' names ('from → to')."""
     g = events.g
     change = np.zeros(events.n, dtype=bool)
     if events.n > 1:
@@ -130,23 +133,6 @@ def case_tables(events: EventArrays, case_variant: np.ndarray) -> tuple[Table, T
                "code": item.reshape(-1).astype(np.int32)}
     return cases, handoff, {"code": np.arange(len(names), dtype=np.int32),
                             "item": object_array(names)}
-
-
-def _series(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
-            models: tuple[str, str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Materialise the window's weeks and cases (the first two `models`: into _drift_week,
-    _drift_case), then read the weekly KPIs and the item counts (the third)."""
-    params = {"window_weeks": settings.window_weeks, "min_item_cases": settings.min_item_cases}
-    weeks, cases, items_model = models
-    try:
-        run_sql(conn, materialise_sql(weeks, "_drift_week", temp=True), params)
-        run_sql(conn, materialise_sql(cases, "_drift_case", temp=True), params)
-        kpis = _frame_of(conn, "intermediate/drift_kpis_weekly", {})
-        items = _frame_of(conn, items_model, {"min_item_cases": settings.min_item_cases})
-    finally:
-        for temp in TEMPS:
-            conn.execute(f"DROP TABLE IF EXISTS {temp}")
-    return kpis, items
 
 
 def _frame_of(conn: duckdb.DuckDBPyConnection, model: str,
@@ -195,15 +181,10 @@ def preload() -> None:
 
 
 def compute_drift(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
-                  events: EventArrays | None = None,
-                  case_variant: np.ndarray | None = None) -> pl.DataFrame:
-    """The drift findings of the store's events (not written anywhere): from the mining index
-    when mining passes its `events` and `case_variant`, else from core.events."""
-    if events is not None and case_variant is not None:
-        kpis, items = weekly_series_of(conn, settings, events, case_variant)
-    else:
-        kpis, items = weekly_series(conn, settings)
-    return detect_drift(kpis, items, settings)
+                  events: EventArrays, case_variant: np.ndarray) -> pl.DataFrame:
+    """The drift findings of the store's events (not written anywhere), from mining's index
+    (`events`, each case's `case_variant`)."""
+    return detect_drift(*weekly_series(conn, settings, events, case_variant), settings)
 
 
 def _kpi_series(kpis: pl.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:

@@ -26,7 +26,9 @@ def _strings(section: dict[str, Any], key: str, default: list[str]) -> frozenset
     return frozenset(value)
 
 
-def _number(section: dict[str, Any], key: str, default: float, name: str) -> float:
+def config_number(section: dict[str, Any], key: str, default: float, name: str) -> float:
+    """section[key] (else `default`) as a float, checked to be a number >= 0; the error names
+    the key as [name] key."""
     value = section.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigError(f"[{name}] {key} must be a number >= 0, got {value!r}")
@@ -104,11 +106,11 @@ class MiningSettings:
         if labels not in REFERENCE_LABELS:
             raise ConfigError(f"[mining] reference_labels must be 'stage' or 'activity', "
                               f"got {labels!r}")
-        coverage = _number(mining, "model_coverage", 0.8, "mining")
+        coverage = config_number(mining, "model_coverage", 0.8, "mining")
         if not 0 < coverage <= 1:
             raise ConfigError(f"[mining] model_coverage must be in (0, 1], got {coverage}")
         model = str(mining.get("reference_model", "") or "")
-        factors = {str(k): _number(cost.get("waste_factor", {}), k, 1.0, "cost.waste_factor")
+        factors = {str(k): config_number(cost.get("waste_factor", {}), k, 1.0, "cost.waste_factor")
                    for k in cost.get("waste_factor", {})}
         unknown = set(factors) - set(WASTE_TYPES)
         if unknown:
@@ -126,25 +128,25 @@ class MiningSettings:
             response_stages=_strings(mining, "response_stages", ["assign", "diagnose"]),
             rework_after_reopen=bool(rework.get("count_after_reopen", True)),
             reopen_ignore_stages=_strings(reopen, "ignore_stages", ["assign", "classify"]),
-            handoff_effort_h=_number(cost, "handoff_effort_h", 0.25, "cost"),
-            ticket_effort_h=_number(cost, "ticket_effort_h", 1.0, "cost"),
-            default_rate=_number(cost, "default_rate", 60.0, "cost"),
-            rates_by_level={str(k): _number(cost.get("rates_by_level", {}), k, 0, "cost")
+            handoff_effort_h=config_number(cost, "handoff_effort_h", 0.25, "cost"),
+            ticket_effort_h=config_number(cost, "ticket_effort_h", 1.0, "cost"),
+            default_rate=config_number(cost, "default_rate", 60.0, "cost"),
+            rates_by_level={str(k): config_number(cost.get("rates_by_level", {}), k, 0, "cost")
                             for k in cost.get("rates_by_level", {})},
-            rates_by_sourcing={str(k): _number(cost.get("rates_by_sourcing", {}), k, 0, "cost")
+            rates_by_sourcing={str(k): config_number(cost.get("rates_by_sourcing", {}), k, 0, "cost")
                                for k in cost.get("rates_by_sourcing", {})},
             waste_factor=factors,
             currency=str(cost.get("currency", "EUR")),
-            sla_resolution_h={str(k): _number(sla.get("resolution_h", {}), k, 0, "sla")
+            sla_resolution_h={str(k): config_number(sla.get("resolution_h", {}), k, 0, "sla")
                               for k in sla.get("resolution_h", {})},
             security_categories=tuple(_strings(mining, "security_categories", ["*security*"])),
             reference_model=config.resolve(model) if model else None,
             reference_labels=labels,
             model_coverage=coverage,
-            model_noise_threshold=_number(mining, "model_noise_threshold", 0.2, "mining"),
-            driver_min_cases=int(_number(mining, "driver_min_cases", 10, "mining")),
+            model_noise_threshold=config_number(mining, "model_noise_threshold", 0.2, "mining"),
+            driver_min_cases=int(config_number(mining, "driver_min_cases", 10, "mining")),
             conformance_max_variants=int(
-                _number(mining, "conformance_max_variants", 20000, "mining")),
+                config_number(mining, "conformance_max_variants", 20000, "mining")),
         )
 
     def rate(self, level: str | None, sourcing: str | None) -> float:

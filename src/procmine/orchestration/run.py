@@ -89,12 +89,10 @@ class LocalSteps:
 def new_state(config: Config, db_path: Path, settings: RunSettings | None = None) -> RunState:
     """A run's shared state; `settings` default to the config's [run]."""
     settings = settings or RunSettings.resolve(config)
-    wanted = list(settings.sources) if settings.sources else None
-    selected = steps.select_sources(config, wanted)
+    selected = steps.select_sources(config, settings.sources)   # (unknown names fail here)
     command = "run" + (" --full" if settings.full else "") + (
-        " --source " + ",".join(selected) if wanted else "")
-    return RunState(config=config, db_path=Path(db_path), full=settings.full, sources=selected,
-                    settings=settings,
+        " --source " + ",".join(selected) if settings.sources else "")
+    return RunState(config=config, db_path=Path(db_path), settings=settings,
                     result=RunResult(run_id=store.new_run_id(), command=command))
 
 

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -115,8 +116,6 @@ class RunState:
     config: Config
     db_path: Path
     result: RunResult
-    sources: list[str]
-    full: bool = False
     settings: RunSettings = field(default_factory=RunSettings)   # the run's resolved options
     conn: duckdb.DuckDBPyConnection | None = None
     writer: AbstractContextManager[duckdb.DuckDBPyConnection] | None = None
@@ -133,6 +132,16 @@ class RunState:
     mine_timings: dict[str, float] = field(default_factory=dict)   # MineReport.timings
     flow_run_id: str | None = None
     summary_md: str = ""
+
+    @property
+    def full(self) -> bool:
+        """Rebuild from every landing file (settings.full)."""
+        return self.settings.full
+
+    @property
+    def sources(self) -> list[str]:
+        """The sources the run reads: settings.sources (checked), else every configured one."""
+        return select_sources(self.config, self.settings.sources)
 
     @property
     def db(self) -> duckdb.DuckDBPyConnection:
@@ -165,7 +174,7 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OSError | httpx.TransportError)
 
 
-def select_sources(config: Config, sources: list[str] | None) -> list[str]:
+def select_sources(config: Config, sources: Sequence[str] | None) -> list[str]:
     """The sources a run reads: all configured ones, or the named ones (checked)."""
     if not sources:
         return config.source_names

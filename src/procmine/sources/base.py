@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -131,19 +131,34 @@ def read_delimited(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ct
                 f"source's config (or its flag) to the column that holds it; found: "
                 + ", ".join(columns[:20]), path=str(path),
             )
-    readable = path if encoding in DUCKDB_ENCODINGS else transcode_to_utf8(path, encoding)
-    # straight from the CSV reader into raw.<source> (no intermediate copy of the file)
-    reader = ("read_csv($csv_path, columns = $columns, header = true, auto_detect = false, "
+    return append_csv(conn, path, file_id, ctx, header, columns, delimiter, encoding)
+
+
+# DuckDB's CSV reader over a file of known header, every column VARCHAR (append_csv's params)
+CSV_READER = ("read_csv($csv_path, columns = $columns, header = true, auto_detect = false, "
               "delim = $delim, quote = '\"', escape = '\"', strict_mode = true, "
               "null_padding = false, encoding = $encoding, max_line_size = 67108864)")
+
+
+def append_csv(conn: duckdb.DuckDBPyConnection, path: Path, file_id: str, ctx: LoadContext,
+               header: list[str], keep: list[str], delimiter: str, encoding: str,
+               check: Callable[[str, dict[str, Any]], None] | None = None) -> RawFile:
+    """Append the delimited file `path` (columns `header`) to raw.<source>, its columns
+    `keep`, straight from DuckDB's CSV reader (no intermediate copy of the file); a file in an
+    encoding DuckDB does not read is transcoded to a temporary UTF-8 copy first.
+    `check(reader, params)` runs before the append, over the same reader; a CSV error becomes
+    one line naming the file and row (csv_read_error)."""
+    readable = path if encoding in DUCKDB_ENCODINGS else transcode_to_utf8(path, encoding)
+    params = {"csv_path": str(readable), "columns": dict.fromkeys(header, "VARCHAR"),
+              "delim": delimiter, "encoding": "utf-8" if readable != path else encoding}
     # rows numbered by a row_number() window would be read on one thread; in file order
     # (DuckDB keeps the order of insertion), they are read in parallel and numbered after
     in_order = preserves_order(conn)
     try:
-        rows = append_raw(conn, reader, columns, path, file_id, ctx, {
-            "csv_path": str(readable), "columns": dict.fromkeys(header, "VARCHAR"),
-            "delim": delimiter, "encoding": "utf-8" if readable != path else encoding},
-            row_number="NULL::BIGINT" if in_order else "row_number() OVER ()")
+        if check is not None:
+            check(CSV_READER, params)
+        rows = append_raw(conn, CSV_READER, keep, path, file_id, ctx, params,
+                          row_number="NULL::BIGINT" if in_order else "row_number() OVER ()")
     except duckdb.Error as exc:
         raise csv_read_error(exc, path, encoding) from exc
     finally:
@@ -266,17 +281,27 @@ def append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str],
     ).fetchone()[0]
 
 
-def ensure_raw_columns(conn: duckdb.DuckDBPyConnection, table: str,
-                       columns: list[str]) -> None:
-    """raw.<table> with the lineage columns and `columns` (VARCHAR): created, or the columns
-    it lacks added."""
-    target = f"raw.{quote_ident(table)}"
-    existing = {
+def raw_columns(conn: duckdb.DuckDBPyConnection, ctx: LoadContext) -> set[str]:
+    """Columns of raw.<source> (empty if the table does not exist yet)."""
+    return raw_table_columns(conn, ctx.source.name)
+
+
+def raw_table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """Columns of raw.<table> (empty if the table does not exist yet)."""
+    return {
         row[0] for row in conn.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_schema = 'raw' AND table_name = ?", [table],
         ).fetchall()
     }
+
+
+def ensure_raw_columns(conn: duckdb.DuckDBPyConnection, table: str,
+                       columns: list[str]) -> None:
+    """raw.<table> with the lineage columns and `columns` (VARCHAR): created, or the columns
+    it lacks added."""
+    target = f"raw.{quote_ident(table)}"
+    existing = raw_table_columns(conn, table)
     if not existing:
         column_ddl = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
         conn.execute(

@@ -11,6 +11,7 @@ from procmine.sources.base import (
     LoadContext,
     RawFile,
     quote_ident,
+    raw_columns,
     read_delimited,
 )
 from procmine.sources.dialect import sniff_raw_timestamps
@@ -40,12 +41,7 @@ class CsvAdapter(Adapter):
     def normalise(self, conn: duckdb.DuckDBPyConnection, files: list[RawFile],
                   ctx: LoadContext) -> None:
         mapping = self.column_mapping(ctx)
-        present = {
-            row[0] for row in conn.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = 'raw' AND table_name = ?", [ctx.source.name],
-            ).fetchall()
-        }
+        present = raw_columns(conn, ctx)
         identifiers = {
             key: quote_ident(column) if column and column in present else "NULL::VARCHAR"
             for key, column in mapping.items()

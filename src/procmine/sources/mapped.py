@@ -17,6 +17,7 @@ from procmine.sources.base import (
     LoadContext,
     RawFile,
     quote_ident,
+    raw_columns,
     read_delimited,
 )
 from procmine.sources.dialect import sniff_raw_timestamps
@@ -67,16 +68,6 @@ class MappedAdapter(Adapter):
         return sniff_raw_timestamps(conn, ctx, files, columns)
 
 
-def raw_columns(conn: duckdb.DuckDBPyConnection, ctx: LoadContext) -> set[str]:
-    """Columns of raw.<source> (empty if the table does not exist yet)."""
-    return {
-        row[0] for row in conn.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = 'raw' AND table_name = ?", [ctx.source.name],
-        ).fetchall()
-    }
-
-
 def forget_raw_file(conn: duckdb.DuckDBPyConnection, ctx: LoadContext, file_id: str) -> None:
     """Drop raw rows left by an earlier load of the same content (e.g. before `run --full`),
     so a file read again is not counted twice."""
@@ -84,6 +75,11 @@ def forget_raw_file(conn: duckdb.DuckDBPyConnection, ctx: LoadContext, file_id: 
         conn.execute(f"DELETE FROM {ctx.raw_table} WHERE _file_id = ?", [file_id])
 
 
-def stage_activities(ctx: LoadContext, stage: str) -> list[str]:
-    """The source's activities mapped to `stage` (e.g. resolve, close)."""
-    return [activity for activity, mapped in ctx.source.stages.items() if mapped == stage]
+def stage_activities(ctx: LoadContext, stage: str, *, generic: bool = False) -> list[str]:
+    """The source's activities mapped to `stage` (e.g. resolve, close); with `generic`, then
+    those the configuration's generic [stages] maps to it (XES, OCEL 2.0)."""
+    found = [activity for activity, mapped in ctx.source.stages.items() if mapped == stage]
+    if generic:
+        found += [activity for activity, mapped in ctx.config.section("stages").items()
+                  if mapped == stage]
+    return found

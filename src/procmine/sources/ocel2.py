@@ -101,7 +101,6 @@ class Ocel2Adapter(Adapter):
 
     def normalise(self, conn: duckdb.DuckDBPyConnection, files: list[RawFile],
                   ctx: LoadContext) -> None:
-        generic = ctx.config.section("stages")
         sql = load_sql("staging/ocel2_events.sql").format(
             raw_table=ctx.raw_table, objects_table=self._side_name(ctx, "_objects"))
         run_sql(conn, sql, {
@@ -112,10 +111,8 @@ class Ocel2Adapter(Adapter):
             "case_prefix": ctx.option("case_prefix", "") or "",
             "date_format": ctx.option("date_format", "") or "",
             "timezone": ctx.option("timezone", "UTC"),
-            "resolve_activities": stage_activities(ctx, "resolve")
-            + [a for a, s in generic.items() if s == "resolve"],
-            "close_activities": stage_activities(ctx, "close")
-            + [a for a, s in generic.items() if s == "close"],
+            "resolve_activities": stage_activities(ctx, "resolve", generic=True),
+            "close_activities": stage_activities(ctx, "close", generic=True),
             "run_id": ctx.run_id,
         })
 

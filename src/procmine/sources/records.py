@@ -23,20 +23,17 @@ import duckdb
 from procmine.errors import ConfigError, InputError
 from procmine.sources import register
 from procmine.sources.base import (
-    DUCKDB_ENCODINGS,
     LINEAGE_COLUMNS,
     LoadContext,
     RawFile,
-    append_raw,
-    csv_read_error,
+    append_csv,
     normalise_encoding,
-    preserves_order,
     quote_ident,
+    raw_columns,
     read_header,
-    transcode_to_utf8,
 )
 from procmine.sources.dialect import sniff_raw_timestamps
-from procmine.sources.mapped import MappedAdapter, forget_raw_file, raw_columns
+from procmine.sources.mapped import MappedAdapter, forget_raw_file
 from procmine.sql import load_sql, run_sql
 
 CASE_TIMESTAMPS = {"opened_at": "min", "resolved_at": "max", "closed_at": "max"}
@@ -107,24 +104,12 @@ class RecordsAdapter(MappedAdapter):
                 raise InputError(f"missing column {column!r}; set the source's {key!r} to the "
                                  "column that holds it; found: " + ", ".join(named[:20]),
                                  path=str(path))
-        readable = path if encoding in DUCKDB_ENCODINGS else transcode_to_utf8(path, encoding)
-        params = {"csv_path": str(readable), "columns": dict.fromkeys(names, "VARCHAR"),
-                  "delim": delimiter, "encoding": "utf-8" if readable != path else encoding}
-        reader = ("read_csv($csv_path, columns = $columns, header = true, auto_detect = false, "
-                  "delim = $delim, quote = '\"', escape = '\"', strict_mode = true, "
-                  "null_padding = false, encoding = $encoding, max_line_size = 67108864)")
-        in_order = preserves_order(conn)
-        try:
+
+        def check(reader: str, params: dict[str, Any]) -> None:
             if unnamed:
                 _check_unnamed_empty(conn, reader, params, unnamed, path)
-            rows = append_raw(conn, reader, named, path, file_id, ctx, params,
-                               row_number="NULL::BIGINT" if in_order else "row_number() OVER ()")
-        except duckdb.Error as exc:
-            raise csv_read_error(exc, path, encoding) from exc
-        finally:
-            if readable != path:
-                readable.unlink(missing_ok=True)
-        return RawFile(path, file_id, rows, numbered=not in_order)
+
+        return append_csv(conn, path, file_id, ctx, names, named, delimiter, encoding, check)
 
     def _configured_columns(self, ctx: LoadContext) -> list[tuple[str, str]]:
         """(column, config key) of every event and attribute column the source names."""

@@ -18,9 +18,10 @@ from procmine.sources.base import (
     RawFile,
     create_mapping_tables,
     quote_ident,
+    raw_columns,
 )
 from procmine.sources.dialect import boolean_columns, check_boolean, raw_rows
-from procmine.sources.mapped import NULL_VARCHAR, MappedAdapter, raw_columns
+from procmine.sources.mapped import NULL_VARCHAR, MappedAdapter
 from procmine.sql import load_sql, run_sql
 
 DEFAULT_CASE_ATTRIBUTES = (

@@ -22,13 +22,8 @@ from defusedxml.ElementTree import iterparse
 
 from procmine.errors import InputError
 from procmine.sources import register
-from procmine.sources.base import LoadContext, RawFile, append_raw, quote_ident
-from procmine.sources.mapped import (
-    MappedAdapter,
-    forget_raw_file,
-    raw_columns,
-    stage_activities,
-)
+from procmine.sources.base import LoadContext, RawFile, append_raw, quote_ident, raw_columns
+from procmine.sources.mapped import MappedAdapter, forget_raw_file, stage_activities
 from procmine.sql import load_sql, run_sql
 
 ATTRIBUTE_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id", "list",
@@ -152,7 +147,6 @@ class XesAdapter(MappedAdapter):
         sql = load_sql("staging/xes_events.sql").format(
             raw_table=ctx.raw_table, attributes=_case_attributes(case_columns),
             **self.identifiers(conn, ctx))
-        generic = ctx.config.section("stages")
         run_sql(conn, sql, {
             "file_ids": [f.file_id for f in files],
             "null_tokens": ctx.source.null_tokens,
@@ -161,10 +155,8 @@ class XesAdapter(MappedAdapter):
             "case_prefix": ctx.option("case_prefix", "") or "",
             "date_format": self.date_format(conn, ctx, files, ("timestamp",)),
             "timezone": ctx.option("timezone", "UTC"),
-            "resolve_activities": stage_activities(ctx, "resolve")
-            + [a for a, s in generic.items() if s == "resolve"],
-            "close_activities": stage_activities(ctx, "close")
-            + [a for a, s in generic.items() if s == "close"],
+            "resolve_activities": stage_activities(ctx, "resolve", generic=True),
+            "close_activities": stage_activities(ctx, "close", generic=True),
             "run_id": ctx.run_id,
         })
 

@@ -1,19 +1,13 @@
--- procmine compare: the cases of the two compared periods and their KPI figures. A case
--- belongs to the period its open time falls in (marts.case_kpis.opened_at: the record's
--- opened time, or its first event when that is earlier), start inclusive, end exclusive;
--- all its events count, also those after the period's end.
--- $before_start, $before_end, $after_start, $after_end: the periods' bounds (TIMESTAMPTZ).
-WITH case_kpis AS (
+-- procmine compare: the cases of the two compared periods (_compare_period_case,
+-- compare_period_cases.sql) and their KPI figures.
+WITH period_cases AS (
+    SELECT * FROM _compare_period_case
+),
+case_kpis AS (
     SELECT * FROM marts.case_kpis
 ),
-periods AS (
-    SELECT 'before' AS period, $before_start::TIMESTAMPTZ AS starts,
-           $before_end::TIMESTAMPTZ AS ends
-    UNION ALL
-    SELECT 'after', $after_start::TIMESTAMPTZ, $after_end::TIMESTAMPTZ
-),
 final AS (
-    SELECT p.period,
+    SELECT pc.period,
            k.case_id,
            k.variant_id,
            k.opened_at,
@@ -28,7 +22,7 @@ final AS (
            k.ping_pong,
            k.waste_hours
     FROM case_kpis AS k
-    JOIN periods AS p ON k.opened_at >= p.starts AND k.opened_at < p.ends
+    JOIN period_cases AS pc USING (case_id)
 )
 SELECT * FROM final
 ORDER BY period, case_id

@@ -1,24 +1,12 @@
--- procmine compare: the directly-follows edges of each period's cases (compare_cases.sql's
--- rule) from core.events in procmine's canonical order (ts, source_file, source_row, seq),
--- as marts.transitions counts them: occurrences, distinct cases and every wait (seconds from
--- an event to the next one of its case, sorted).
--- $before_start, $before_end, $after_start, $after_end: the periods' bounds (TIMESTAMPTZ).
+-- procmine compare: the directly-follows edges of each period's cases (_compare_period_case,
+-- compare_period_cases.sql) from core.events in procmine's canonical order (ts, source_file,
+-- source_row, seq), as marts.transitions counts them: occurrences, distinct cases and every
+-- wait (seconds from an event to the next one of its case, sorted).
 WITH events AS (
     SELECT * FROM core.events
 ),
-case_kpis AS (
-    SELECT * FROM marts.case_kpis
-),
-periods AS (
-    SELECT 'before' AS period, $before_start::TIMESTAMPTZ AS starts,
-           $before_end::TIMESTAMPTZ AS ends
-    UNION ALL
-    SELECT 'after', $after_start::TIMESTAMPTZ, $after_end::TIMESTAMPTZ
-),
 period_cases AS (
-    SELECT p.period, k.case_id
-    FROM case_kpis AS k
-    JOIN periods AS p ON k.opened_at >= p.starts AND k.opened_at < p.ends
+    SELECT * FROM _compare_period_case
 ),
 steps AS (
     SELECT pc.period,

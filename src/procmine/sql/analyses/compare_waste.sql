@@ -1,23 +1,11 @@
 -- procmine compare: the waste heat map's cells (d2c_stage × waste_type, marts.waste; the
--- backlog cells are not per case) for each period's cases (compare_cases.sql's rule): cases
--- affected, instances and hours.
--- $before_start, $before_end, $after_start, $after_end: the periods' bounds (TIMESTAMPTZ).
+-- backlog cells are not per case) for each period's cases (_compare_period_case,
+-- compare_period_cases.sql): cases affected, instances and hours.
 WITH waste AS (
     SELECT * FROM marts.waste
 ),
-case_kpis AS (
-    SELECT * FROM marts.case_kpis
-),
-periods AS (
-    SELECT 'before' AS period, $before_start::TIMESTAMPTZ AS starts,
-           $before_end::TIMESTAMPTZ AS ends
-    UNION ALL
-    SELECT 'after', $after_start::TIMESTAMPTZ, $after_end::TIMESTAMPTZ
-),
 period_cases AS (
-    SELECT p.period, k.case_id
-    FROM case_kpis AS k
-    JOIN periods AS p ON k.opened_at >= p.starts AND k.opened_at < p.ends
+    SELECT * FROM _compare_period_case
 ),
 case_cells AS (
     SELECT pc.period, w.d2c_stage, w.waste_type, w.case_id,

@@ -1,6 +1,6 @@
 -- _mine_case_id (a temp table): per case of the event arrays (_mine_case_key: ci, case_key,
 -- first_step) its id, its record type (core.cases.case_type; marts/ocdfg.sql), its
--- resolution time and reopen count (drift_index_cases.sql), its vendor, the attributes waste drivers are sought in (priority,
+-- resolution time and reopen count (drift_cases.sql), its vendor, the attributes waste drivers are sought in (priority,
 -- category and source as marts.case_kpis has them: the case's source, else its first
 -- step's), and a hash of its id and every core.cases column a per-case mart reads (all but
 -- the attributes JSON; NULL when the case has no core.cases row): changes.py combines it

@@ -1,49 +1,37 @@
--- Per case of the drift window (_drift_week, intermediate/drift_weeks.sql): its week, hours
--- from first event to resolution, hand-offs (changes of org_group between consecutive events),
--- reopened, its variant (activities in order) and its directly-follows and hand-off edges.
-WITH events AS (
-    SELECT * FROM core.events
+-- Per case of the drift window (mine/drift.py weekly_series), from the mining index rather
+-- than core.events: its week, hours from first event to resolution, hand-offs and whether it
+-- was reopened (what drift_kpis_weekly.sql reads), with its ci and variant (vi) for
+-- drift_items_weekly.sql. Inputs: _mine_drift_case (ci, first_us, vi, handoffs: changes of
+-- org_group between consecutive events of the case, both with a group; drift.case_tables),
+-- _mine_case_id (ci, case_id, resolved_at, reopen_count: the case's core.cases row),
+-- _drift_week (drift_weeks.sql).
+WITH drift_cases AS (
+    SELECT * FROM _mine_drift_case
 ),
-cases AS (
-    SELECT * FROM core.cases
+case_ids AS (
+    SELECT * FROM _mine_case_id
 ),
 weeks AS (
     SELECT * FROM _drift_week
 ),
-ordered AS (
-    SELECT case_id, activity, org_group, ts,
-           row_number() OVER w AS step,
-           lag(activity) OVER w AS prev_activity,
-           lag(org_group) OVER w AS prev_group,
-           min(ts) OVER (PARTITION BY case_id) AS first_ts
-    FROM events
-    -- the canonical order of events (core/event_index.sql), so that ties in ts are stable
-    WINDOW w AS (PARTITION BY case_id ORDER BY ts, source_file, source_row, seq, event_id)
+case_weeks AS (
+    SELECT d.ci, d.vi, d.handoffs,
+           make_timestamp(d.first_us)::TIMESTAMPTZ AS first_ts,
+           date_trunc('week', make_timestamp(d.first_us)::TIMESTAMPTZ)::DATE AS week
+    FROM drift_cases AS d
 ),
-in_window AS MATERIALIZED (
-    SELECT o.* FROM ordered AS o
-    SEMI JOIN weeks AS k ON k.week = date_trunc('week', o.first_ts)::DATE
-),
-per_case AS (
-    SELECT case_id, date_trunc('week', min(first_ts))::DATE AS week, min(first_ts) AS first_ts,
-           string_agg(activity, ' → ' ORDER BY step) AS variant,
-           count(*) FILTER (WHERE prev_group IS NOT NULL AND org_group IS NOT NULL
-                            AND org_group <> prev_group) AS handoffs,
-           list(DISTINCT prev_activity || ' → ' || activity)
-               FILTER (WHERE prev_activity IS NOT NULL) AS edges,
-           list(DISTINCT prev_group || ' → ' || org_group)
-               FILTER (WHERE prev_group IS NOT NULL AND org_group IS NOT NULL
-                       AND org_group <> prev_group) AS handoff_edges
-    FROM in_window GROUP BY case_id
+in_window AS (
+    SELECT c.* FROM case_weeks AS c
+    SEMI JOIN weeks AS k ON k.week = c.week
 ),
 final AS (
-    SELECT p.case_id, p.week,
-           epoch(c.resolved_at - p.first_ts) / 3600.0 AS resolution_h,
-           p.handoffs::INTEGER AS handoffs,
-           coalesce(c.reopen_count, 0) > 0 AS reopened,
-           p.variant, p.edges, p.handoff_edges
-    FROM per_case AS p
-    LEFT JOIN cases AS c USING (case_id)
+    SELECT k.case_id, w.week,
+           epoch(k.resolved_at - w.first_ts) / 3600.0 AS resolution_h,
+           w.handoffs::INTEGER AS handoffs,
+           coalesce(k.reopen_count, 0) > 0 AS reopened,
+           w.ci, w.vi
+    FROM in_window AS w
+    JOIN case_ids AS k ON k.ci = w.ci
 )
 SELECT * FROM final
 ORDER BY week, case_id

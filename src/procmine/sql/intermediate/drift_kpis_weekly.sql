@@ -1,4 +1,4 @@
--- Weekly KPIs of the drift window (_drift_case, intermediate/drift_cases.sql): cases opened,
+-- Weekly KPIs of the drift window (_drift_case, drift_cases.sql): cases opened,
 -- median hours to resolution, hand-offs per case (mean and standard deviation), reopened cases.
 WITH cases AS (
     SELECT * FROM _drift_case

@@ -1,16 +1,19 @@
--- The weeks drift detection reads (mine/drift.py): each case in the week of its first event;
--- complete weeks only (the events reach past the week's end and cases were opened in it or
--- later), the last $window_weeks of them. Monday weeks, UTC (the store's session time zone).
-WITH events AS (
-    SELECT * FROM core.events
+-- The weeks drift detection reads (mine/drift.py weekly_series), from the mining index
+-- rather than core.events. Input: _mine_drift_case (ci, first_us, last_us: each case's first
+-- and last event, epoch microseconds; drift.case_tables). Each case in the week of its first
+-- event; complete weeks only (the events reach past the week's end and cases were opened in
+-- it or later), the last $window_weeks of them. Monday weeks, UTC (the store's session time
+-- zone).
+WITH drift_cases AS (
+    SELECT * FROM _mine_drift_case
 ),
 case_weeks AS (
-    SELECT case_id, date_trunc('week', min(ts))::DATE AS week
-    FROM events GROUP BY case_id
+    SELECT ci, date_trunc('week', make_timestamp(first_us)::TIMESTAMPTZ)::DATE AS week
+    FROM drift_cases
 ),
 bounds AS (
     SELECT (SELECT max(week) FROM case_weeks) AS last_opened,
-           (SELECT max(ts) FROM events) AS last_event
+           (SELECT make_timestamp(max(last_us))::TIMESTAMPTZ FROM drift_cases) AS last_event
 ),
 complete AS (
     SELECT DISTINCT c.week
