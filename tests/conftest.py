@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.dask_cluster import dask_cluster  # noqa: F401 (session fixture)
 from tests.prefect_server import prefect_server, prefect_settings  # noqa: F401 (fixtures)
 from tests.real_stores import (  # noqa: F401 (session fixtures: each real log loaded once)
     bpic13_problems_store,

@@ -263,6 +263,7 @@ def test_prefect_flow_runs_partition_tasks_on_dask_task_runner(tmp_path, prefect
                                 "FROM core.case_keys").fetchone()
     assert parts >= 2 and tasks["mine-partition"] == [1] * parts, tasks
     assert tasks["mine-partition-marts"] == [1] * parts, tasks   # the per-case marts' rows
+    assert tasks["ingest-file"] == [1], tasks   # the landing file: a task too (dask_ingest)
 
 
 def test_engine_settings_come_from_run_config_and_flags(tmp_path):

@@ -1,6 +1,7 @@
 """`procmine schedule` against a real Prefect server: the deployment exists with its cron
-schedule, a triggered run is executed by the serving process and writes marts.run_log, and
-stopping the process pauses the schedule."""
+schedule, a triggered run is executed by the serving process with the configuration's
+[run] engine (dask: its file and partition tasks are task runs of the flow run) and writes
+marts.run_log, and stopping the process pauses the schedule."""
 
 from __future__ import annotations
 
@@ -64,10 +65,14 @@ async def _deployment(name: str):
 
 
 def test_served_deployment_has_its_cron_and_a_triggered_run_writes_the_run_log(
-        tmp_path, prefect_settings):
+        tmp_path, prefect_settings, dask_cluster):
     from prefect.deployments import run_deployment
 
+    from tests.test_flow import flow_run_details
+
     config = write_project(tmp_path)
+    config.write_text(config.read_text().replace("[run]\n", "[run]\nengine = \"dask\"\n"
+                      f"dask_address = \"{dask_cluster.scheduler_address}\"\n"))
     written = write_daily_exports(tmp_path / "data" / "landing" / "csv", days=2, only=[0])
     db = tmp_path / "data" / "procmine.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROCMINE_")}
@@ -105,5 +110,7 @@ def test_served_deployment_has_its_cron_and_a_triggered_run_writes_the_run_log(
         rows = conn.execute("SELECT status, events_loaded, prefect_flow_run_id "
                             "FROM marts.run_log").fetchall()
     assert rows == [("success", written[0], str(flow_run.id))], output
+    _, tasks, _ = flow_run_details(str(flow_run.id))   # [run] engine = "dask" was used
+    assert tasks["ingest-file"] == [1] and tasks["mine-partition"], tasks
     paused = asyncio.run(_deployment(DEPLOYMENT))
     assert paused.paused is True   # stopped with Ctrl-C: the deployment is paused

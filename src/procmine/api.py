@@ -81,16 +81,20 @@ class Database:
 
     def ingest(self, paths: str | Path | Iterable[str | Path], source: str, *,
                progress: Callable[[FileResult], None] | None = None,
-               lock_wait_s: float | None = None, **overrides: str | None) -> RunResult:
+               lock_wait_s: float | None = None, engine: str | None = None,
+               dask_address: str | None = None, **overrides: str | None) -> RunResult:
         """Load files (or folders) through raw → staging → validation → core.events, with
         failing rows in quarantine.events; returns the run's result (files, counts).
 
         source: a configured source (servicenow, bpic2013, csv, xes, ...); overrides: the
         CLI's mapping flags (date_format, timezone, case, activity, timestamp, resource,
         group, delimiter, encoding); lock_wait_s: wait for another run's lock (default
-        [run] lock_wait_s). Files already loaded (same content) are skipped.
+        [run] lock_wait_s); engine: local | dask (each file read as a Dask task, README
+        "Running on a cluster"; default [run] engine), dask_address: its scheduler. Files
+        already loaded (same content) are skipped.
         """
         from procmine.load import ingest
+        from procmine.orchestration.dask_ingest import ingest_stager
 
         unknown = sorted(set(overrides) - set(INGEST_OVERRIDES))
         if unknown:
@@ -98,8 +102,12 @@ class Database:
                                 f"{', '.join(INGEST_OVERRIDES)}")
         chosen = {k: v for k, v in overrides.items() if v}
         files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
-        return ingest(self.config, self.path, source, files, chosen, progress,
-                      lock_wait_s=lock_wait_s)
+        settings = RunSettings.resolve(self.config, engine=engine, dask_address=dask_address)
+        if settings.engine == "dask":   # workers do not share this process's working folder
+            files = [f.absolute() for f in files]
+        with ingest_stager(settings, self.path) as stager:
+            return ingest(self.config, self.path, source, files, chosen, progress,
+                          lock_wait_s=lock_wait_s, stager=stager)
 
     def run(self, full: bool = False, sources: Sequence[str] | None = None, *,
             prefect: str | None = None, lock_wait_s: float | None = None,

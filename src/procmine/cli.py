@@ -128,12 +128,15 @@ def ingest(
     group: Annotated[str | None, typer.Option("--group", help="Assignment group column.")] = None,
     delimiter: Annotated[str | None, typer.Option("--delimiter", help="Field separator.")] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help="File encoding.")] = None,
+    engine: EngineOption = None,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Load files through raw → staging → validation → core.events / quarantine.events."""
     database = _db(db)
     with console.status("loading files") as status:
         result = database.ingest(
             paths, source, progress=lambda f: status.update(f"{f.status} {f.path.name}"),
+            engine=engine.value if engine else None, dask_address=dask_address,
             date_format=date_format, timezone=tz, case=case, activity=activity,
             timestamp=timestamp, resource=resource, group=group, delimiter=delimiter,
             encoding=encoding)
@@ -225,8 +228,8 @@ class Engine(StrEnum):
 
 
 EngineOption = Annotated[Engine | None, typer.Option(
-    "--engine", help="Mining engine: local (in process) or dask (per case partition on a Dask "
-                     "cluster; default [run] engine).")]
+    "--engine", help="Engine: local (in process) or dask (each file read and each case "
+                     "partition mined as a task on a Dask cluster; default [run] engine).")]
 DaskAddressOption = Annotated[str | None, typer.Option(
     "--dask-address", help="The Dask scheduler, tcp://HOST:8786 (default [run] dask_address; "
                            "none: a LocalCluster).")]

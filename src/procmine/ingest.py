@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -155,22 +155,26 @@ def already_loaded(conn: duckdb.DuckDBPyConnection, file_id: str) -> bool:
     ).fetchone()[0] > 0
 
 
-def stage_files(
-    conn: duckdb.DuckDBPyConnection, config: Config, source_name: str, paths: list[Path],
-    run_id: str, overrides: dict[str, Any] | None = None,
-    progress: Callable[[FileResult], None] | None = None,
+def load_context(config: Config, source_name: str, run_id: str,
+                 overrides: dict[str, Any] | None = None) -> tuple[Adapter, LoadContext]:
+    """The adapter of a configured source and the context its files are read in."""
+    source = config.source(source_name)
+    return (get_adapter(source.adapter),
+            LoadContext(config=config, source=source, run_id=run_id, overrides=overrides or {}))
+
+
+def plan_files(
+    conn: duckdb.DuckDBPyConnection, source_name: str, paths: list[Path],
     *, identities: Mapping[Path, FileIdentity] | None = None,
-) -> StageReport:
-    """Load each new file into raw.<source> and its canonical events into staging.
+) -> list[FileResult]:
+    """Each file of `paths` with its checksum: status `loaded` (to read) or `skipped` (loaded
+    before). A file with the same content as one loaded earlier in the run is skipped when
+    the loader reaches it (stage_files): only a file that did load stands for its content.
 
     `identities`: files the caller already identified (the extract step), not hashed again.
     """
-    install_macros(conn)
-    source = config.source(source_name)
-    adapter = get_adapter(source.adapter)
-    ctx = LoadContext(config=config, source=source, run_id=run_id, overrides=overrides or {})
     identifier = FileIdentifier(conn)
-    report = StageReport(run_id)
+    planned: list[FileResult] = []
     for path in expand_paths(paths):
         identity = (identities or {}).get(path) or identifier.identify(path)
         result = FileResult(path=path, source=source_name, status="loaded",
@@ -178,10 +182,48 @@ def stage_files(
                             mtime_ns=identity.mtime_ns)
         if identifier.already_loaded(identity):
             result.status, result.message = "skipped", "already loaded (same checksum)"
-        elif identity.file_id in {f.file_id for f in report.loaded}:
+        planned.append(result)
+    return planned
+
+
+class FileStager(Protocol):
+    """Reads the files of a load elsewhere (orchestration's Dask engine: one task per file)
+    and appends what each produced when the loader reaches it, in the local order."""
+
+    def start(self, files: list[tuple[Adapter, LoadContext, FileResult]]) -> None:
+        """Begin reading every file to load (status `loaded`), in this order."""
+
+    def load(self, conn: duckdb.DuckDBPyConnection, adapter: Adapter, ctx: LoadContext,
+             result: FileResult) -> None:
+        """What `load_file` does for one file: raw + staging, or result.status `failed`."""
+
+
+def stage_files(
+    conn: duckdb.DuckDBPyConnection, config: Config, source_name: str, paths: list[Path],
+    run_id: str, overrides: dict[str, Any] | None = None,
+    progress: Callable[[FileResult], None] | None = None,
+    *, identities: Mapping[Path, FileIdentity] | None = None,
+    planned: list[FileResult] | None = None, stager: FileStager | None = None,
+) -> StageReport:
+    """Load each new file into raw.<source> and its canonical events into staging.
+
+    `identities`: files the caller already identified (the extract step), not hashed again.
+    `planned`: plan_files' answer for `paths`, if the caller has it; `stager`: files are read
+    by it (started by the caller) instead of in this process.
+    """
+    install_macros(conn)
+    adapter, ctx = load_context(config, source_name, run_id, overrides)
+    if planned is None:
+        planned = plan_files(conn, source_name, paths, identities=identities)
+    report = StageReport(run_id)
+    for result in planned:
+        if result.status == "loaded" and result.file_id in {f.file_id for f in report.loaded}:
             result.status, result.message = "skipped", "same content as a file of this run"
-        else:
-            _load_file(conn, adapter, ctx, result)
+        elif result.status == "loaded":
+            if stager is not None:
+                stager.load(conn, adapter, ctx, result)
+            else:
+                load_file(conn, adapter, ctx, result)
         report.files.append(result)
         if progress:
             progress(result)
@@ -189,24 +231,31 @@ def stage_files(
     return report
 
 
-def _load_file(conn: duckdb.DuckDBPyConnection, adapter: Adapter, ctx: LoadContext,
-               result: FileResult) -> None:
+RawReader = Callable[[duckdb.DuckDBPyConnection, Path, str, LoadContext], RawFile]
+Normaliser = Callable[[duckdb.DuckDBPyConnection, list[RawFile], LoadContext], None]
+
+
+def load_file(conn: duckdb.DuckDBPyConnection, adapter: Adapter, ctx: LoadContext,
+              result: FileResult, *, read: RawReader | None = None,
+              normalise: Normaliser | None = None) -> None:
     """raw + staging for one file; a failure rolls the file back whole.
 
     One transaction, or two when the raw rows are numbered after their append
     (`number_raw_rows`): then a failure after the first commit deletes the file's raw rows.
     Either way the run works on a private copy of the database (store.writing).
+    `read` and `normalise` default to the adapter's; the Dask engine's file tasks and the
+    coordinator appending their results pass their own (orchestration/dask_ingest.py).
     """
     committed: RawFile | None = None
     conn.execute("BEGIN TRANSACTION")
     try:
-        raw = adapter.load_raw(conn, result.path, result.file_id, ctx)
+        raw = (read or adapter.load_raw)(conn, result.path, result.file_id, ctx)
         if not raw.numbered:
             conn.execute("COMMIT")
             committed = raw
             conn.execute("BEGIN TRANSACTION")
             number_raw_rows(conn, ctx, raw)
-        adapter.normalise(conn, [raw], ctx)
+        (normalise or adapter.normalise)(conn, [raw], ctx)
         conn.execute("COMMIT")
         result.rows = raw.rows
     except InputError as exc:
@@ -255,5 +304,5 @@ def register_files(conn: duckdb.DuckDBPyConnection, report: StageReport,
             "quarantined": quarantined, "run_id": report.run_id, "loaded_at": now})
 
 
-__all__ = ["FileIdentifier", "FileIdentity", "FileResult", "ProcmineError", "StageReport",
-           "expand_paths", "stage_files"]
+__all__ = ["FileIdentifier", "FileIdentity", "FileResult", "FileStager", "ProcmineError",
+           "StageReport", "expand_paths", "load_file", "plan_files", "stage_files"]

@@ -19,7 +19,16 @@ import duckdb
 from procmine import event_index, store
 from procmine.config import Config
 from procmine.errors import ProcmineError, ValidationFailed
-from procmine.ingest import FileIdentity, FileResult, StageReport, register_files, stage_files
+from procmine.ingest import (
+    FileIdentity,
+    FileResult,
+    FileStager,
+    StageReport,
+    load_context,
+    plan_files,
+    register_files,
+    stage_files,
+)
 from procmine.sql import load_sql, quote_ident, run_sql
 from procmine.unmapped import UnmappedReport, unmapped_report
 from procmine.validate import (
@@ -116,16 +125,25 @@ def load_and_publish_core(
     batches: list[tuple[str, list[Path], dict[str, Any]]],
     progress: Callable[[FileResult], None] | None = None,
     *, identities: Mapping[Path, FileIdentity] | None = None,
+    stager: FileStager | None = None,
 ) -> ValidationReport:
     """Stage every (source, paths, overrides) batch, validate, and move valid events to core.
 
-    `identities`: checksums the extract step already took (not hashed again).
+    `identities`: checksums the extract step already took (not hashed again). `stager`: the
+    files are read by it (the Dask engine's file tasks), all started before the first is
+    appended; staging, validation and publishing stay here, in the local engine's order.
     """
     import_in_background()   # validation needs GX: import it while the files load
+    plans = [plan_files(conn, source, paths, identities=identities)
+             for source, paths, _ in batches]
+    if stager is not None:
+        stager.start([(*load_context(config, source, result.run_id, overrides), planned)
+                      for (source, _, overrides), files in zip(batches, plans, strict=True)
+                      for planned in files if planned.status == "loaded"])
     reports: list[StageReport] = []
-    for source, paths, overrides in batches:
+    for (source, paths, overrides), planned in zip(batches, plans, strict=True):
         report = stage_files(conn, config, source, paths, result.run_id, overrides, progress,
-                             identities=identities)
+                             planned=planned, stager=stager)
         reports.append(report)
         result.files.extend(report.files)
     loaded = [(f.source, str(f.path)) for report in reports for f in report.loaded]
@@ -173,14 +191,17 @@ def ingest(
     config: Config, db_path: Path, source: str, paths: list[Path],
     overrides: dict[str, Any] | None = None,
     progress: Callable[[FileResult], None] | None = None, *, lock_wait_s: float | None = None,
+    stager: FileStager | None = None,
 ) -> RunResult:
-    """`procmine ingest`: files all the way to core.events / quarantine.events."""
+    """`procmine ingest`: files all the way to core.events / quarantine.events (read by
+    `stager` when given: the Dask engine's file tasks)."""
     config.source(source)  # an unknown source stops here, before the store is copied
     result = RunResult(run_id=store.new_run_id(), command=f"ingest --source {source}")
     wait = config.lock_wait_s if lock_wait_s is None else lock_wait_s
     try:
         with store.writing(db_path, lock_wait_s=wait) as conn:
-            load_and_publish_core(conn, config, result, [(source, paths, overrides or {})], progress)
+            load_and_publish_core(conn, config, result, [(source, paths, overrides or {})],
+                                  progress, stager=stager)
             result.unmapped = unmapped_report(conn)
             result.status = "success" if not result.failed_files else "partial"
             result.message = "; ".join(f.message for f in result.failed_files)[:2000]

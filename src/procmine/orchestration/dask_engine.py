@@ -1,5 +1,8 @@
 """`--engine dask`: the mine stage's per-case work as Dask tasks, one per case partition.
 
+(The load step's per-file work is dask_ingest.py; within a run both use one cluster,
+dask_cluster.py. README "Running on a cluster" says what runs where.)
+
 The coordinator (the process running `procmine mine` / `procmine run`) splits the cases by a
 stable hash of their id (mine/partitions.py), writes each partition's events as an Arrow IPC
 file (lz4: 5x faster to write than Parquet, as small) and the code tables and settings once
@@ -20,7 +23,8 @@ Everything is written into the run's private copy of the database: a failed task
 run before anything is published.
 
 Without Prefect the tasks go to dask.distributed directly (a Client of the scheduler at
---dask-address, else of a LocalCluster of [run] dask_workers processes); inside a Prefect
+--dask-address, else of the run's LocalCluster, else of a LocalCluster of [run] dask_workers
+processes started for this mining run); inside a Prefect
 flow run they are Prefect tasks on prefect-dask's DaskTaskRunner, so each partition shows
 as a task run of the flow. A worker that dies is replaced by the scheduler, which runs its
 tasks again elsewhere (distributed's allowed-failures); when the workers keep dying the run
@@ -255,8 +259,11 @@ def _client(settings: RunSettings) -> Iterator[Any]:
     LocalCluster (closed on exit)."""
     from distributed import Client, LocalCluster
 
-    if settings.dask_address:
-        client = connect(settings.dask_address)
+    from procmine.orchestration.dask_cluster import scheduler_address
+
+    address = scheduler_address(settings)   # or the run's shared LocalCluster
+    if address:
+        client = connect(address)
         try:
             yield client
         finally:

@@ -31,9 +31,12 @@ TASKS = {mine_partition: PARTITION_TASK, mine_partition_marts: MARTS_TASK}
 
 
 def _runner(settings: RunSettings) -> DaskTaskRunner:
-    if settings.dask_address:
-        connect(settings.dask_address).close()   # unreachable: the one-line error, up front
-        return DaskTaskRunner(address=settings.dask_address)
+    from procmine.orchestration.dask_cluster import scheduler_address
+
+    address = scheduler_address(settings)   # or the run's shared LocalCluster
+    if address:
+        connect(address).close()   # unreachable: the one-line error, up front
+        return DaskTaskRunner(address=address)
     return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
         "n_workers": settings.dask_workers, "threads_per_worker": 1, "processes": True,
         "dashboard_address": None, "silence_logs": logging.ERROR})

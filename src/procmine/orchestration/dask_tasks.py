@@ -33,7 +33,7 @@ def mine_partition(work: str, part: int) -> tuple[WasteResult, float]:
     import fsspec
     import pyarrow.feather as feather
 
-    _maybe_kill(work)
+    maybe_kill(work, KILL_ONCE, KILL_ALWAYS)
     started = time.perf_counter()
     with fsspec.open(url(work, CONTEXT_FILE), "rb") as handle:
         vocab, settings = pickle.load(handle)
@@ -55,11 +55,13 @@ def mine_partition_marts(work: str, part: int) -> tuple[dict[str, float], float]
     return seconds, time.perf_counter() - started
 
 
-def _maybe_kill(work: str) -> None:
+def maybe_kill(work: str, once: str, always: str) -> None:
+    """Kill this worker process at crash point `always`, or at `once` for the first task
+    of the work folder (a marker file in it; local folders only)."""
     point = os.environ.get(CRASH_ENV)
-    if point == KILL_ALWAYS:
+    if point == always:
         os.kill(os.getpid(), signal.SIGKILL)
-    if point != KILL_ONCE or "://" in work:
+    if point != once or "://" in work:
         return
     try:
         os.close(os.open(Path(work) / "killed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))

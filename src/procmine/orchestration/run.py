@@ -25,6 +25,7 @@ from procmine.errors import ProcmineError
 from procmine.faults import crash_point
 from procmine.load import RunResult
 from procmine.orchestration import steps
+from procmine.orchestration.dask_cluster import run_cluster
 from procmine.orchestration.steps import RunState
 
 log = logging.getLogger("procmine.run")
@@ -99,9 +100,10 @@ def execute_run(state: RunState, call: StepCaller) -> RunResult:
     """Every step in order; on failure the private copy is discarded and the failure logged."""
     steps.check_inputs(state)
     try:
-        for name in DATABASE_STEPS:
-            call(name, state)
-            crash_point(name)  # tests: a SIGKILL right after this step's work
+        with run_cluster(state.settings):   # --engine dask: one LocalCluster for the steps
+            for name in DATABASE_STEPS:
+                call(name, state)
+                crash_point(name)  # tests: a SIGKILL right after this step's work
     except BaseException as exc:
         steps.abandon(state, exc)
         if isinstance(exc, Exception):

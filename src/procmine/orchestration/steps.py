@@ -301,9 +301,12 @@ def load(state: RunState) -> dict[str, Any]:
 
     batches = state.plan.batches()
     if batches:
-        state.validation = loading.load_and_publish_core(
-            state.db, state.config, state.result, batches, progress,
-            identities=state.plan.identities())
+        from procmine.orchestration.dask_ingest import ingest_stager
+
+        with ingest_stager(state.settings, state.db_path) as stager:   # None: local engine
+            state.validation = loading.load_and_publish_core(
+                state.db, state.config, state.result, batches, progress,
+                identities=state.plan.identities(), stager=stager)
     for landing_file in state.plan.files:
         if landing_file.status == "known":
             state.result.files.append(FileResult(

@@ -87,6 +87,11 @@ class Adapter(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    # normalise reads only the raw rows of the files it is given and writes only their
+    # staging.events rows: it can run where the file is read (the Dask engine's file tasks).
+    # False where it reads earlier files' raw rows (a case's rows across files: its
+    # staging.cases row; ServiceNow's snapshots deduplicated against raw)
+    file_local: ClassVar[bool] = False
 
     @abstractmethod
     def load_raw(self, conn: duckdb.DuckDBPyConnection, path: Path, file_id: str,
@@ -260,17 +265,7 @@ def append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str],
     to raw.<source>, adding any new columns first; `row_number` is the SQL giving each row's
     1-based data row. Returns the number of rows appended."""
     target = ctx.raw_table
-    existing = raw_columns(conn, ctx)
-    if not existing:
-        column_ddl = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
-        conn.execute(
-            f"CREATE TABLE {target} (_file_id VARCHAR, _source_file VARCHAR, "
-            f"_source_row BIGINT, _loaded_at TIMESTAMPTZ, {column_ddl})"
-        )
-    else:
-        for column in columns:
-            if column not in existing:
-                conn.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(column)} VARCHAR")
+    ensure_raw_columns(conn, ctx.source.name, columns)
     masker = ctx.pseudonymiser
     select = ", ".join(
         f"{masker.sql_expression(quote_ident(c))} AS {quote_ident(c)}"
@@ -288,12 +283,35 @@ def append_raw(conn: duckdb.DuckDBPyConnection, staged: str, columns: list[str],
 
 def raw_columns(conn: duckdb.DuckDBPyConnection, ctx: LoadContext) -> set[str]:
     """Columns of raw.<source> (empty if the table does not exist yet)."""
+    return raw_table_columns(conn, ctx.source.name)
+
+
+def raw_table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """Columns of raw.<table> (empty if the table does not exist yet)."""
     return {
         row[0] for row in conn.execute(
             "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = 'raw' AND table_name = ?", [ctx.source.name],
+            "WHERE table_schema = 'raw' AND table_name = ?", [table],
         ).fetchall()
     }
+
+
+def ensure_raw_columns(conn: duckdb.DuckDBPyConnection, table: str,
+                       columns: list[str]) -> None:
+    """raw.<table> with the lineage columns and `columns` (VARCHAR): created, or the columns
+    it lacks added."""
+    target = f"raw.{quote_ident(table)}"
+    existing = raw_table_columns(conn, table)
+    if not existing:
+        column_ddl = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
+        conn.execute(
+            f"CREATE TABLE {target} (_file_id VARCHAR, _source_file VARCHAR, "
+            f"_source_row BIGINT, _loaded_at TIMESTAMPTZ, {column_ddl})"
+        )
+    else:
+        for column in columns:
+            if column not in existing:
+                conn.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(column)} VARCHAR")
 
 
 def preserves_order(conn: duckdb.DuckDBPyConnection) -> bool:

@@ -24,6 +24,7 @@ REQUIRED_KEYS = ("case", "activity", "timestamp")
 class CsvAdapter(Adapter):
     name = "csv"
     description = "generic event-log CSV, one event per row, with a column mapping"
+    file_local = True   # events from the file's own rows; no staging.cases rows
 
     @staticmethod
     def column_mapping(ctx: LoadContext) -> dict[str, str | None]:
