@@ -39,7 +39,13 @@ from procmine.mine.groupings import (
 )
 from procmine.mine.kpis import backlog_tables, case_table
 from procmine.mine.model import ModelResult, discover_model
-from procmine.mine.partition_marts import CASE_MARTS, CaseMartWriter, append_statements, files_param
+from procmine.mine.partition_marts import (
+    CASE_MARTS,
+    DELETE_REWRITTEN_SQL,
+    CaseMartWriter,
+    append_statements,
+    files_param,
+)
 from procmine.mine.settings import CLOCK_CLASSES, DETAILS, WASTE_TYPES, MiningSettings
 from procmine.mine.steps import step_flags
 from procmine.mine.variants import (
@@ -62,10 +68,6 @@ MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "w
 Progress = Callable[[str], None]
 Detector = Callable[[EventArrays, MiningSettings], WasteResult]   # waste.detect or equal
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
-# the per-case marts (case_kpis, waste): whole, or the rewritten cases' rows deleted and
-# appended ({table}: a quoted identifier, procmine.sql.models.qualified)
-DELETE_REWRITTEN_SQL = ("DELETE FROM {table} "
-                        "WHERE case_id IN (SELECT case_id FROM _mine_rewrite_id)")
 REWRITE_IDS_SQL = ("CREATE OR REPLACE TEMP TABLE _mine_rewrite_id AS SELECT i.case_id "
                    "FROM _mine_case_id AS i SEMI JOIN _mine_rewrite AS r USING (ci)")
 CASE_VENDORS_SQL = "SELECT ci, vendor FROM _mine_case_id WHERE vendor IS NOT NULL"

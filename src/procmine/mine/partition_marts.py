@@ -43,6 +43,8 @@ SHARED = ("_mine_variant", "_mine_step_key", "_mine_holder_key", "_mine_holder_r
 # the tables with one partition's rows (by case index ci), and the ping-pong paths by pid
 PER_CASE = ("_mine_waste_rows", "_mine_case_rows", "_mine_case_id", "_part_cases")
 PATHS = "_mine_pp_path"
+# the per-case marts, incremental: the rewritten cases' stale rows deleted before their new
+# rows are appended, by both engines ({table}: a quoted identifier, sql.models.qualified)
 DELETE_REWRITTEN_SQL = ("DELETE FROM {table} "
                         "WHERE case_id IN (SELECT case_id FROM _mine_rewrite_id)")
 # ($files_<mart>: the partitions' Parquet files, `files_param`)
