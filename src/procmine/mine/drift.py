@@ -87,13 +87,16 @@ def weekly_series(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
     resolution and reopens come from _mine_case_id (core.cases; intermediate/drift_cases.sql),
     which mining builds (events.resolve_case_ids); load_events rebuilds an index that is out
     of step with core.events, so every store has one."""
+    none = np.zeros(0, np.int64)
     if events.cases == 0:
-        return _kpi_frame(np.zeros(0, np.int64), {}), _item_frame(np.zeros(0, np.int64), [], 1)
+        return _kpi_frame(none, {}), _item_frame(none, [], 1)
     first_us = events.t[events.starts]
     week = _week_start_days(first_us)
     weeks = _window_weeks(week, int(events.t[events.ends - 1].max()), settings.window_weeks)
-    at = np.minimum(np.searchsorted(weeks, week), max(len(weeks) - 1, 0))
-    inside = weeks[at] == week if len(weeks) else np.zeros(events.cases, dtype=bool)
+    if not len(weeks):   # no complete week yet
+        return _kpi_frame(none, {}), _item_frame(none, [], 1)
+    at = np.minimum(np.searchsorted(weeks, week), len(weeks) - 1)
+    inside = weeks[at] == week
     case_week = np.where(inside, at, -1)   # index into `weeks`, -1: outside the window
     cases = np.flatnonzero(inside)
     wk, n_weeks = at[cases], len(weeks)
@@ -113,7 +116,7 @@ def weekly_series(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
     week_variant = np.bincount(wk * size + variants.case_variant[cases],
                                minlength=n_weeks * size).reshape(n_weeks, size)
     handoff = np.bincount(case_week[pair_ci] * len(pair_names) + pair_code,
-                          minlength=n_weeks * len(pair_names)).reshape(n_weeks, -1)
+                          minlength=n_weeks * len(pair_names)).reshape(n_weeks, len(pair_names))
     items = [("edge", *_edge_counts(week_variant, variants.activities)),
              ("handoff", pair_names, handoff),
              ("variant", *_by_name([" → ".join(a) for a in variants.activities],
