@@ -167,8 +167,9 @@ def _handoffs(events: EventArrays, inside: np.ndarray
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
-    """The distinct values, sorted: a stable (radix) sort and a diff, which is many times
-    faster than np.unique's hash table on millions of int64 (2 s against 0.02 s for 1.5M)."""
+    """The distinct values, sorted: a stable sort (timsort: fast on keys nearly in order, as
+    case-major keys are) and a diff; np.unique's hash table took 2 s for 1.5M such int64
+    keys, this 0.02 s."""
     ordered = np.sort(values, kind="stable")
     keep = np.ones(len(ordered), dtype=bool)
     np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
