@@ -32,7 +32,9 @@ GAP_CAUSES: dict[str, str] = {
                 "window sort, then validation and publishing core (see Analysis)",
     "nightly": "mine 7.3-7.7 s (the core over all 10M events ~1.6 s, finding the changed "
                "cases ~0.6 s, the aggregate marts' medians over all cases beside numpy on the "
-               "other core: kpis 1.3-1.8 s, bottlenecks ~0.7 s); the first step's private copy "
+               "other core: kpis 1.3-1.8 s, bottlenecks ~0.7 s; drift's weekly series, numpy "
+               "over the window's cases of the index, ~0.3 s where its SQL took 3.2-6.9 s); "
+               "the first step's private copy "
                "of the 1.6 GB store 0.9-3.4 s (0.4-0.5 s in replays when first writes to "
                "fresh memory were 3-5x cheaper: see the speed probe); load 2.1-3.4 s; render "
                "2.9-3.1 s (see Analysis)",

@@ -84,7 +84,7 @@ def _mining_index(conn: duckdb.DuckDBPyConnection):
     variants = compute_variants(events)
     conn.register("_mine_variant", variant_table(variants))
     resolve_case_ids(conn, events)
-    return events, variants.case_variant
+    return events, variants
 
 
 def test_injected_loop_is_found_in_its_week_with_its_edges_on_top(drifted) -> None:
@@ -204,9 +204,10 @@ FROM core.events AS e GROUP BY e.case_id
 
 
 def test_weekly_series_of_the_drifted_store(drifted, tmp_path) -> None:
-    """The weekly KPIs and item counts mining reads from its index (no read of core.events):
-    the counts the former SQL over core.events gave on this store (16 weeks, 373 items, 48
-    of them hand-off edges); cases and reopened cases per week as core has them."""
+    """The weekly KPIs and item counts mining computes from its index (no read of
+    core.events): the counts the former SQL over core.events gave on this store (16 weeks,
+    373 items, 48 of them hand-off edges); cases, reopened and resolved cases and the median
+    hours to resolution per week exactly as SQL over core has them."""
     import shutil
 
     store, _ = drifted
@@ -215,13 +216,17 @@ def test_weekly_series_of_the_drifted_store(drifted, tmp_path) -> None:
         conn.execute("SET TimeZone = 'UTC'")
         kpis, items = weekly_series(conn, DriftSettings(), *_mining_index(conn))
         expected = conn.execute("""
-            WITH firsts AS (SELECT case_id, date_trunc('week', min(ts))::DATE AS week
+            WITH firsts AS (SELECT case_id, min(ts) AS first_ts,
+                                   date_trunc('week', min(ts))::DATE AS week
                             FROM core.events GROUP BY case_id)
-            SELECT f.week, count(*), count(*) FILTER (WHERE c.reopen_count > 0)
+            SELECT f.week, count(*), count(*) FILTER (WHERE c.reopen_count > 0),
+                   count(c.resolved_at),
+                   median(epoch(c.resolved_at - f.first_ts) / 3600.0)
             FROM firsts AS f LEFT JOIN core.cases AS c USING (case_id)
             WHERE f.week IN (SELECT week FROM kpis)
             GROUP BY f.week ORDER BY f.week""").fetchall()
     assert kpis.height == 16 and items.height == 373
     assert items.filter(pl.col("kind") == "handoff").height == 48
-    assert kpis.select("week", "cases", "reopened").rows() == expected
+    assert kpis.select("week", "cases", "reopened", "resolved",
+                       "median_resolution_h").rows() == expected
     assert sum(row[1] for row in expected) == 500

@@ -313,11 +313,11 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                      _mine_step_flags=flags)
             writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
             writer.wait()
-        with _timed(report, "drift", progress):   # weekly series in SQL, PELT on short ones
+        with _timed(report, "drift", progress):   # weekly series in numpy, PELT on short ones
             join_preload, preload = preload, None
             join_preload()
             conn.register("_mine_drift", drift_mod.compute_drift(
-                conn, drift_settings, events, variants.case_variant))
+                conn, drift_settings, events, variants))
             registered["_mine_drift"] = {}
             writer.run(*_models("drift"))
             writer.wait()
