@@ -237,7 +237,9 @@ def _scale_section(key: str, scale: dict[str, Any]) -> list[str]:
             lines.append(f"| {name} | {child['wall_s']:.1f} | {_mb(child)} | {_load(child)} | "
                          f"{_stage_note(name, child)} |")
     for name, title in (("full_run", "**first full run** (`procmine run --full`)"),
-                        ("nightly", "**nightly** (`procmine run`, +1 day)")):
+                        ("nightly", "**nightly** (`procmine run`, +1 day)"),
+                        ("full_run_dask", "**first full run, `--engine dask`** "
+                                          "(LocalCluster(2))")):
         child = scale.get(name)
         if child:
             steps = ", ".join(f"{k} {v:.1f}" for k, v in
@@ -249,7 +251,52 @@ def _scale_section(key: str, scale: dict[str, Any]) -> list[str]:
     pm = scale.get("pm4py")
     if pm:
         lines += ["", *_pm4py_table(scale, pm)]
+    dask = scale.get("dask")
+    if dask:
+        lines += ["", *_dask_table(dask)]
     return lines
+
+
+def _dask_table(dask: dict[str, Any]) -> list[str]:
+    """The mine stage on the local engine beside --engine dask (bench/dask_scaling.py),
+    medians over the repeats, and its scaling model's prediction at 100M events."""
+    if not dask.get("ok"):
+        return [f"Dask engine: failed ({dask.get('error', '?')})."]
+    runs = dask.get("runs", {})
+
+    def span(values: list[float]) -> str:
+        return f"{min(values):.2f}–{max(values):.2f} s" if values else "–"
+
+    def median(kind: str, key: str = "mine_s") -> str:
+        values = [r[key] for r in runs.get(kind, []) if r.get(key) is not None]
+        return f"{statistics.median(values):.1f} s" if values else "–"
+
+    tasks = [t for r in runs.get("dask_warm", []) for t in r.get("task_seconds", {}).values()]
+    marts = [t for r in runs.get("dask_warm", [])
+             for t in r.get("marts_task_seconds", {}).values()]
+    model = {(m["events"], m["workers"]): m for m in dask.get("model_median", [])}
+    predicted = ", ".join(
+        f"{workers} workers {model[(10**8, workers)]['total_s']:.0f} s"
+        for workers in (8, 32) if (10**8, workers) in model)
+    local_100m = model.get((10**8, 8), {}).get("local_s")
+    share = next(iter(model.values()), {}).get("coordinator_share")
+    return [
+        f"Mine stage, local engine beside `--engine dask` on a LocalCluster of "
+        f"{dask.get('workers', 2)} worker processes, {dask.get('partitions', '?')} partitions "
+        f"(`bench/dask_scaling.py`, medians of {len(runs.get('local', []))}; every case "
+        "rewritten, no model discovery):",
+        "",
+        "| local | dask, new workers | dask, warm | dask warm, round 1 only "
+        "(`dask_case_marts = false`) | round 1 / round 2 task per partition (warm) |",
+        "|--:|--:|--:|--:|---|",
+        f"| {median('local')} | {median('dask')} | {median('dask_warm')} | "
+        f"{median('dask_round1')} | {span(tasks)} / {span(marts)} |",
+        "",
+        f"Scaling model (medians; the module docstring states its assumptions): the "
+        f"coordinator's share of the local stage {share:.2f}; at 100M events {predicted}"
+        + (f", local (linear) {local_100m:.0f} s." if local_100m else ".")
+        if share is not None else "Scaling model: not computed.",
+    ]
 
 
 def _pm4py_table(scale: dict[str, Any], pm: dict[str, Any]) -> list[str]:
@@ -383,6 +430,7 @@ def markdown(results: dict[str, Any]) -> str:
         ".venv/bin/python -m bench.run --scales 100k --no-wait   # the CI smoke size",
         ".venv/bin/python -m bench.run --only realshaped --scales 10m   # issue #20's rows only",
         ".venv/bin/python -m bench.run --only d2c --scales 10m   # issue #18's rows only",
+        ".venv/bin/python -m bench.run --scales 10m --no-dask   # without issue #21's Dask rows",
         "```",
         "",
         "Samples are generated with `procmine sample` (≈ 7.9 events per incident) and cached in "

@@ -52,6 +52,9 @@ prefect = "never"               # the in-process run: the same steps as the Pref
 """
 
 
+DASK_ENGINE = 'engine = "dask"             # a LocalCluster of [run] dask_workers (2)\n'
+
+
 def log(message: str) -> None:
     print(f"[bench {datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
@@ -219,8 +222,8 @@ def bench_scale(key: str, events: int, args: argparse.Namespace) -> dict[str, An
     # 2b. the Dask engine (LocalCluster of 2 processes) beside the local one (issue #21)
     if stages.get("mine", {}).get("ok") and args.dask:
         out["dask"] = measure("dask", "bench.dask_scaling",
-                              [str(stages_dir / "procmine.duckdb"), "--report"], stages_dir,
-                              logs).as_dict()
+                              [str(stages_dir / "procmine.duckdb"), "--report",
+                               "--repeat", str(CORE_REPEATS)], stages_dir, logs).as_dict()
     if not args.keep_stage_db:
         (stages_dir / "procmine.duckdb").unlink(missing_ok=True)  # disk: the full run's copy
 
@@ -240,6 +243,14 @@ def bench_scale(key: str, events: int, args: argparse.Namespace) -> dict[str, An
             out["nightly"] = median_run(nightlies)
         db = full_dir / "procmine.duckdb"
         out["db_bytes"] = db.stat().st_size if db.exists() else None
+        if args.dask and out["full_run"]["ok"]:   # the same first full run on --engine dask
+            dask_dir = make_workdir(work / "full-dask", files)
+            (dask_dir / "procmine.toml").write_text(WORKDIR_CONFIG + DASK_ENGINE,
+                                                    encoding="utf-8")
+            out["full_run_dask"] = measure("full_dask", "bench.stages",
+                                           ["full", str(dask_dir), "-"], dask_dir,
+                                           logs).as_dict()
+            shutil.rmtree(dask_dir, ignore_errors=True)   # disk: a second 10M store
     out["load1_after"] = load1()
     out["speed_probe_end"] = speed_probe()
     return out
@@ -329,9 +340,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-wait-s", type=float, default=2400)
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine")
     parser.add_argument("--no-pm4py", action="store_true")
-    parser.add_argument("--dask", action="store_true",
-                        help="also the mine stage on --engine dask, LocalCluster(2) "
-                             "(bench/dask_scaling.py; results.json only)")
+    parser.add_argument("--dask", action=argparse.BooleanOptionalAction, default=True,
+                        help="the mine stage (bench/dask_scaling.py) and the first full run "
+                             "also on --engine dask, a LocalCluster of 2 worker processes "
+                             "(--no-dask: skip)")
     parser.add_argument("--no-runs", action="store_true", help="skip the full and nightly runs")
     parser.add_argument("--keep-stage-db", action="store_true")
     parser.add_argument("--reuse-stores", action="store_true",

@@ -1,7 +1,7 @@
 """CI smoke of the benchmark harness (issue #8): `python -m bench.run` at 100k events into a
 tmp dir. Timings are not asserted; the harness must run every stage, agree with pm4py, run
-the full run and the nightly (three times, each onto the full run's store), and write a
-well-formed results.json and BENCHMARKS.md."""
+the full run and the nightly (three times, each onto the full run's store), the Dask engine's
+rows, and write a well-formed results.json and BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -69,6 +69,17 @@ def test_bench_harness_at_100k_events(tmp_path: Path) -> None:
     assert nightly["events_loaded"] > 0
     assert "(median of " in targets["nightly"]["measured"]
 
+    # issue #21's rows: the mine stage and the first full run on a LocalCluster(2) beside
+    # the local engine (make bench runs them; --no-dask skips them)
+    dask, full_dask = scale["dask"], scale["full_run_dask"]
+    assert dask["ok"], dask.get("error")
+    assert {len(dask["runs"][kind]) for kind in ("local", "dask", "dask_warm")} == {3}
+    assert len(dask["runs"]["dask_warm"][0]["task_seconds"]) == dask["partitions"]
+    assert {(m["events"], m["workers"]) for m in dask["model_median"]} >= {(10**8, 8),
+                                                                        (10**8, 32)}
+    assert full_dask["ok"] and full_dask["core_events"] == scale["events"]
+    assert full_dask["marts_variants"] == full["marts_variants"]
+
     # the machine's speed at the start and end of the scale, stated beside the figures
     for probe in (scale["speed_probe_start"], scale["speed_probe_end"]):
         assert set(probe) == {"fault_1gib_s", "sort_10m_s", "python_3m_s"}
@@ -77,6 +88,7 @@ def test_bench_harness_at_100k_events(tmp_path: Path) -> None:
     text = markdown.read_text(encoding="utf-8")
     assert "Speed probe at the start: 1 GiB of fresh memory" in text
     assert "### 100K events" in text and "| mine |" in text and "identical" in text
+    assert "first full run, `--engine dask`" in text and "dask warm, round 1 only" in text
     assert (tmp_path / "cache" / "samples").is_dir()  # the sample is cached for the next run
 
 
