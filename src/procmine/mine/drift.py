@@ -32,7 +32,7 @@ from procmine.config import Config
 from procmine.errors import ConfigError
 from procmine.mine.events import EventArrays
 from procmine.mine.variants import Variants
-from procmine.sql import load_sql
+from procmine.sql.models import model_query
 
 KPIS = ("cases_opened", "median_resolution_h", "handoffs_per_case", "reopen_rate")
 MIXES = {"edge": "directly-follows edges", "handoff": "hand-off edges", "variant": "variants"}
@@ -100,7 +100,7 @@ def weekly_series(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
     case_week = np.where(inside, at, -1)   # index into `weeks`, -1: outside the window
     cases = np.flatnonzero(inside)
     wk, n_weeks = at[cases], len(weeks)
-    facts = conn.sql(load_sql("intermediate/drift_cases.sql")).fetchnumpy()
+    facts = conn.sql(model_query("intermediate/drift_cases")).fetchnumpy()
     ci = np.asarray(facts["ci"], dtype=np.int64)
     resolved = np.zeros(events.cases, dtype=bool)
     resolved_us = np.zeros(events.cases, dtype=np.int64)

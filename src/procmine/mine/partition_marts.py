@@ -28,6 +28,7 @@ import duckdb
 import numpy as np
 
 from procmine import store
+from procmine.mine.partitions import indirect_ping_pong
 from procmine.mine.variants import Table
 from procmine.sql import quote_ident, run_sql
 from procmine.sql.models import materialise_sql, model_query, qualified
@@ -112,7 +113,7 @@ def write_inputs(conn: duckdb.DuckDBPyConnection, opener: Opener, work: str,
                         else table.take(pa.array(order)), bounds)
     paths = tables[PATHS]
     waste = tables["_mine_waste_rows"]
-    indirect = _indirect_paths(waste)
+    indirect = indirect_ping_pong(waste["wtype"], waste["detail"])
     for part in parts:
         folder = part_folder(part)
         for name, (table, bounds) in sliced.items():
@@ -123,13 +124,6 @@ def write_inputs(conn: duckdb.DuckDBPyConnection, opener: Opener, work: str,
         keep = pids[paths["pid"]]
         write(pa.table({k: v[keep] for k, v in paths.items()}), f"{folder}/{PATHS}")
     return parts
-
-
-def _indirect_paths(waste: Table) -> np.ndarray:
-    from procmine.mine.settings import DETAILS, WASTE_TYPES
-
-    return (waste["wtype"] == WASTE_TYPES.index("ping_pong")) & (
-        waste["detail"] == DETAILS.index("indirect"))
 
 
 def part_folder(part: int) -> str:

@@ -31,6 +31,11 @@ BATCHES = ("waiting", "handoff", "ping_pong", "escalation_bounce", "rework", "re
 _PATH_MIX = np.uint64(0x9E3779B97F4A7C15)   # waste.detect_group_waste's path fingerprint
 
 
+def indirect_ping_pong(wtype: np.ndarray, detail: np.ndarray) -> np.ndarray:
+    """Which waste rows are indirect ping-pong returns: their e3 is a path id."""
+    return (wtype == WASTE_TYPES.index("ping_pong")) & (detail == DETAILS.index("indirect"))
+
+
 def case_partitions(conn: duckdb.DuckDBPyConnection, events: EventArrays,
                     parts: int) -> list[np.ndarray]:
     """Per partition, the indices of its events in the whole log (ascending: each case's
@@ -103,7 +108,6 @@ def _path_ranks(found: list[WasteResult]) -> list[np.ndarray]:
 
 def _merge_instances(events: EventArrays, pieces: list[tuple[np.ndarray, WasteResult]],
                      ranks: list[np.ndarray]) -> Instances:
-    ping_pong, indirect = WASTE_TYPES.index("ping_pong"), DETAILS.index("indirect")
     columns: dict[str, list[np.ndarray]] = {name: [] for name in FIELDS}
     for (index, found), rank in zip(pieces, ranks, strict=True):
         local = found.instances
@@ -112,7 +116,7 @@ def _merge_instances(events: EventArrays, pieces: list[tuple[np.ndarray, WasteRe
             if name in ("ev", "since", "until"):
                 value = index[value].astype(value.dtype)
             elif name == "e3":
-                path = (local.wtype == ping_pong) & (local.detail == indirect)
+                path = indirect_ping_pong(local.wtype, local.detail)
                 value = np.where(path, rank[np.where(path, value, 0)], value).astype(
                     value.dtype)
             columns[name].append(value)
@@ -140,8 +144,7 @@ def _merge_paths(pieces: list[tuple[np.ndarray, WasteResult]], ranks: list[np.nd
     in the whole log, steps in order (as detect_group_waste keeps them)."""
     if not any(len(found.path_instance) for _, found in pieces):
         return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32)
-    path = (instances.wtype == WASTE_TYPES.index("ping_pong")) & (
-        instances.detail == DETAILS.index("indirect"))
+    path = indirect_ping_pong(instances.wtype, instances.detail)
     gid = instances.e3[path]
     first_at = np.full(int(gid.max(initial=0)) + 1, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(first_at, gid, np.arange(len(gid)))

@@ -63,8 +63,8 @@ from procmine.orchestration.dask_tasks import (
     mine_partition,
     mine_partition_marts,
     part_file,
-    url,
 )
+from procmine.orchestration.dask_work import reach, url
 
 log = logging.getLogger("procmine.run")
 @dataclass
@@ -157,8 +157,7 @@ class CaseMartDetector(PartitionDetector):
         local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
         read_at = root if local else work   # what the coordinator's read_parquet opens
         try:
-            if not local:
-                conn.register_filesystem(fs)
+            reach(conn, work)
             parts = write_inputs(conn, fsspec.open, work, self.case_part, tables, params,
                                  rewrite)
         except BaseException:
@@ -219,13 +218,13 @@ def engine(conn: duckdb.DuckDBPyConnection, settings: RunSettings, db_path: Path
 
 @contextmanager
 def _submitter(settings: RunSettings) -> Iterator[Submit]:
-    if _in_prefect_flow_run():
+    if in_prefect_flow_run():
         from procmine.orchestration.dask_prefect import prefect_submitter
 
         with prefect_submitter(settings) as submit:
             yield submit
         return
-    with _client(settings) as client:
+    with dask_client(settings) as client:
         def submit(work: str, parts: list[int], fn: Callable[..., Any] = mine_partition
                    ) -> list[Any]:
             from distributed import KilledWorker
@@ -243,7 +242,7 @@ def _submitter(settings: RunSettings) -> Iterator[Submit]:
         yield submit
 
 
-def _in_prefect_flow_run() -> bool:
+def in_prefect_flow_run() -> bool:
     import sys
 
     if "prefect" not in sys.modules:   # never imported: not in a flow run
@@ -254,7 +253,7 @@ def _in_prefect_flow_run() -> bool:
 
 
 @contextmanager
-def _client(settings: RunSettings) -> Iterator[Any]:
+def dask_client(settings: RunSettings) -> Iterator[Any]:
     """A dask.distributed Client of the scheduler at settings.dask_address, else of a new
     LocalCluster (closed on exit)."""
     from distributed import Client, LocalCluster

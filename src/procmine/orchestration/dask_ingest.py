@@ -28,7 +28,9 @@ runs `ingest-file-<name>`), else they go to dask.distributed directly (the sched
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import hashlib
 import logging
 import os
 import pickle
@@ -39,6 +41,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,7 @@ from procmine import store
 from procmine.config import RunSettings
 from procmine.errors import ConfigError, InputError, ProcmineError
 from procmine.ingest import FileResult, install_macros, load_file
+from procmine.orchestration.dask_work import maybe_kill, reach, url
 from procmine.sources import Adapter, LoadContext, RawFile
 from procmine.sources.base import LINEAGE_COLUMNS, ensure_raw_columns, quote_ident
 
@@ -85,18 +89,8 @@ class StagedFile:
     seconds: float = 0.0
 
 
-def url(work: str, name: str) -> str:
-    """dask_tasks.url, imported when used: dask_tasks imports mining (~0.7 s), which
-    `procmine ingest` and a local run's load step need not wait for."""
-    from procmine.orchestration.dask_tasks import url as join
-
-    return join(work, name)
-
-
 def _key_check(ctx: LoadContext) -> str:
     """A digest of the pseudonymisation key in this process's environment ("" : disabled)."""
-    import hashlib
-
     masker = ctx.pseudonymiser
     return hashlib.sha256(b"procmine-key-check" + masker.key).hexdigest()[:16] if masker else ""
 
@@ -111,8 +105,6 @@ def stage_file(work: str, index: int, name: str = "") -> StagedFile:
     its raw rows (and, for a file-local adapter, its staged events) as Parquet. `name` only
     names the task run (Prefect)."""
     import fsspec
-
-    from procmine.orchestration.dask_tasks import maybe_kill
 
     maybe_kill(work, KILL_ONCE, KILL_ALWAYS)
     started = time.perf_counter()
@@ -147,8 +139,6 @@ def stage_file(work: str, index: int, name: str = "") -> StagedFile:
 def _empty_store() -> Path:
     """An empty store with the current schema, made once per host and schema (the 18+
     migrations cost ~0.3-1 s a task) in the temp folder; written aside, renamed into place."""
-    import hashlib
-
     digest = hashlib.sha256("".join(m.sql for m in store.available_migrations()).encode())
     path = Path(tempfile.gettempdir()) / f"procmine-empty-store-{digest.hexdigest()[:16]}.duckdb"
     if not path.exists():
@@ -166,7 +156,7 @@ def _empty_store() -> Path:
 def _write_outputs(conn: duckdb.DuckDBPyConnection, work: str, job: FileJob,
                    staged: StagedFile) -> None:
     """The scratch store's raw tables and staged events (in insertion order) as Parquet."""
-    _reach(conn, work)
+    reach(conn, work)
     tables = [row[0] for row in conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' "
         "AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
@@ -177,17 +167,6 @@ def _write_outputs(conn: duckdb.DuckDBPyConnection, work: str, job: FileJob,
     if job.adapter.file_local:
         conn.table("staging.events").write_parquet(url(work, _events_file(staged.index)))
         staged.events = True
-
-
-def _reach(conn: duckdb.DuckDBPyConnection, work: str) -> None:
-    """Let DuckDB read and write the work folder when it is an fsspec URL (s3://...)."""
-    if "://" in work and not work.startswith("file://"):
-        import fsspec
-
-        fs, _ = fsspec.core.url_to_fs(work)
-        if not conn.filesystem_is_registered(fs.protocol if isinstance(fs.protocol, str)
-                                             else fs.protocol[0]):
-            conn.register_filesystem(fs)
 
 
 def _raw_file(index: int, number: int) -> str:
@@ -273,9 +252,7 @@ class DaskStager:
                     file_id: str) -> None:
         """The file's rows into each raw table it wrote, as the adapter's load_raw would:
         rows an earlier load of the same content left are dropped first, `_loaded_at` is now."""
-        from datetime import UTC, datetime
-
-        _reach(conn, self.work)
+        reach(conn, self.work)
         for number, table in enumerate(staged.raw_tables):
             source = url(self.work, _raw_file(staged.index, number))
             columns = [row[0] for row in conn.execute(
@@ -313,10 +290,10 @@ def ingest_stager(settings: RunSettings, db_path: Path) -> Iterator[DaskStager |
     if settings.engine != "dask":
         yield None
         return
-    from procmine.orchestration.dask_engine import _in_prefect_flow_run, work_root
+    from procmine.orchestration.dask_engine import in_prefect_flow_run, work_root
 
     root = work_root(settings, db_path)
-    with (_prefect_submit(settings) if _in_prefect_flow_run() else _dask_submit(settings)
+    with (_prefect_submit(settings) if in_prefect_flow_run() else _dask_submit(settings)
           ) as submit:
         stager = DaskStager(submit, root)
         try:
@@ -324,8 +301,6 @@ def ingest_stager(settings: RunSettings, db_path: Path) -> Iterator[DaskStager |
         finally:
             stager.close()
             if not settings.dask_work_dir:   # the default folder once empty
-                import contextlib
-
                 with contextlib.suppress(OSError):
                     Path(root).rmdir()
 
@@ -337,9 +312,9 @@ def _killed(exc: BaseException) -> ProcmineError:
 
 @contextmanager
 def _dask_submit(settings: RunSettings) -> Iterator[SubmitFiles]:
-    from procmine.orchestration.dask_engine import _client
+    from procmine.orchestration.dask_engine import dask_client
 
-    with _client(settings) as client:
+    with dask_client(settings) as client:
         def submit(work: str, files: list[tuple[int, str]]) -> list[Callable[[], StagedFile]]:
             futures = [client.submit(stage_file, work, index, name, pure=False,
                                      key=f"procmine-ingest-{index}-{uuid.uuid4().hex[:8]}")
@@ -367,13 +342,13 @@ def _prefect_submit(settings: RunSettings) -> Iterator[SubmitFiles]:
     from prefect.cache_policies import NO_CACHE
     from prefect.context import TaskRunContext
 
-    from procmine.orchestration.dask_prefect import _runner
+    from procmine.orchestration.dask_prefect import task_runner
 
     ingest_task = task(stage_file, name="ingest-file", cache_policy=NO_CACHE,
                        persist_result=False, task_run_name="ingest-file-{name}")
     flow_context = contextvars.copy_context()
 
-    with _runner(settings) as runner:
+    with task_runner(settings) as runner:
         def submit_all(work: str, files: list[tuple[int, str]]) -> list[Any]:
             # children of the flow run, not of the load step (its parameters cannot travel)
             TaskRunContext.__var__.set(None)

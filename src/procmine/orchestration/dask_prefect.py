@@ -30,7 +30,7 @@ MARTS_TASK = task(mine_partition_marts, name="mine-partition-marts", cache_polic
 TASKS = {mine_partition: PARTITION_TASK, mine_partition_marts: MARTS_TASK}
 
 
-def _runner(settings: RunSettings) -> DaskTaskRunner:
+def task_runner(settings: RunSettings) -> DaskTaskRunner:
     from procmine.orchestration.dask_cluster import scheduler_address
 
     address = scheduler_address(settings)   # or the run's shared LocalCluster
@@ -47,7 +47,7 @@ def prefect_submitter(settings: RunSettings) -> Iterator[Submit]:
     """Submit partition tasks to a DaskTaskRunner started for this mining run."""
     flow_context = contextvars.copy_context()   # mining submits from its waste thread
 
-    with _runner(settings) as runner:
+    with task_runner(settings) as runner:
         def submit_all(work: str, parts: list[int], fn: Callable[..., Any]) -> list[Any]:
             # children of the flow run, not of the mine step: its task context (with the
             # run's state and database connection as its parameter) cannot travel

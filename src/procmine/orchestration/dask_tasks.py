@@ -4,19 +4,16 @@ Prefect one (dask_prefect.py)."""
 
 from __future__ import annotations
 
-import os
 import pickle
-import signal
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from procmine.errors import ProcmineError
-from procmine.faults import CRASH_ENV
 from procmine.mine.partition_marts import write_partition
 from procmine.mine.partitions import detect_partition
 from procmine.mine.waste import WasteResult
+from procmine.orchestration.dask_work import maybe_kill, url
 
 CONTEXT_FILE = "context.pkl"
 # crash points ($PROCMINE_CRASH_AT on the workers, procmine.faults) for the worker-kill tests:
@@ -53,25 +50,6 @@ def mine_partition_marts(work: str, part: int) -> tuple[dict[str, float], float]
     started = time.perf_counter()
     seconds = write_partition(fsspec.open, work, part)
     return seconds, time.perf_counter() - started
-
-
-def maybe_kill(work: str, once: str, always: str) -> None:
-    """Kill this worker process at crash point `always`, or at `once` for the first task
-    of the work folder (a marker file in it; local folders only)."""
-    point = os.environ.get(CRASH_ENV)
-    if point == always:
-        os.kill(os.getpid(), signal.SIGKILL)
-    if point != once or "://" in work:
-        return
-    try:
-        os.close(os.open(Path(work) / "killed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def url(work: str, name: str) -> str:
-    return f"{work.rstrip('/')}/{name}"
 
 
 def part_file(part: int) -> str:
