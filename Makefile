@@ -18,7 +18,7 @@ SOAK_CASES ?= 40
 SOAK_KILLS ?= 10
 SOAK_SEED ?= 1
 
-.PHONY: install demo test test-extended lint bench bench-smoke soak clean
+.PHONY: install demo test test-extended lint bench bench-40m bench-smoke soak clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -50,6 +50,9 @@ lint: install
 
 bench: install ## benchmarks → BENCHMARKS.md and bench/results.json (1M and 10M events, ~30 min)
 	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
+bench-40m: install ## issue #20's out-of-core row: 40M events generated and cached (18 GB of CSV), the first full run and a nightly with their peak RSS → bench/cache/work/cost-40m/result.json (~45 min, 36 GB of disk)
+	$(VENV)/bin/python -m bench.nightly_cost --scale 40m --seed 7 --repeats 1
 
 bench-smoke: install ## the benchmark harness at 100k events (a full run, three nightlies) and the real-shaped log × 2 (~4 min)
 	$(VENV)/bin/pytest -q bench/test_smoke.py

@@ -29,7 +29,7 @@ from bench.samples import cases_for, ensure_increment, ensure_sample, sample_fil
 from procmine.runtime import MALLOC_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
-SCALES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
+SCALES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000, "40m": 40_000_000}
 NIGHTLY_EVENTS = 30_000
 STAGE_ORDER = ("ingest", "validate", "publish", "mine", "render")
 CORE_REPEATS = 3   # mining core and pm4py's variants + DFGs: the median of 3 runs each
