@@ -54,7 +54,9 @@ from procmine.mine.variants import (
     compute_variants,
     mix64,
     object_array,
+    scannable,
     step_table,
+    utc,
     variant_table,
 )
 from procmine.mine.waste import GroupRuns, Instances, WasteResult, detect
@@ -189,7 +191,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
 
     def register(**tables: Table) -> None:
         for name, table in tables.items():
-            conn.register(name, table)
+            conn.register(name, scannable(table))
             registered[name] = table
 
     params: dict[str, Any] = {
@@ -245,7 +247,10 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         with _timed(report, "write_waste", progress):
             vendors = _case_vendors(conn, events, instances)
             waste = _waste_table(events, instances, cost, stages.index("reopen"))
-            register(_mine_waste=waste, _mine_waste_rows=_case_rows(waste, rewrite, events),
+            register(_mine_waste=waste,
+                     _mine_waste_rows=_with_times(_case_rows(waste, rewrite, events),
+                                                  ts="t_us", since_ts="since_us",
+                                                  until_ts="until_us"),
                      _mine_pp_path={"pid": found.path_instance, "step": found.path_step,
                                     "holder": found.path_holder},
                      _mine_vendor=_names(vendors),
@@ -268,7 +273,11 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
             vocab, runs = events.vocab, found.runs
             register(
-                _mine_case=cases, _mine_case_rows=_case_rows(cases, rewrite, events),
+                _mine_case=cases,
+                _mine_case_rows=_with_times(_case_rows(cases, rewrite, events),
+                                            first_ts="first_us", last_ts="last_us",
+                                            response_us_ts="response_us",
+                                            resolved_us_ts="resolved_us"),
                 _mine_group=_names(vocab.groups), _mine_sourcing=_names(vocab.sourcings),
                 _mine_handoff=handoff_table(events, instances, params["handoff_code"]),
                 _mine_conformance={
@@ -403,6 +412,12 @@ def _case_rows(table: Table, rewrite: np.ndarray | None, events: EventArrays) ->
     chosen[rewrite] = True
     keep = chosen[table["ci"]]
     return {name: column[keep] for name, column in table.items()}
+
+
+def _with_times(table: Table, **columns: str) -> Table:
+    """The table with TIMESTAMPTZ columns (variants.utc) beside the epoch-microsecond columns
+    they view, e.g. ts="t_us" (the SQL models read them as they are: no cast per row)."""
+    return {**table, **{name: utc(table[source]) for name, source in columns.items()}}
 
 
 def _mart_rows(conn: duckdb.DuckDBPyConnection, mart: str) -> int:

@@ -2,7 +2,8 @@
 -- the ITSM per-ticket figures (response, resolution, first-contact resolution, cost).
 -- The rows of the cases being rewritten (mine/changes.py): mine/__init__.py materialises it
 -- as the whole mart or appends it. Inputs: _mine_case_rows (kpis.py; times in epoch
--- microseconds, -1 = none), _mine_case_id, _mine_variant, _mine_step_key, _mine_holder_key,
+-- microseconds, -1 = none, and as TIMESTAMPTZ first_ts, last_ts, response_us_ts,
+-- resolved_us_ts), _mine_case_id, _mine_variant, _mine_step_key, _mine_holder_key,
 -- _mine_holder_rate(code, rate), _mine_sla(priority, hours), _mine_security(category);
 -- core.cases; $ticket_effort_h, $default_rate.
 -- Clock (mine/clock.py): customer_wait_s / policy_wait_s: the case's clock-stopped waits
@@ -39,12 +40,8 @@ security_categories AS (
 case_times AS (
     SELECT r.*,
            id.case_id,
-           make_timestamp(r.first_us)::TIMESTAMPTZ AS first_ts,
-           make_timestamp(r.last_us)::TIMESTAMPTZ AS last_ts,
-           CASE WHEN r.response_us >= 0 THEN make_timestamp(r.response_us)::TIMESTAMPTZ END
-               AS response_ts,
-           CASE WHEN r.resolved_us >= 0 THEN make_timestamp(r.resolved_us)::TIMESTAMPTZ END
-               AS event_resolved_ts
+           CASE WHEN r.response_us >= 0 THEN r.response_us_ts END AS response_ts,
+           CASE WHEN r.resolved_us >= 0 THEN r.resolved_us_ts END AS event_resolved_ts
     FROM case_rows AS r
     JOIN case_ids AS id USING (ci)
 ),
