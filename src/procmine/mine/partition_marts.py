@@ -51,7 +51,7 @@ DELETE_REWRITTEN_SQL = ("DELETE FROM {table} "
 # ($files_<mart>: the partitions' Parquet files, `files_param`)
 REPLACE_SQL = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet(${param})"
 APPEND_SQL = "INSERT INTO {table} BY NAME SELECT * FROM read_parquet(${param})"
-CASE_IDS_SQL = "SELECT ci, case_id FROM _mine_case_id"
+CASE_IDS_SQL = "SELECT * FROM _mine_case_id"   # (with the core.cases columns case_kpis reads)
 CORE_CASES_SQL = ("CREATE SCHEMA core; "
                   "CREATE VIEW core.cases AS SELECT * EXCLUDE (ci) FROM _part_cases")
 
