@@ -29,7 +29,7 @@ from procmine.mine import d2c as d2c_mod
 from procmine.mine import drift as drift_mod
 from procmine.mine.background import in_thread
 from procmine.mine.clock import Clock
-from procmine.mine.events import EventArrays, load_events, resolve_case_ids
+from procmine.mine.events import EventArrays, case_key_table, check_case_ids, load_events
 from procmine.mine.groupings import (
     case_waste_masks,
     distinct_in_case,
@@ -217,8 +217,10 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                      _mine_variant_case={"ci": np.arange(events.cases, dtype=np.int32),
                                          "vi": variants.case_variant, "duration_s": durations},
                      _mine_activity=_names(events.vocab.activities),
-                     _mine_stage=_names(stages))
-            writer.run(*_models("variants", "transitions"))   # meanwhile: waste
+                     _mine_stage=_names(stages), _mine_case_key=case_key_table(events))
+            # meanwhile: waste; then each case's id and core.cases row (_plan_rewrite's)
+            writer.run(*_models("variants", "transitions"),
+                       ("case_ids", _temp_table("intermediate/case_ids", "_mine_case_id")))
         with _timed(report, "waste", progress):
             found = waste_job()
         with _timed(report, "conformance", progress):
@@ -428,9 +430,10 @@ def _mart_rows(conn: duckdb.DuckDBPyConnection, mart: str) -> int:
 def _plan_rewrite(conn: duckdb.DuckDBPyConnection, events: EventArrays, variants: Variants,
                   settings: MiningSettings, reference_model: Path | None,
                   incremental: bool) -> changes_mod.CaseChanges:
-    """Which cases' rows of the per-case marts to write (changes.py); builds _mine_case_id."""
+    """Which cases' rows of the per-case marts to write (changes.py); _mine_case_id is built
+    (intermediate/case_ids.sql, beside the core's numpy work)."""
     def case_rows() -> np.ndarray:
-        resolve_case_ids(conn, events)
+        check_case_ids(conn, events)
         return changes_mod.case_row_signatures(conn, events)
 
     case_rows_job = in_thread(case_rows, "procmine-mine-case-rows")   # beside numpy hashing
