@@ -301,7 +301,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             if remote is not None:   # the partitions' marts.waste / case_kpis rows, as tasks
                 join_marts, cleanup = remote.start_case_marts(conn, registered, params, rewrite)
                 cleanups.extend((_quietly(join_marts), cleanup))   # tasks done, then rm
-            register(**_driver_tables(conn, events, runs, instances))
+            with _timed(report, "driver_tables", None):   # (before the writer starts)
+                register(**_driver_tables(conn, events, runs, instances))
             if remote is None:
                 writer.run(*_per_case("case_kpis", rewrite),
                            *_models("activities", "conformance", "handoff_matrix",
