@@ -250,8 +250,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         with _timed(report, "write_waste", progress):
             vendors = _case_vendors(conn, events, instances)
             waste = _waste_table(events, instances, cost, stages.index("reopen"))
-            register(_mine_waste=waste,
-                     _mine_waste_rows=_with_times(_case_rows(waste, rewrite, events),
+            register(_mine_waste_rows=_with_times(_case_rows(waste, rewrite, events),
                                                   ts="t_us", since_ts="since_us",
                                                   until_ts="until_us"),
                      _mine_pp_path={"pid": found.path_instance, "step": found.path_step,
@@ -271,7 +270,10 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                            *_per_case("waste", rewrite))
             cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
                                settings, clock)   # meanwhile: marts.waste
+            first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
+                                  len(WASTE_TYPES))   # (waste_heatmap.sql only)
             writer.wait()
+            register(_mine_waste={**waste, "first_of_kind": first})
         with _timed(report, "write_other_marts", progress):
             categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
             vocab, runs = events.vocab, found.runs
@@ -553,7 +555,6 @@ def _waste_table(events: EventArrays, instances: Instances, cost: np.ndarray,
         "ci": instances.ci,
         "wtype": instances.wtype,
         "stage": stage,
-        "first_of_kind": first_of_kind(instances.ci, stage, instances.wtype, len(WASTE_TYPES)),
         "detail": instances.detail,
         "hours": instances.hours,
         "cost": cost,
