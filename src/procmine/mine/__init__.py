@@ -186,8 +186,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             conn.execute(f"DELETE FROM {qualified(f'marts.{mart}')}")
         run_sql(conn, changes_mod.CLEAR_STATE_SQL)
         _drop_temps(conn)
-        d2c_mod.build(conn, link_settings)   # (no waste: an empty heat map)
-        conn.execute(f"DELETE FROM {qualified(f'marts.{d2c_mod.HEATMAP}')}")
+        d2c_mod.build(conn, link_settings)
         return report
     d2c_job = d2c_mod.start(conn, link_settings)   # links and chain marts: core.cases only
     registered: dict[str, Table] = {}

@@ -8,8 +8,7 @@ ones: `procmine mine` applies a changed window without reloading anything, and p
 stays proportional to the night's files. The chain marts (sql/marts/d2c_*.sql,
 link_summary.sql) follow. They read core.cases only, so mining builds them on a second
 connection to the same database in a thread (`start`) while its numpy and SQL work goes on;
-the cross-record waste heat map (mining's waste rows) is written after marts.waste
-(`build_heatmap`).
+the cross-record waste heat map reads marts.waste and is written after it (`build_heatmap`).
 """
 
 from __future__ import annotations
@@ -117,10 +116,9 @@ def _rule(name: str, table: Any) -> LinkRule | None:
 
 
 def build(conn: duckdb.DuckDBPyConnection, settings: LinkSettings, *,
-          heatmap: bool = False) -> dict[str, float]:
-    """Rebuild core.links and the D2C marts from core.cases (the heat map too with
-    `heatmap`: only inside a mining run, which has its input tables, `build_heatmap`);
-    returns the seconds each step took (links, marts)."""
+          heatmap: bool = True) -> dict[str, float]:
+    """Rebuild core.links and the D2C marts from core.cases (the heat map, from marts.waste,
+    unless `heatmap` is false); returns the seconds each step took (links, marts)."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     params = settings.params()
@@ -146,8 +144,7 @@ def build(conn: duckdb.DuckDBPyConnection, settings: LinkSettings, *,
 
 
 def build_heatmap(conn: duckdb.DuckDBPyConnection) -> None:
-    """marts.d2c_waste_heatmap, from mining's waste rows (_mine_waste, as marts.waste has
-    them), its _mine_case_id and code tables, and core.links."""
+    """marts.d2c_waste_heatmap, from marts.waste, core.cases and core.links."""
     run_sql(conn, materialise_sql(f"marts/{HEATMAP}", f"marts.{HEATMAP}"))
 
 

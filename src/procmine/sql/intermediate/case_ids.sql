@@ -35,7 +35,6 @@ final AS (
            cc.problem_id,
            cc.change_id,
            cc.sourcing,
-           cc.case_id IS NOT NULL AS has_case_row,
            CASE WHEN cc.case_id IS NOT NULL THEN
                hash(cc.case_id, cc.case_type, cc.source, cc.priority, cc.category, cc.service,
                     cc.opened_at, cc.resolved_at, cc.closed_at, cc.sla_met, cc.reopen_count,
