@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/compare_marts.py BEFORE.duckdb AFTER.duckdb [--schema marts]
         [--rel 1e-9] [--ignore marts.run_log] [--column-ignore marts.conformance.reference_model]
+        [--exact marts.waste]
 
 For every table of the schema (default `marts`) in either store: `equal`, `only in ...`, or
 `different` with the reason (columns, row count, or the first differing row). Rows are
@@ -9,6 +10,9 @@ compared in a canonical order (every column, ascending, NULLs last), so the phys
 of a table does not matter; floats are equal within a relative tolerance (default 1e-9;
 NaN equals NaN), everything else exactly. Exit status 0 when every compared table is equal.
 Used to check that a refactoring of the SQL models leaves every result unchanged.
+`--exact` compares a table inside DuckDB instead (both stores attached, EXCEPT ALL both ways:
+equal values, NULLs equal, no float tolerance, columns ignored by --column-ignore still
+compared), for marts too big to hold in Python twice (marts.waste's 5M rows at 10M events).
 """
 
 from __future__ import annotations
@@ -76,11 +80,42 @@ def compare_table(before: duckdb.DuckDBPyConnection, after: duckdb.DuckDBPyConne
     return f"equal ({len(rows_b)} rows)"
 
 
+def compare_exact(before: Path, after: Path, schema: str, table: str) -> str:
+    """'equal' or why the table differs, computed in DuckDB (see --exact)."""
+    with duckdb.connect() as conn:
+        conn.execute(f"ATTACH {_literal(before)} AS b (READ_ONLY)")
+        conn.execute(f"ATTACH {_literal(after)} AS a (READ_ONLY)")
+        columns = []
+        for db in ("b", "a"):
+            columns.append(conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_catalog = $db AND table_schema = $schema AND table_name = $table "
+                "ORDER BY ordinal_position", {"db": db, "schema": schema, "table": table}
+            ).fetchall())
+        if columns[0] != columns[1]:
+            return f"different columns: {columns[0]} vs {columns[1]}"
+        name = f"{_quote(schema)}.{_quote(table)}"
+        counts = [conn.execute(f"SELECT count(*) FROM {db}.{name}").fetchone()[0]
+                  for db in ("b", "a")]
+        if counts[0] != counts[1]:
+            return f"different row counts: {counts[0]} vs {counts[1]}"
+        only = [conn.execute(f"SELECT count(*) FROM (SELECT * FROM {x}.{name} "
+                             f"EXCEPT ALL SELECT * FROM {y}.{name})").fetchone()[0]
+                for x, y in (("b", "a"), ("a", "b"))]
+        if any(only):
+            return f"different: {only[0]} rows only in before, {only[1]} only in after"
+        return f"equal ({counts[0]} rows, exact)"
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def compare(before: Path, after: Path, schema: str = "marts", rel: float = 1e-9,
             ignore: set[str] | None = None, ignore_columns: set[str] | None = None,
-            ) -> dict[str, str]:
+            exact: set[str] | None = None) -> dict[str, str]:
     """Per table `schema.table`: 'equal (n rows)' or the reason it differs."""
-    ignore, ignore_columns = ignore or set(), ignore_columns or set()
+    ignore, ignore_columns, exact = ignore or set(), ignore_columns or set(), exact or set()
     with duckdb.connect(str(before), read_only=True) as b, \
             duckdb.connect(str(after), read_only=True) as a:
         tables_b, tables_a = _tables(b, schema), _tables(a, schema)
@@ -89,6 +124,8 @@ def compare(before: Path, after: Path, schema: str = "marts", rel: float = 1e-9,
             name = f"{schema}.{table}"
             if name in ignore:
                 results[name] = "ignored"
+            elif name in exact and table in tables_a and table in tables_b:
+                results[name] = "exact"   # (after both connections are closed)
             elif table not in tables_a:
                 results[name] = f"only in {before}"
             elif table not in tables_b:
@@ -96,7 +133,10 @@ def compare(before: Path, after: Path, schema: str = "marts", rel: float = 1e-9,
             else:
                 results[name] = compare_table(b, a, schema, table, tables_b[table],
                                               tables_a[table], rel, ignore_columns)
-        return results
+    for name, outcome in results.items():
+        if outcome == "exact":
+            results[name] = compare_exact(before, after, schema, name.split(".", 1)[1])
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,9 +149,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="a table to skip, e.g. marts.run_log (repeatable)")
     parser.add_argument("--column-ignore", action="append", default=[],
                         help="a column to skip, schema.table.column (repeatable)")
+    parser.add_argument("--exact", action="append", default=[],
+                        help="a table compared inside DuckDB, exactly (repeatable)")
     args = parser.parse_args(argv)
     results = compare(args.before, args.after, args.schema, args.rel, set(args.ignore),
-                      set(args.column_ignore))
+                      set(args.column_ignore), set(args.exact))
     width = max((len(name) for name in results), default=0)
     for name, outcome in results.items():
         print(f"{name:<{width}}  {outcome}")

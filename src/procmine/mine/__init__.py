@@ -29,7 +29,7 @@ from procmine.mine import d2c as d2c_mod
 from procmine.mine import drift as drift_mod
 from procmine.mine.background import in_thread
 from procmine.mine.clock import Clock
-from procmine.mine.events import EventArrays, load_events, resolve_case_ids
+from procmine.mine.events import EventArrays, case_key_table, check_case_ids, load_events
 from procmine.mine.groupings import (
     case_waste_masks,
     distinct_in_case,
@@ -54,7 +54,9 @@ from procmine.mine.variants import (
     compute_variants,
     mix64,
     object_array,
+    scannable,
     step_table,
+    utc,
     variant_table,
 )
 from procmine.mine.waste import GroupRuns, Instances, WasteResult, detect
@@ -126,6 +128,7 @@ class _Writer:
                  report: MineReport) -> None:
         self.conn, self.params, self.report = conn, params, report
         self._join: Callable[[], None] | None = None
+        self.done: dict[str, float] = {}   # when each statement's name last finished
 
     def run(self, *statements: tuple[str, str]) -> None:
         """Run (name, SQL script) pairs in order, timed as sql_<name>."""
@@ -134,8 +137,9 @@ class _Writer:
                 started = time.perf_counter()
                 run_sql(self.conn, script, self.params)
                 key = f"sql_{name}"
+                self.done[name] = time.perf_counter()
                 self.report.timings[key] = (self.report.timings.get(key, 0.0)
-                                            + time.perf_counter() - started)
+                                            + self.done[name] - started)
 
         self.wait()
         self._join = in_thread(work, "procmine-mine-sql")
@@ -189,7 +193,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
 
     def register(**tables: Table) -> None:
         for name, table in tables.items():
-            conn.register(name, table)
+            conn.register(name, scannable(table))
             registered[name] = table
 
     params: dict[str, Any] = {
@@ -214,8 +218,10 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                      _mine_variant_case={"ci": np.arange(events.cases, dtype=np.int32),
                                          "vi": variants.case_variant, "duration_s": durations},
                      _mine_activity=_names(events.vocab.activities),
-                     _mine_stage=_names(stages))
-            writer.run(*_models("variants", "transitions"))   # meanwhile: waste
+                     _mine_stage=_names(stages), _mine_case_key=case_key_table(events))
+            # meanwhile: waste; then each case's id and core.cases row (_plan_rewrite's)
+            writer.run(*_models("variants", "transitions"),
+                       ("case_ids", _temp_table("intermediate/case_ids", "_mine_case_id")))
         with _timed(report, "waste", progress):
             found = waste_job()
         with _timed(report, "conformance", progress):
@@ -225,10 +231,12 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             clock = Clock.of(events, settings, found.resolution.resolved_state(events))
             instances.apply_clock(clock)   # waste hours: internal time only
             cost = _costs(events, instances, settings)
+        computed = time.perf_counter()
         writer.wait()
         # core: from reading the store until variants, transitions (marts written) and every
-        # waste instance with its hours and cost are computed (the figure compared with pm4py)
-        report.timings["core"] = time.perf_counter() - started
+        # waste instance with its hours and cost are computed (the figure compared with pm4py;
+        # not the wait for _mine_case_id, which the writer builds after marts.transitions)
+        report.timings["core"] = max(computed, writer.done["transitions"]) - started
         params["reference_model"] = str(checked.model_path)
         if discover:   # pm4py (mostly Python) beside the marts' SQL (DuckDB frees the GIL)
             model_job = in_thread(
@@ -245,7 +253,9 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         with _timed(report, "write_waste", progress):
             vendors = _case_vendors(conn, events, instances)
             waste = _waste_table(events, instances, cost, stages.index("reopen"))
-            register(_mine_waste=waste, _mine_waste_rows=_case_rows(waste, rewrite, events),
+            register(_mine_waste_rows=_with_times(_case_rows(waste, rewrite, events),
+                                                  ts="t_us", since_ts="since_us",
+                                                  until_ts="until_us"),
                      _mine_pp_path={"pid": found.path_instance, "step": found.path_step,
                                     "holder": found.path_holder},
                      _mine_vendor=_names(vendors),
@@ -263,12 +273,19 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                            *_per_case("waste", rewrite))
             cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
                                settings, clock)   # meanwhile: marts.waste
+            first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
+                                  len(WASTE_TYPES))   # (waste_heatmap.sql only)
             writer.wait()
+            register(_mine_waste={**waste, "first_of_kind": first})
         with _timed(report, "write_other_marts", progress):
             categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
             vocab, runs = events.vocab, found.runs
             register(
-                _mine_case=cases, _mine_case_rows=_case_rows(cases, rewrite, events),
+                _mine_case=cases,
+                _mine_case_rows=_with_times(_case_rows(cases, rewrite, events),
+                                            first_ts="first_us", last_ts="last_us",
+                                            response_us_ts="response_us",
+                                            resolved_us_ts="resolved_us"),
                 _mine_group=_names(vocab.groups), _mine_sourcing=_names(vocab.sourcings),
                 _mine_handoff=handoff_table(events, instances, params["handoff_code"]),
                 _mine_conformance={
@@ -289,7 +306,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             if remote is not None:   # the partitions' marts.waste / case_kpis rows, as tasks
                 join_marts, cleanup = remote.start_case_marts(conn, registered, params, rewrite)
                 cleanups.extend((_quietly(join_marts), cleanup))   # tasks done, then rm
-            register(**_driver_tables(conn, events, runs, instances))
+            with _timed(report, "driver_tables", None):   # (before the writer starts)
+                register(**_driver_tables(conn, events, runs, instances))
             if remote is None:
                 writer.run(*_per_case("case_kpis", rewrite),
                            *_models("activities", "conformance", "handoff_matrix",
@@ -405,6 +423,12 @@ def _case_rows(table: Table, rewrite: np.ndarray | None, events: EventArrays) ->
     return {name: column[keep] for name, column in table.items()}
 
 
+def _with_times(table: Table, **columns: str) -> Table:
+    """The table with TIMESTAMPTZ columns (variants.utc) beside the epoch-microsecond columns
+    they view, e.g. ts="t_us" (the SQL models read them as they are: no cast per row)."""
+    return {**table, **{name: utc(table[source]) for name, source in columns.items()}}
+
+
 def _mart_rows(conn: duckdb.DuckDBPyConnection, mart: str) -> int:
     return conn.execute(f"SELECT count(*) FROM {qualified(f'marts.{mart}')}").fetchall()[0][0]
 
@@ -412,9 +436,10 @@ def _mart_rows(conn: duckdb.DuckDBPyConnection, mart: str) -> int:
 def _plan_rewrite(conn: duckdb.DuckDBPyConnection, events: EventArrays, variants: Variants,
                   settings: MiningSettings, reference_model: Path | None,
                   incremental: bool) -> changes_mod.CaseChanges:
-    """Which cases' rows of the per-case marts to write (changes.py); builds _mine_case_id."""
+    """Which cases' rows of the per-case marts to write (changes.py); _mine_case_id is built
+    (intermediate/case_ids.sql, beside the core's numpy work)."""
     def case_rows() -> np.ndarray:
-        resolve_case_ids(conn, events)
+        check_case_ids(conn, events)
         return changes_mod.case_row_signatures(conn, events)
 
     case_rows_job = in_thread(case_rows, "procmine-mine-case-rows")   # beside numpy hashing
@@ -533,7 +558,6 @@ def _waste_table(events: EventArrays, instances: Instances, cost: np.ndarray,
         "ci": instances.ci,
         "wtype": instances.wtype,
         "stage": stage,
-        "first_of_kind": first_of_kind(instances.ci, stage, instances.wtype, len(WASTE_TYPES)),
         "detail": instances.detail,
         "hours": instances.hours,
         "cost": cost,

@@ -293,13 +293,23 @@ def _int32_codes(column: np.ndarray) -> np.ndarray:
 def resolve_case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> None:
     """Build the temp table _mine_case_id (ci, case_id, ...): each case's id (core.case_keys)
     and the core.cases columns mining reads (the model sql/intermediate/case_ids.sql)."""
-    conn.register("_mine_case_key", {"ci": np.arange(events.cases, dtype=np.int32),
-                                     "case_key": events.key[events.starts],
-                                     "first_step": events.x[events.starts]})
+    conn.register("_mine_case_key", case_key_table(events))
     try:
         materialise(conn, "intermediate/case_ids", "_mine_case_id", temp=True)
     finally:
         conn.unregister("_mine_case_key")
+    check_case_ids(conn, events)
+
+
+def case_key_table(events: EventArrays) -> dict[str, np.ndarray]:
+    """_mine_case_key, the input of intermediate/case_ids.sql: each case's index, key and
+    first step."""
+    return {"ci": np.arange(events.cases, dtype=np.int32),
+            "case_key": events.key[events.starts], "first_step": events.x[events.starts]}
+
+
+def check_case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> None:
+    """Every case of the index has its row in _mine_case_id."""
     found = conn.execute("SELECT count(*) FROM _mine_case_id").fetchall()[0][0]
     if found != events.cases:
         raise ProcmineError("some cases of core.event_codes have no case id (internal error)")

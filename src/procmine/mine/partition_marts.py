@@ -29,7 +29,7 @@ import numpy as np
 
 from procmine import store
 from procmine.mine.partitions import indirect_ping_pong
-from procmine.mine.variants import Table
+from procmine.mine.variants import Table, to_arrow
 from procmine.sql import quote_ident, run_sql
 from procmine.sql.models import materialise_sql, model_query, qualified
 
@@ -51,7 +51,7 @@ DELETE_REWRITTEN_SQL = ("DELETE FROM {table} "
 # ($files_<mart>: the partitions' Parquet files, `files_param`)
 REPLACE_SQL = "CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet(${param})"
 APPEND_SQL = "INSERT INTO {table} BY NAME SELECT * FROM read_parquet(${param})"
-CASE_IDS_SQL = "SELECT ci, case_id FROM _mine_case_id"
+CASE_IDS_SQL = "SELECT * FROM _mine_case_id"   # (with the core.cases columns case_kpis reads)
 CORE_CASES_SQL = ("CREATE SCHEMA core; "
                   "CREATE VIEW core.cases AS SELECT * EXCLUDE (ci) FROM _part_cases")
 
@@ -81,7 +81,7 @@ def write_inputs(conn: duckdb.DuckDBPyConnection, opener: Opener, work: str,
 
     def arrow(name: str) -> Any:
         if name in tables:
-            return pa.table(tables[name])
+            return to_arrow(tables[name])
         return conn.sql(f"SELECT * FROM {quote_ident(name)}").to_arrow_table()
 
     def write(table: Any, name: str) -> None:   # Arrow IPC: 2-3x faster to write than Parquet
@@ -109,7 +109,7 @@ def write_inputs(conn: duckdb.DuckDBPyConnection, opener: Opener, work: str,
         key = np.where(chosen[ci], case_part[ci], len(case_part) + 1)
         order = np.argsort(key, kind="stable")
         bounds = np.searchsorted(key[order], np.arange(max(parts, default=0) + 2))
-        sliced[name] = (pa.table({k: v[order] for k, v in table.items()}) if numpy
+        sliced[name] = (to_arrow({k: v[order] for k, v in table.items()}) if numpy
                         else table.take(pa.array(order)), bounds)
     paths = tables[PATHS]
     waste = tables["_mine_waste_rows"]
@@ -122,7 +122,7 @@ def write_inputs(conn: duckdb.DuckDBPyConnection, opener: Opener, work: str,
         pids = np.zeros(int(paths["pid"].max(initial=0)) + 1, bool)
         pids[waste["e3"][mine]] = True
         keep = pids[paths["pid"]]
-        write(pa.table({k: v[keep] for k, v in paths.items()}), f"{folder}/{PATHS}")
+        write(to_arrow({k: v[keep] for k, v in paths.items()}), f"{folder}/{PATHS}")
     return parts
 
 

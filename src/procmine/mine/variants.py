@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -122,6 +123,32 @@ def variant_table(variants: Variants) -> Table:
         "case_share": variants.counts / cases,
         "event_count": variants.lengths,
     }
+
+
+def utc(us: np.ndarray) -> np.ndarray:
+    """Epoch microseconds (UTC) as a datetime64[us] column, which `scannable` hands DuckDB as
+    TIMESTAMPTZ (a view: no copy)."""
+    return np.asarray(us, np.int64).view("M8[us]")
+
+
+def to_arrow(table: Table) -> Any:
+    """The table as an Arrow table; datetime64[us] columns (`utc`) become timestamps in UTC,
+    which DuckDB reads as TIMESTAMPTZ without a per-value conversion (its cast of TIMESTAMP
+    to TIMESTAMPTZ goes through ICU: 0.8 s per 5M values on the benchmark machine, a third
+    of writing marts.waste at 10M events)."""
+    import pyarrow as pa
+
+    return pa.table({name: pa.array(column, type=pa.timestamp("us", tz="UTC"))
+                     if column.dtype.kind == "M" else column
+                     for name, column in table.items()})
+
+
+def scannable(table: Table) -> Any:
+    """What DuckDB scans for `table` (conn.register): the numpy columns in place, or an
+    Arrow table (`to_arrow`) when a column holds `utc` timestamps."""
+    if any(column.dtype.kind == "M" for column in table.values()):
+        return to_arrow(table)
+    return table
 
 
 def object_array(values: list) -> np.ndarray:

@@ -2,7 +2,8 @@
 -- first_step) its id, its record type (core.cases.case_type; marts/ocdfg.sql), its
 -- resolution time and reopen count (drift_cases.sql), its vendor, the attributes waste drivers are sought in (priority,
 -- category and source as marts.case_kpis has them: the case's source, else its first
--- step's), and a hash of its id and every core.cases column a per-case mart reads (all but
+-- step's), the other core.cases columns marts.case_kpis shows (read here once, joined by
+-- the VARCHAR case id, so that case_kpis.sql joins this table by ci), and a hash of its id and every core.cases column a per-case mart reads (all but
 -- the attributes JSON; NULL when the case has no core.cases row): changes.py combines it
 -- with the hash of the case's events.
 WITH case_keys AS (
@@ -27,6 +28,13 @@ final AS (
            cc.priority,
            cc.category,
            coalesce(cc.source, first_step.source) AS source,
+           cc.service,
+           cc.opened_at,
+           cc.closed_at,
+           cc.sla_met,
+           cc.problem_id,
+           cc.change_id,
+           cc.sourcing,
            CASE WHEN cc.case_id IS NOT NULL THEN
                hash(cc.case_id, cc.case_type, cc.source, cc.priority, cc.category, cc.service,
                     cc.opened_at, cc.resolved_at, cc.closed_at, cc.sla_met, cc.reopen_count,

@@ -2,9 +2,10 @@
 -- the ITSM per-ticket figures (response, resolution, first-contact resolution, cost).
 -- The rows of the cases being rewritten (mine/changes.py): mine/__init__.py materialises it
 -- as the whole mart or appends it. Inputs: _mine_case_rows (kpis.py; times in epoch
--- microseconds, -1 = none), _mine_case_id, _mine_variant, _mine_step_key, _mine_holder_key,
+-- microseconds, -1 = none, and as TIMESTAMPTZ first_ts, last_ts, response_us_ts,
+-- resolved_us_ts), _mine_case_id, _mine_variant, _mine_step_key, _mine_holder_key,
 -- _mine_holder_rate(code, rate), _mine_sla(priority, hours), _mine_security(category);
--- core.cases; $ticket_effort_h, $default_rate.
+-- $ticket_effort_h, $default_rate (core.cases' columns come with _mine_case_id).
 -- Clock (mine/clock.py): customer_wait_s / policy_wait_s: the case's clock-stopped waits
 -- (waiting for the user; resolved until closed and planned waits); resolution_s is elapsed
 -- (opened → final resolution), clock_resolution_s the same without the clock-stopped time
@@ -14,9 +15,6 @@ WITH case_rows AS (
 ),
 case_ids AS (
     SELECT * FROM _mine_case_id
-),
-core_cases AS (
-    SELECT * FROM core.cases
 ),
 variants AS (
     SELECT * FROM _mine_variant
@@ -36,26 +34,23 @@ sla_targets AS (
 security_categories AS (
     SELECT * FROM _mine_security
 ),
-case_times AS (
+case_times AS (   -- with the case's core.cases columns (NULL: no row), case_ids.sql
     SELECT r.*,
            id.case_id,
-           make_timestamp(r.first_us)::TIMESTAMPTZ AS first_ts,
-           make_timestamp(r.last_us)::TIMESTAMPTZ AS last_ts,
-           CASE WHEN r.response_us >= 0 THEN make_timestamp(r.response_us)::TIMESTAMPTZ END
-               AS response_ts,
-           CASE WHEN r.resolved_us >= 0 THEN make_timestamp(r.resolved_us)::TIMESTAMPTZ END
-               AS event_resolved_ts
+           id.case_type AS case_case_type, id.source AS case_source, id.priority,
+           id.category, id.service, id.sla_met AS case_sla_met, id.problem_id, id.change_id,
+           id.vendor, id.sourcing AS case_sourcing, id.closed_at,
+           id.opened_at AS case_opened_at, id.resolved_at AS case_resolved_at,
+           CASE WHEN r.response_us >= 0 THEN r.response_us_ts END AS response_ts,
+           CASE WHEN r.resolved_us >= 0 THEN r.resolved_us_ts END AS event_resolved_ts
     FROM case_rows AS r
     JOIN case_ids AS id USING (ci)
 ),
-case_attributes AS (   -- with the case's core.cases row, where it has one
+case_attributes AS (
     SELECT t.*,
-           cc.case_type AS case_case_type, cc.source AS case_source, cc.priority, cc.category,
-           cc.service, cc.sla_met AS case_sla_met, cc.problem_id, cc.change_id, cc.vendor,
-           cc.sourcing AS case_sourcing, cc.closed_at,
-           least(coalesce(cc.opened_at, t.first_ts), t.first_ts) AS opened_at,
-           coalesce(t.event_resolved_ts, cc.resolved_at) AS resolved_at
-    FROM case_times AS t LEFT JOIN core_cases AS cc ON cc.case_id = t.case_id
+           least(coalesce(t.case_opened_at, t.first_ts), t.first_ts) AS opened_at,
+           coalesce(t.event_resolved_ts, t.case_resolved_at) AS resolved_at
+    FROM case_times AS t
 ),
 final AS (
     SELECT c.case_id,

@@ -1,7 +1,7 @@
 -- marts.waste: one row per waste instance (waste.py, conformance.py), with hours, cost and
 -- evidence a process owner can read. The rows of the cases being rewritten (mine/changes.py):
--- _mine_waste_rows (ci, wtype, stage, detail, hours, cost, dwell_s, t_us, holder, e1, e2,
--- e3), with _mine_case_id (ci, case_id), _mine_evidence (intermediate/waste_evidence.sql), the code tables
+-- _mine_waste_rows (ci, wtype, stage, detail, hours, cost, dwell_s, holder, e1, e2, e3, and
+-- as TIMESTAMPTZ ts, since_ts, until_ts), with _mine_case_id (ci, case_id), _mine_evidence (intermediate/waste_evidence.sql), the code tables
 -- _mine_waste_type, _mine_detail, _mine_stage, _mine_holder_key. Evidence codes e1..e3 per
 -- waste type: waiting (activity, vendor holder or 0, case vendor or 0), handoff (from, to
 -- holder), ping_pong (home, first away, return holder; indirect: e3 = path id), rework (other
@@ -46,13 +46,13 @@ final AS (
            d.name AS detail,
            h.org_group,
            h.sourcing,
-           make_timestamp(w.t_us)::TIMESTAMPTZ AS ts,
+           w.ts,
            w.stopped_hours,
            c.name AS clock,
            CASE WHEN t.name <> 'handoff'
-                THEN make_timestamp(w.since_us)::TIMESTAMPTZ END AS interval_start,
+                THEN w.since_ts END AS interval_start,
            CASE WHEN t.name <> 'handoff'
-                THEN make_timestamp(w.until_us)::TIMESTAMPTZ END AS interval_end
+                THEN w.until_ts END AS interval_end
     FROM waste_rows AS w
     JOIN case_ids AS k ON k.ci = w.ci
     JOIN evidence_texts AS e
