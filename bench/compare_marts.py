@@ -9,6 +9,10 @@ compared in a canonical order (every column, ascending, NULLs last), so the phys
 of a table does not matter; floats are equal within a relative tolerance (default 1e-9;
 NaN equals NaN), everything else exactly. Exit status 0 when every compared table is equal.
 Used to check that a refactoring of the SQL models leaves every result unchanged.
+
+`--in-duckdb` compares in DuckDB instead (both stores attached; rows of each table that the
+other lacks, as multisets: EXCEPT ALL both ways), every value exactly: for tables too large to
+fetch into Python (raw and core at 10M events).
 """
 
 from __future__ import annotations
@@ -27,6 +31,21 @@ def _tables(conn: duckdb.DuckDBPyConnection, schema: str) -> dict[str, list[tupl
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = $schema AND table_catalog = current_database() "
         "ORDER BY table_name, ordinal_position", {"schema": schema}).fetchall()
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        tables.setdefault(table, []).append((column, data_type))
+    return tables
+
+
+def _tables_of(conn: duckdb.DuckDBPyConnection, catalog: str,
+               schema: str) -> dict[str, list[tuple[str, str]]]:
+    """_tables of the attached database `catalog` (base tables only)."""
+    rows = conn.execute(
+        "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns AS c "
+        "JOIN information_schema.tables AS t USING (table_catalog, table_schema, table_name) "
+        "WHERE c.table_schema = $schema AND c.table_catalog = $catalog "
+        "AND t.table_type = 'BASE TABLE' ORDER BY c.table_name, c.ordinal_position",
+        {"schema": schema, "catalog": catalog}).fetchall()
     tables: dict[str, list[tuple[str, str]]] = {}
     for table, column, data_type in rows:
         tables.setdefault(table, []).append((column, data_type))
@@ -76,11 +95,47 @@ def compare_table(before: duckdb.DuckDBPyConnection, after: duckdb.DuckDBPyConne
     return f"equal ({len(rows_b)} rows)"
 
 
+def compare_in_duckdb(conn: duckdb.DuckDBPyConnection, schema: str, table: str,
+                      columns_before: list[tuple[str, str]],
+                      columns_after: list[tuple[str, str]], ignored_columns: set[str]) -> str:
+    """'equal' or why the table differs, computed by DuckDB over the attached stores b and a
+    (every value exactly, rows as multisets)."""
+    if columns_before != columns_after:
+        return f"different columns: {columns_before} vs {columns_after}"
+    select = ", ".join(_quote(c) for c, _ in columns_before
+                       if f"{schema}.{table}.{c}" not in ignored_columns)
+    name = f"{_quote(schema)}.{_quote(table)}"
+    rows_b, rows_a, only_b, only_a = conn.execute(
+        f"SELECT (SELECT count(*) FROM b.{name}), (SELECT count(*) FROM a.{name}), "
+        f"(SELECT count(*) FROM (SELECT {select} FROM b.{name} EXCEPT ALL "
+        f"SELECT {select} FROM a.{name})), "
+        f"(SELECT count(*) FROM (SELECT {select} FROM a.{name} EXCEPT ALL "
+        f"SELECT {select} FROM b.{name}))").fetchone()
+    if rows_b != rows_a:
+        return f"different row counts: {rows_b} vs {rows_a}"
+    if only_b or only_a:
+        return f"different: {only_b} rows only before, {only_a} only after"
+    return f"equal ({rows_b} rows)"
+
+
 def compare(before: Path, after: Path, schema: str = "marts", rel: float = 1e-9,
             ignore: set[str] | None = None, ignore_columns: set[str] | None = None,
-            ) -> dict[str, str]:
+            in_duckdb: bool = False) -> dict[str, str]:
     """Per table `schema.table`: 'equal (n rows)' or the reason it differs."""
     ignore, ignore_columns = ignore or set(), ignore_columns or set()
+    if in_duckdb:
+        with duckdb.connect() as conn:
+            conn.execute(f"ATTACH '{before}' AS b (READ_ONLY)")
+            conn.execute(f"ATTACH '{after}' AS a (READ_ONLY)")
+            tables_b = _tables_of(conn, "b", schema)
+            tables_a = _tables_of(conn, "a", schema)
+            return {f"{schema}.{t}": (
+                "ignored" if f"{schema}.{t}" in ignore
+                else f"only in {before}" if t not in tables_a
+                else f"only in {after}" if t not in tables_b
+                else compare_in_duckdb(conn, schema, t, tables_b[t], tables_a[t],
+                                       ignore_columns))
+                for t in sorted(tables_b.keys() | tables_a.keys())}
     with duckdb.connect(str(before), read_only=True) as b, \
             duckdb.connect(str(after), read_only=True) as a:
         tables_b, tables_a = _tables(b, schema), _tables(a, schema)
@@ -109,9 +164,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="a table to skip, e.g. marts.run_log (repeatable)")
     parser.add_argument("--column-ignore", action="append", default=[],
                         help="a column to skip, schema.table.column (repeatable)")
+    parser.add_argument("--in-duckdb", action="store_true",
+                        help="compare in DuckDB (EXCEPT ALL both ways, values exactly): for "
+                             "tables too large to fetch")
     args = parser.parse_args(argv)
     results = compare(args.before, args.after, args.schema, args.rel, set(args.ignore),
-                      set(args.column_ignore))
+                      set(args.column_ignore), args.in_duckdb)
     width = max((len(name) for name in results), default=0)
     for name, outcome in results.items():
         print(f"{name:<{width}}  {outcome}")
