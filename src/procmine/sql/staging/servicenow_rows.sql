@@ -29,13 +29,10 @@ FROM (SELECT _file_id, any_value(_loaded_at) AS _loaded_at,
 -- record key and the columns events need (case attributes are read back for the last
 -- snapshots only, by raw_rowid: raw's row id, fixed within this transaction), and `same`, a
 -- hash of those values (for finding copies below). One pass over raw: its number column is
--- compared, the other columns are read for the matching rows only. A row's file order is its
--- file's position in _sn_files' ids listed in file order (one uncorrelated subquery), not a
--- join: joined, the matching rows had to be materialised first (else DuckDB checks every raw
--- row's _file_id against the files first), a copy of every snapshot (1M-event normalise: CPU
--- 5.8-6.1 -> 5.3-5.5 s; staged events and cases identical).
+-- compared, the other columns are read for the matching rows only (materialised before the
+-- files are joined: else DuckDB checks every raw row's _file_id against the files first).
 CREATE OR REPLACE TEMP TABLE _sn_rows AS
-WITH matching AS (
+WITH matching AS MATERIALIZED (
     SELECT _file_id, _source_row, raw_row.rowid AS raw_rowid, rec.rid, rec.number,
            pm_null({state}, $null_tokens) AS state,
            pm_null({updated_at}, $null_tokens) AS updated_raw,
@@ -47,13 +44,12 @@ WITH matching AS (
     FROM {raw_table} AS raw_row
     JOIN _sn_records AS rec ON rec.number = trim({number})  -- = pm_null: no record is a token
 )
-SELECT list_position((SELECT list(_file_id ORDER BY file_order) FROM _sn_files), _file_id)::BIGINT
-           AS file_order,
-       list_contains($file_ids, _file_id) AS is_new, r.* EXCLUDE (_file_id),
+SELECT f.file_order, f.is_new, r.* EXCLUDE (_file_id),
        pm_parse_ts(updated_raw, $date_format, $timezone) AS updated_ts,
        try_cast(mod_raw AS BIGINT) AS mod_n,
        hash(rid, state, updated_raw, mod_raw, opened_raw, grp, resource, category) AS same
-FROM matching AS r;
+FROM matching AS r
+JOIN _sn_files AS f USING (_file_id);
 
 -- A snapshot exported twice (same record, same exported values) counts once, attributed to
 -- its earliest-loaded copy: the later copies are dropped. Candidates are the snapshots
