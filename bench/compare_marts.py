@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/compare_marts.py BEFORE.duckdb AFTER.duckdb [--schema marts]
         [--rel 1e-9] [--ignore marts.run_log] [--column-ignore marts.conformance.reference_model]
-        [--exact marts.waste]
+        [--exact marts.waste] [--in-duckdb]
 
 For every table of the schema (default `marts`) in either store: `equal`, `only in ...`, or
 `different` with the reason (columns, row count, or the first differing row). Rows are
@@ -10,9 +10,11 @@ compared in a canonical order (every column, ascending, NULLs last), so the phys
 of a table does not matter; floats are equal within a relative tolerance (default 1e-9;
 NaN equals NaN), everything else exactly. Exit status 0 when every compared table is equal.
 Used to check that a refactoring of the SQL models leaves every result unchanged.
-`--exact` compares a table inside DuckDB instead (both stores attached, EXCEPT ALL both ways:
-equal values, NULLs equal, no float tolerance, columns ignored by --column-ignore still
-compared), for marts too big to hold in Python twice (marts.waste's 5M rows at 10M events).
+
+`--exact TABLE` compares that table in DuckDB instead (both stores attached; rows of each that
+the other lacks, as multisets: EXCEPT ALL both ways), every value exactly, no float tolerance:
+for tables too large to fetch into Python twice (marts.waste's 5M rows at 10M events);
+`--in-duckdb` does so for every table of the schema (raw and core at 10M events).
 """
 
 from __future__ import annotations
@@ -80,63 +82,59 @@ def compare_table(before: duckdb.DuckDBPyConnection, after: duckdb.DuckDBPyConne
     return f"equal ({len(rows_b)} rows)"
 
 
-def compare_exact(before: Path, after: Path, schema: str, table: str) -> str:
-    """'equal' or why the table differs, computed in DuckDB (see --exact)."""
-    with duckdb.connect() as conn:
-        conn.execute(f"ATTACH {_literal(before)} AS b (READ_ONLY)")
-        conn.execute(f"ATTACH {_literal(after)} AS a (READ_ONLY)")
-        columns = []
-        for db in ("b", "a"):
-            columns.append(conn.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_catalog = $db AND table_schema = $schema AND table_name = $table "
-                "ORDER BY ordinal_position", {"db": db, "schema": schema, "table": table}
-            ).fetchall())
-        if columns[0] != columns[1]:
-            return f"different columns: {columns[0]} vs {columns[1]}"
-        name = f"{_quote(schema)}.{_quote(table)}"
-        counts = [conn.execute(f"SELECT count(*) FROM {db}.{name}").fetchone()[0]
-                  for db in ("b", "a")]
-        if counts[0] != counts[1]:
-            return f"different row counts: {counts[0]} vs {counts[1]}"
-        only = [conn.execute(f"SELECT count(*) FROM (SELECT * FROM {x}.{name} "
-                             f"EXCEPT ALL SELECT * FROM {y}.{name})").fetchone()[0]
-                for x, y in (("b", "a"), ("a", "b"))]
-        if any(only):
-            return f"different: {only[0]} rows only in before, {only[1]} only in after"
-        return f"equal ({counts[0]} rows, exact)"
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def compare_in_duckdb(conn: duckdb.DuckDBPyConnection, schema: str, table: str,
+                      columns_before: list[tuple[str, str]],
+                      columns_after: list[tuple[str, str]], ignored_columns: set[str]) -> str:
+    """'equal' or why the table differs, computed by DuckDB over the attached stores b and a
+    (every value exactly, rows as multisets)."""
+    if columns_before != columns_after:
+        return f"different columns: {columns_before} vs {columns_after}"
+    select = ", ".join(_quote(c) for c, _ in columns_before
+                       if f"{schema}.{table}.{c}" not in ignored_columns)
+    name = f"{_quote(schema)}.{_quote(table)}"
+    rows_b, rows_a, only_b, only_a = conn.execute(
+        f"SELECT (SELECT count(*) FROM b.{name}), (SELECT count(*) FROM a.{name}), "
+        f"(SELECT count(*) FROM (SELECT {select} FROM b.{name} EXCEPT ALL "
+        f"SELECT {select} FROM a.{name})), "
+        f"(SELECT count(*) FROM (SELECT {select} FROM a.{name} EXCEPT ALL "
+        f"SELECT {select} FROM b.{name}))").fetchone()
+    if rows_b != rows_a:
+        return f"different row counts: {rows_b} vs {rows_a}"
+    if only_b or only_a:
+        return f"different: {only_b} rows only before, {only_a} only after"
+    return f"equal ({rows_b} rows)"
 
 
 def compare(before: Path, after: Path, schema: str = "marts", rel: float = 1e-9,
             ignore: set[str] | None = None, ignore_columns: set[str] | None = None,
-            exact: set[str] | None = None) -> dict[str, str]:
+            in_duckdb: bool = False, exact: set[str] | None = None) -> dict[str, str]:
     """Per table `schema.table`: 'equal (n rows)' or the reason it differs."""
     ignore, ignore_columns, exact = ignore or set(), ignore_columns or set(), exact or set()
     with duckdb.connect(str(before), read_only=True) as b, \
             duckdb.connect(str(after), read_only=True) as a:
         tables_b, tables_a = _tables(b, schema), _tables(a, schema)
-        results = {}
+        results, in_db = {}, []
         for table in sorted(tables_b.keys() | tables_a.keys()):
             name = f"{schema}.{table}"
             if name in ignore:
                 results[name] = "ignored"
-            elif name in exact and table in tables_a and table in tables_b:
-                results[name] = "exact"   # (after both connections are closed)
             elif table not in tables_a:
                 results[name] = f"only in {before}"
             elif table not in tables_b:
                 results[name] = f"only in {after}"
+            elif in_duckdb or name in exact:
+                in_db.append(table)   # after both connections are closed
             else:
                 results[name] = compare_table(b, a, schema, table, tables_b[table],
                                               tables_a[table], rel, ignore_columns)
-    for name, outcome in results.items():
-        if outcome == "exact":
-            results[name] = compare_exact(before, after, schema, name.split(".", 1)[1])
-    return results
+    if in_db:
+        with duckdb.connect() as conn:
+            conn.execute("ATTACH $path AS b (READ_ONLY)", {"path": str(before)})
+            conn.execute("ATTACH $path AS a (READ_ONLY)", {"path": str(after)})
+            for table in in_db:
+                results[f"{schema}.{table}"] = compare_in_duckdb(
+                    conn, schema, table, tables_b[table], tables_a[table], ignore_columns)
+    return dict(sorted(results.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,11 +147,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="a table to skip, e.g. marts.run_log (repeatable)")
     parser.add_argument("--column-ignore", action="append", default=[],
                         help="a column to skip, schema.table.column (repeatable)")
+    parser.add_argument("--in-duckdb", action="store_true",
+                        help="compare in DuckDB (EXCEPT ALL both ways, values exactly): for "
+                             "tables too large to fetch")
     parser.add_argument("--exact", action="append", default=[],
-                        help="a table compared inside DuckDB, exactly (repeatable)")
+                        help="a table compared in DuckDB, exactly (repeatable)")
     args = parser.parse_args(argv)
     results = compare(args.before, args.after, args.schema, args.rel, set(args.ignore),
-                      set(args.column_ignore), set(args.exact))
+                      set(args.column_ignore), args.in_duckdb, set(args.exact))
     width = max((len(name) for name in results), default=0)
     for name, outcome in results.items():
         print(f"{name:<{width}}  {outcome}")

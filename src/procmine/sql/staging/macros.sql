@@ -1,8 +1,11 @@
 -- Helper macros every connection that normalises or validates data gets (temp: not stored).
 
--- A raw cell, or NULL when it is one of the source's null tokens.
+-- A raw cell, or NULL when it is one of the source's null tokens. A NULL cell needs no test of
+-- its own (trim gives NULL either way); with one (`v IS NULL OR ...`) the macro cost ~1.7x
+-- the CPU (8 columns x 1.28M rows: 1.45 -> 0.85 s), and the normaliser calls it ~10^8 times
+-- on a 10M-event load.
 CREATE OR REPLACE TEMP MACRO pm_null(v, tokens) AS
-    CASE WHEN v IS NULL OR list_contains(tokens, trim(v)) THEN NULL ELSE trim(v) END;
+    CASE WHEN list_contains(tokens, trim(v)) THEN NULL ELSE trim(v) END;
 
 -- A raw timestamp in UTC: an explicit strptime format wins; ISO-8601 with an offset keeps
 -- it; naive values are read in the source's time zone. Unparseable -> NULL (quarantined).
