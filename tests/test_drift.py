@@ -23,10 +23,11 @@ from procmine import store as store_mod
 from procmine.config import load_config
 from procmine.errors import ConfigError
 from procmine.mine.drift import DriftSettings, compute_drift, detect_drift, weekly_series
-from procmine.mine.events import EventArrays, load_events, resolve_case_ids
+from procmine.mine.events import EventArrays, case_key_table, check_case_ids, load_events
 from procmine.mine.variants import compute_variants, variant_table
 from procmine.orchestration.summary import _drift_lines
 from procmine.sample import Drift, generate_sample
+from procmine.sql.models import materialise
 from tests.conftest import run_cli
 
 DRIFT_AT = date(2024, 3, 4)   # a Monday: week 10 of 16
@@ -83,7 +84,9 @@ def _mining_index(conn: duckdb.DuckDBPyConnection):
     events: EventArrays = load_events(conn)
     variants = compute_variants(events)
     conn.register("_mine_variant", variant_table(variants))
-    resolve_case_ids(conn, events)
+    conn.register("_mine_case_key", case_key_table(events))   # as mining's writer does
+    materialise(conn, "intermediate/case_ids", "_mine_case_id", temp=True)
+    check_case_ids(conn, events)
     return events, variants
 
 

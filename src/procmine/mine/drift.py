@@ -85,7 +85,7 @@ def weekly_series(conn: duckdb.DuckDBPyConnection, settings: DriftSettings,
     `variants`) with numpy: no second read of core.events and no SQL scan of every case
     (10M events: 3.6 s in SQL, most of it over cases outside the window). Each case's
     resolution and reopens come from _mine_case_id (core.cases; intermediate/drift_cases.sql),
-    which mining builds (events.resolve_case_ids); load_events rebuilds an index that is out
+    which mining's SQL writer builds (intermediate/case_ids.sql); load_events rebuilds an index that is out
     of step with core.events, so every store has one."""
     none = np.zeros(0, np.int64)
     if events.cases == 0:

@@ -18,7 +18,6 @@ import numpy as np
 from procmine import event_index
 from procmine.errors import ProcmineError
 from procmine.sql import load_sql, run_sql
-from procmine.sql.models import materialise
 
 _LEVEL_NUMBER = re.compile(r"(\d+)")
 EVENTS_SQL = "SELECT case_key, t, step, holder FROM core.event_codes"
@@ -288,17 +287,6 @@ def _int32_codes(column: np.ndarray) -> np.ndarray:
     if values.dtype == np.uint32 and (not len(values) or int(values.max()) < 2**31):
         return values.view(np.int32)
     return values.astype(np.int32)
-
-
-def resolve_case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> None:
-    """Build the temp table _mine_case_id (ci, case_id, ...): each case's id (core.case_keys)
-    and the core.cases columns mining reads (the model sql/intermediate/case_ids.sql)."""
-    conn.register("_mine_case_key", case_key_table(events))
-    try:
-        materialise(conn, "intermediate/case_ids", "_mine_case_id", temp=True)
-    finally:
-        conn.unregister("_mine_case_key")
-    check_case_ids(conn, events)
 
 
 def case_key_table(events: EventArrays) -> dict[str, np.ndarray]:
