@@ -47,8 +47,14 @@ def refresh(conn: duckdb.DuckDBPyConnection, *, events_ready: bool = False) -> N
     conn.execute("DROP TABLE IF EXISTS _reindex_cases")
 
 
+def clear(conn: duckdb.DuckDBPyConnection) -> None:
+    """Empty the index and the mining state keyed by it."""
+    run_sql(conn, load_sql("core/event_index_clear.sql"))
+
+
 def rebuild(conn: duckdb.DuckDBPyConnection) -> None:
     """Re-code every event of core.events."""
+    clear(conn)
     run_sql(conn, load_sql("core/event_index_rebuild.sql"))
     refresh(conn, events_ready=True)
 

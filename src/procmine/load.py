@@ -237,6 +237,7 @@ def landing_batches(config: Config) -> list[tuple[str, list[Path], dict[str, Any
 def reset_loaded_data(conn: duckdb.DuckDBPyConnection) -> None:
     """--full: forget every loaded file, its raw rows and its events, so all landing files are
     read again (and each row is in raw once)."""
+    event_index.clear(conn)
     run_sql(conn, load_sql("core/reset.sql"))
     for (table,) in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' "
