@@ -30,7 +30,9 @@ app = typer.Typer(
 quarantine_app = typer.Typer(help="Inspect and release quarantined rows.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
 
-console = Console(stderr=True)
+# messages and errors: redirected to a file or a CI log, a line is never wrapped (a file's path
+# broken over two lines cannot be copied); on a terminal rich wraps to its width
+console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 out = Console(width=None if sys.stdout.isatty() else 240)
 _state: dict[str, object] = {"debug": False, "config": None}
 
