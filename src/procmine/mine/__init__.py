@@ -60,13 +60,15 @@ from procmine.mine.variants import (
     variant_table,
 )
 from procmine.mine.waste import GroupRuns, Instances, WasteResult, detect
-from procmine.runtime import reused_memory
+from procmine.runtime import give_back_freed, reused_memory
 from procmine.sql import quote_ident, run_sql
 from procmine.sql.models import materialise_sql, model_query, qualified
 
 MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "waste",
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
          "waste_drivers", "kpis", "drift", "ocdfg")
+# the columns of _mine_waste that waste_heatmap.sql reads (with first_of_kind)
+HEATMAP_WASTE_COLUMNS = ("wtype", "stage", "hours", "cost", "stopped_hours")
 Progress = Callable[[str], None]
 Detector = Callable[[EventArrays, MiningSettings], WasteResult]   # waste.detect or equal
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
@@ -196,6 +198,13 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             conn.register(name, scannable(table))
             registered[name] = table
 
+    def release(*names: str) -> None:
+        """Unregister tables whose statements have run, so that their arrays (and Arrow
+        copies) are freed before the next phase's arrays and DuckDB buffers."""
+        for name in names:
+            if registered.pop(name, None) is not None:
+                conn.unregister(name)
+
     params: dict[str, Any] = {
         "waste_types": list(WASTE_TYPES), "details": list(DETAILS),
         "reopen_code": WASTE_TYPES.index("reopen"), "handoff_code": WASTE_TYPES.index("handoff"),
@@ -224,15 +233,22 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                        ("case_ids", _temp_table("intermediate/case_ids", "_mine_case_id")))
         with _timed(report, "waste", progress):
             found = waste_job()
+            del waste_job   # (its join holds the result)
         with _timed(report, "conformance", progress):
             checked = conformance_mod.check(events, variants, settings)
             deviations = conformance_mod.deviation_instances(events, variants, checked)
             instances = Instances.concat([found.instances, deviations])
-            clock = Clock.of(events, settings, found.resolution.resolved_state(events))
+            runs, resolution = found.runs, found.resolution
+            paths = {"pid": found.path_instance, "step": found.path_step,
+                     "holder": found.path_holder}
+            del found, deviations   # (the batches concatenated into `instances`)
+            clock = Clock.of(events, settings, resolution.resolved_state(events))
             instances.apply_clock(clock)   # waste hours: internal time only
             cost = _costs(events, instances, settings)
         computed = time.perf_counter()
         writer.wait()
+        release("_mine_steps", "_mine_case_key")   # (step_flags rebuilds the steps)
+        del steps
         # core: from reading the store until variants, transitions (marts written) and every
         # waste instance with its hours and cost are computed (the figure compared with pm4py;
         # not the wait for _mine_case_id, which the writer builds after marts.transitions)
@@ -256,8 +272,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             register(_mine_waste_rows=_with_times(_case_rows(waste, rewrite, events),
                                                   ts="t_us", since_ts="since_us",
                                                   until_ts="until_us"),
-                     _mine_pp_path={"pid": found.path_instance, "step": found.path_step,
-                                    "holder": found.path_holder},
+                     _mine_pp_path=paths,
                      _mine_vendor=_names(vendors),
                      _mine_waste_type=_names(list(WASTE_TYPES)),
                      _mine_clock=_names(list(CLOCK_CLASSES)),
@@ -271,15 +286,23 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                            ("waste_evidence",
                             _temp_table("intermediate/waste_evidence", "_mine_evidence")),
                            *_per_case("waste", rewrite))
-            cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
+            cases = case_table(events, variants, runs, resolution, instances, cost,
                                settings, clock)   # meanwhile: marts.waste
+            wait_class = clock.wait_class
+            del clock   # (its running sums: 24 bytes per event)
             first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
                                   len(WASTE_TYPES))   # (waste_heatmap.sql only)
             writer.wait()
-            register(_mine_waste={**waste, "first_of_kind": first})
+            if remote is None:   # (the remote engine writes from them later)
+                release("_mine_waste_rows", "_mine_pp_path")
+            del paths
+            register(_mine_waste={name: waste[name] for name in HEATMAP_WASTE_COLUMNS}
+                     | {"first_of_kind": first})
+            del waste, first
+            _summarise(report, instances, cost)
         with _timed(report, "write_other_marts", progress):
             categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
-            vocab, runs = events.vocab, found.runs
+            vocab = events.vocab
             register(
                 _mine_case=cases,
                 _mine_case_rows=_with_times(_case_rows(cases, rewrite, events),
@@ -306,6 +329,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             if remote is not None:   # the partitions' marts.waste / case_kpis rows, as tasks
                 join_marts, cleanup = remote.start_case_marts(conn, registered, params, rewrite)
                 cleanups.extend((_quietly(join_marts), cleanup))   # tasks done, then rm
+                release("_mine_waste_rows", "_mine_pp_path")   # (written for the tasks)
             with _timed(report, "driver_tables", None):   # (before the writer starts)
                 register(**_driver_tables(conn, events, runs, instances))
             if remote is None:
@@ -315,9 +339,18 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             else:
                 writer.run(*_models("activities", "conformance", "handoff_matrix",
                                     "waste_drivers"))
-            backlog, stage_hours = backlog_tables(events, found.resolution)   # meanwhile: SQL
-            flags = step_flags(events, steps, clock.wait_class)
+            del instances, cost, runs   # (report figures taken; tables built)
+            give_back_freed()
+            backlog, stage_hours = backlog_tables(events, resolution)   # meanwhile: SQL
+            del resolution
+            flags = step_flags(events, step_table(events), wait_class)
+            give_back_freed()   # (the flags' sorts) while the writer still runs
             writer.wait()
+            # what the statements to come read of the case table: waste_heatmap.sql's cycle
+            release("_mine_case_rows", "_mine_handoff", "_mine_driver_base",
+                    "_mine_driver_type", "_mine_driver_hits", "_mine_conformance", "_mine_case")
+            register(_mine_case={name: cases[name] for name in ("ci", "first_us", "last_us")})
+            del cases
             if remote is not None:
                 with _timed(report, "wait_case_marts", None):   # (the tasks' critical path)
                     files = join_marts()
@@ -331,6 +364,10 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                      _mine_step_flags=flags)
             writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
             writer.wait()
+            release("_mine_backlog", "_mine_stage_hours", "_mine_step_flags", "_mine_waste",
+                    "_mine_case")
+            del flags, backlog, stage_hours
+            give_back_freed()
         with _timed(report, "drift", progress):   # weekly series in numpy, PELT on short ones
             join_preload, preload = preload, None
             join_preload()
@@ -363,12 +400,16 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     report.model = model_job() if model_job is not None else None
     report.variants, report.conformance_checked = variants.size, checked.checked
     report.reference_model = checked.model_path
+    return report
+
+
+def _summarise(report: MineReport, instances: Instances, cost: np.ndarray) -> None:
+    """The waste figures of the report (taken before the instances are freed)."""
     counts = np.bincount(instances.wtype, minlength=len(WASTE_TYPES))
     report.waste_instances = {w: int(c) for w, c in zip(WASTE_TYPES, counts, strict=True)}
     report.waste_hours = float(instances.hours.sum())
     report.stopped_hours = float(instances.stopped.sum())
     report.waste_cost = float(cost.sum())
-    return report
 
 
 def _quietly(join: Callable[[], Any]) -> Callable[[], None]:
