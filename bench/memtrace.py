@@ -88,20 +88,53 @@ class Tags:
     def __init__(self, snapshot_at: set[str] | None = None) -> None:
         self.stacks: dict[str, list[str]] = {}
         self.snapshot_at = snapshot_at or set()
+        self.scopes, self.peaks, self.lock = {}, [], threading.Lock()
 
     def push(self, tag: str) -> None:
         if tag in self.snapshot_at:
             _print_snapshot(tag)
-        self.stacks.setdefault(threading.current_thread().name, []).append(tag)
+        stack = self.stacks.setdefault(threading.current_thread().name, [])
+        stack.append(tag)
+        self._open("/".join(stack))
 
     def phase(self, tag: str) -> None:
         """The main thread's progress phase (replaces its stack)."""
+        for depth in range(len(self.stacks.get("MainThread", [])), 0, -1):
+            self._close("/".join(self.stacks["MainThread"][:depth]))
         self.stacks["MainThread"] = []
         self.push(tag)
+
+    # traced (numpy and Python) memory per open scope: at its start and its peak while open
+    scopes: dict[str, list[int]]
+    peaks: list[tuple[str, int, int]]
+
+    def _fold(self) -> None:
+        _current, peak = tracemalloc.get_traced_memory()
+        for scope in self.scopes.values():
+            scope[1] = max(scope[1], peak)
+        tracemalloc.reset_peak()
+
+    def _open(self, scope: str) -> None:
+        if not tracemalloc.is_tracing():
+            return
+        with self.lock:
+            self._fold()
+            self.scopes[scope] = [tracemalloc.get_traced_memory()[0], 0]
+
+    def _close(self, scope: str) -> None:
+        if not tracemalloc.is_tracing() or scope not in self.scopes:
+            return
+        with self.lock:
+            self._fold()
+            start, peak = self.scopes.pop(scope)
+            self.peaks.append((scope, start, peak))
 
     def pop(self) -> None:
         stack = self.stacks.get(threading.current_thread().name)
         if stack:
+            if f"{stack[-1]}:end" in self.snapshot_at:
+                _print_snapshot(f"{stack[-1]}:end")
+            self._close("/".join(stack))
             stack.pop()
 
     def now(self) -> dict[str, str]:
@@ -186,7 +219,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--incremental", action="store_true")
     parser.add_argument("--snapshot", action="append", default=[],
                         help="tracemalloc: list the live allocations (numpy's included) by "
-                             "line when this tag (a phase or a helper) begins; repeatable")
+                             "line when this tag (a phase or a helper) begins, or ends: TAG:end; "
+                             "repeatable")
+    parser.add_argument("--traced", action="store_true",
+                        help="tracemalloc: the traced memory (numpy's arrays) at the start of "
+                             "each phase and helper and its peak while it ran")
     parser.add_argument("--timeline", type=float, default=0.0,
                         help="also print a sample every this many seconds")
     args = parser.parse_args(argv)
@@ -197,7 +234,7 @@ def main(argv: list[str]) -> None:
 
     config = load_config(args.workdir / "procmine.toml")
     tags = Tags(set(args.snapshot))
-    if args.snapshot:
+    if args.snapshot or args.traced:
         tracemalloc.start(1)
     _instrument(tags)
     samples: list[dict[str, Any]] = []
@@ -239,6 +276,9 @@ def main(argv: list[str]) -> None:
                   f"{sample['heap_used'] / 2**20:6,.0f}+{sample['heap_free'] / 2**20:5,.0f} "
                   f"arrow {sample['arrow'] / 2**20:5,.0f} duckdb "
                   f"{(sample['duckdb'] or 0) / 2**20:6,.0f}  {sample['tags']}")
+    for scope, start, peak in tags.peaks:
+        print(f"traced {start / 2**20:8,.0f} MiB at start, peak {peak / 2**20:8,.0f} MiB  "
+              f"{scope}")
     print("timings", {k: round(v, 2) for k, v in mined.timings.items()})
     if args.out:
         args.out.write_text(json.dumps({"events": mined.events, "cases": mined.cases,

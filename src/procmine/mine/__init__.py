@@ -300,6 +300,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                      | {"first_of_kind": first})
             del waste, first
             _summarise(report, instances, cost)
+            events.forget("pos", "case_start", "g", "new_case")   # (drift: again if needed)
         with _timed(report, "write_other_marts", progress):
             categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
             vocab = events.vocab

@@ -8,6 +8,7 @@ vectorised per event, never a Python loop per case.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +22,9 @@ from procmine.sql import load_sql, run_sql
 
 _LEVEL_NUMBER = re.compile(r"(\d+)")
 EVENTS_SQL = "SELECT case_key, t, step, holder FROM core.event_codes"
+# events per range of the per-event work done range by range (case_chunks): its temporaries
+# stay at tens of MB whatever the log's size
+CHUNK_EVENTS = 1 << 20
 DENSE_QUERIES = 16   # above n / 16 queries, a running max/min beats one binary search each
 
 
@@ -218,6 +222,22 @@ class EventArrays:
         out = self.y.copy()
         out[missing[found]] = self.y[before_run[found]]
         return out
+
+    def forget(self, *names: str) -> None:
+        """Free derived arrays (cached properties) no longer needed: a later use computes
+        them again."""
+        for name in names:
+            self.__dict__.pop(name, None)
+
+    def case_chunks(self, size: int = CHUNK_EVENTS) -> list[tuple[int, int]]:
+        """Event ranges [lo, hi) of about `size` events that hold whole cases, covering all
+        events: per-case work done range by range needs temporaries of one range only."""
+        if self.n == 0:
+            return []
+        cuts = np.unique(self.starts[np.searchsorted(self.starts,
+                                                     np.arange(0, self.n, size))])
+        bounds = [*cuts.tolist(), self.n]
+        return list(itertools.pairwise(bounds))
 
     def flagged(self, lookup: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Indices of the events whose code (activity, stage ...) is flagged in `lookup`."""

@@ -98,32 +98,40 @@ def backlog_tables(events: EventArrays, resolution: Resolution
     if events.n == 0:
         return empty
     vocab = events.vocab
-    stage = events.st.copy()
-    stage[resolution.neutral] = events.st[resolution.neutral_after]
-    inventory = ~vocab.stage_codes(INVENTORY_EXCLUDED)[stage]
-    idx = np.flatnonzero(inventory)
+    excluded = vocab.stage_codes(INVENTORY_EXCLUDED)
     first_day = int(events.t.min() // DAY_US)
     last_day = int(events.t.max() // DAY_US)
     span = last_day - first_day + 2
     stages = len(vocab.stages)
-    day_in = events.t[idx] // DAY_US - first_day
-    has_next = events.has_next[idx]
-    day_out = np.where(has_next, events.t[np.minimum(idx + 1, events.n - 1)] // DAY_US - first_day,
-                       span - 1)
-    keep = day_out > day_in
-    st = stage[idx][keep]
     size = stages * span
-    delta = (np.bincount(st * span + day_in[keep], minlength=size)
-             - np.bincount(st * span + day_out[keep], minlength=size))
+    delta = np.zeros(size, np.int64)
+    seen = np.zeros(stages, dtype=bool)
+    hours = np.zeros(stages)
+    # range by range (integer counts add exactly; the hours are added in event order, as
+    # one bincount over all events would): temporaries of one range only
+    for lo, hi in events.case_chunks():
+        stage = events.st[lo:hi].copy()
+        j0, j1 = np.searchsorted(resolution.neutral, (lo, hi))
+        stage[resolution.neutral[j0:j1] - lo] = events.st[resolution.neutral_after[j0:j1]]
+        idx = lo + np.flatnonzero(~excluded[stage])
+        stage = stage[idx - lo]
+        seen[stage] = True
+        day_in = events.t[idx] // DAY_US - first_day
+        day_out = np.where(events.has_next[idx],
+                           events.t[np.minimum(idx + 1, events.n - 1)] // DAY_US - first_day,
+                           span - 1)
+        keep = day_out > day_in
+        st = stage[keep]
+        delta += np.bincount(st * span + day_in[keep], minlength=size)
+        delta -= np.bincount(st * span + day_out[keep], minlength=size)
+        np.add.at(hours, stage, events.dwell_us[idx] / 3.6e9)
     open_cases = np.cumsum(delta.reshape(stages, span), axis=1)[:, :span - 1]
-    present = np.unique(stage[idx])
+    present = np.flatnonzero(seen)
     days = np.arange(first_day, last_day + 1, dtype=np.int64)
     backlog = {
         "day": np.tile(days, len(present)),
         "st": np.repeat(present, len(days)).astype(np.int32),
         "open_cases": open_cases[present].reshape(-1),
     }
-    hours = np.bincount(stage[idx], weights=events.dwell_us[idx] / 3.6e9,
-                        minlength=stages)
     stage_hours = {"st": present.astype(np.int32), "hours": hours[present]}
     return backlog, stage_hours
