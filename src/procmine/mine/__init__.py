@@ -37,7 +37,7 @@ from procmine.mine.groupings import (
     first_of_kind,
     handoff_table,
 )
-from procmine.mine.kpis import backlog_tables, case_table
+from procmine.mine.kpis import backlog_tables, case_table, clock_columns
 from procmine.mine.model import ModelResult, discover_model
 from procmine.mine.partition_marts import (
     CASE_MARTS,
@@ -244,6 +244,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             del found, deviations   # (the batches concatenated into `instances`)
             clock = Clock.of(events, settings, resolution.resolved_state(events))
             instances.apply_clock(clock)   # waste hours: internal time only
+            clocked, wait_class = clock_columns(events, resolution, clock), clock.wait_class
+            del clock   # (its running sums: 24 bytes per event)
             cost = _costs(events, instances, settings)
         computed = time.perf_counter()
         writer.wait()
@@ -266,6 +268,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             rewrite = changes.rewrite
             report.cases_rewritten = changes.count(events.cases)
             report.rewrite_reason = changes.reason
+            events.forget("pos", "case_start", "g", "new_case")   # (drift: again if needed)
+            give_back_freed()
         with _timed(report, "write_waste", progress):
             vendors = _case_vendors(conn, events, instances)
             waste = _waste_table(events, instances, cost, stages.index("reopen"))
@@ -287,9 +291,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                             _temp_table("intermediate/waste_evidence", "_mine_evidence")),
                            *_per_case("waste", rewrite))
             cases = case_table(events, variants, runs, resolution, instances, cost,
-                               settings, clock)   # meanwhile: marts.waste
-            wait_class = clock.wait_class
-            del clock   # (its running sums: 24 bytes per event)
+                               settings, clocked)   # meanwhile: marts.waste
+            del clocked
             first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
                                   len(WASTE_TYPES))   # (waste_heatmap.sql only)
             writer.wait()
@@ -300,7 +303,6 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                      | {"first_of_kind": first})
             del waste, first
             _summarise(report, instances, cost)
-            events.forget("pos", "case_start", "g", "new_case")   # (drift: again if needed)
         with _timed(report, "write_other_marts", progress):
             categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
             vocab = events.vocab

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -238,6 +239,15 @@ class EventArrays:
                                                      np.arange(0, self.n, size))])
         bounds = [*cuts.tolist(), self.n]
         return list(itertools.pairwise(bounds))
+
+    def case_sums(self, values: Callable[[int, int], np.ndarray]) -> np.ndarray:
+        """Per case, the sum (uint64, wrapping) of `values(lo, hi)`, one value per event of
+        lo..hi-1, computed range by range (case_chunks): per-event temporaries of one range."""
+        out = np.empty(self.cases, np.uint64)
+        for lo, hi in self.case_chunks():
+            c0, c1 = np.searchsorted(self.starts, (lo, hi))
+            out[c0:c1] = np.add.reduceat(values(lo, hi), self.starts[c0:c1] - lo)
+        return out
 
     def flagged(self, lookup: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Indices of the events whose code (activity, stage ...) is flagged in `lookup`."""

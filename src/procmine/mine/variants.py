@@ -62,15 +62,18 @@ def _fingerprints(events: EventArrays) -> np.ndarray:
     64-bit values, one per pair (a table when it is small, else a mix of the pair)."""
     width = len(events.vocab.activities)
     longest = int(events.lengths.max())
+    pos, a = events.pos, events.a
     if longest * width <= MAX_TABLE:
         table = np.random.default_rng(0x5EED).integers(
             0, np.iinfo(np.uint64).max, size=longest * width, dtype=np.uint64, endpoint=True)
-        cell = events.pos.astype(np.int64) * width + events.a
-        per_event = table[cell]
+
+        def per_event(lo: int, hi: int) -> np.ndarray:
+            return table[pos[lo:hi].astype(np.int64) * width + a[lo:hi]]
     else:
-        per_event = mix64(events.a.astype(np.uint64) * _K1
-                          + events.pos.astype(np.uint64) * _K2 + _K3)
-    keys = np.add.reduceat(per_event, events.starts)
+        def per_event(lo: int, hi: int) -> np.ndarray:
+            return mix64(a[lo:hi].astype(np.uint64) * _K1
+                         + pos[lo:hi].astype(np.uint64) * _K2 + _K3)
+    keys = events.case_sums(per_event)
     keys ^= mix64(events.lengths.astype(np.uint64) * _K3 + _K1)
     return keys
 
