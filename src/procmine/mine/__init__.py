@@ -298,6 +298,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             writer.wait()
             if remote is None:   # (the remote engine writes from them later)
                 release("_mine_waste_rows", "_mine_pp_path")
+                for temp in ("_mine_pp_evidence", "_mine_evidence"):   # (waste.sql's only)
+                    conn.execute(f"DROP TABLE IF EXISTS {quote_ident(temp)}")
             del paths
             register(_mine_waste={name: waste[name] for name in HEATMAP_WASTE_COLUMNS}
                      | {"first_of_kind": first})

@@ -163,8 +163,9 @@ def object_array(values: list) -> np.ndarray:
 
 def step_table(events: EventArrays) -> Table:
     """One row per event with its successor in the case (has_next): the directly-follows
-    steps for transitions.sql. Waits in seconds, from the earlier event, which also gives
-    the stage and holder the wait is spent in."""
+    steps for transitions.sql. Waits in microseconds (dwell_us, the event array itself; the
+    models divide, so no float copy per event), from the earlier event, which also gives the
+    stage and holder the wait is spent in."""
     to_a = np.zeros(events.n, np.int32)
     to_a[:-1] = events.a[1:]
     return {
@@ -173,6 +174,6 @@ def step_table(events: EventArrays) -> Table:
         "to_a": to_a,
         "from_st": events.st,
         "from_holder": events.holder,
-        "wait_s": events.dwell_us / 1e6,
+        "dwell_us": events.dwell_us,
         "has_next": events.has_next,
     }
