@@ -36,7 +36,8 @@ HELPERS = [
                                              "deviation_instances"),
      ("procmine.mine.drift", "compute_drift"), ("procmine.mine.changes", "save"),
      ("procmine.mine.changes", "event_signatures"), ("procmine.mine.changes", "plan")]
-DUCKDB_MEMORY_SQL = "SELECT sum(memory_usage_bytes) FROM duckdb_memory()"
+DUCKDB_MEMORY_SQL = ("SELECT tag, memory_usage_bytes, temporary_storage_bytes "
+                     "FROM duckdb_memory() WHERE memory_usage_bytes + temporary_storage_bytes > 0")
 
 
 class _Mallinfo2(ctypes.Structure):
@@ -183,7 +184,8 @@ def _instrument(tags: Tags) -> None:
 
 
 def _sampler(tags: Tags, samples: list[dict[str, Any]], stop: threading.Event,
-             duckdb_bytes: Callable[[], int | None]) -> None:
+             duckdb_bytes: Callable[[], int | None],
+             duckdb_tags: dict[str, tuple[int, int]]) -> None:
     heap = _mallinfo()
     import pyarrow as pa
 
@@ -196,7 +198,7 @@ def _sampler(tags: Tags, samples: list[dict[str, Any]], stop: threading.Event,
             last_duckdb = duckdb_bytes()
             next_duckdb = now + 1.0
         used, free = heap()
-        samples.append({"t": round(now, 2), **_status(), "heap_used": used, "heap_free": free,
+        samples.append({"t": round(now, 2), **_status(), "duckdb_tags": dict(duckdb_tags), "heap_used": used, "heap_free": free,
                         "arrow": pa.total_allocated_bytes(), "duckdb": last_duckdb, "tags": tags.now()})
         stop.wait(0.2)
 
@@ -240,16 +242,21 @@ def main(argv: list[str]) -> None:
     samples: list[dict[str, Any]] = []
     stop = threading.Event()
     started = time.perf_counter()
+    duckdb_tags: dict[str, tuple[int, int]] = {}
     with store.writing(config.db_path()) as conn:
         probe = conn.cursor()
 
         def duckdb_bytes() -> int | None:
             try:
-                return int(probe.execute(DUCKDB_MEMORY_SQL).fetchall()[0][0] or 0)
+                rows = probe.execute(DUCKDB_MEMORY_SQL).fetchall()
+                duckdb_tags.clear()
+                duckdb_tags.update({tag: (used, spilled) for tag, used, spilled in rows})
+                return sum(used for _, used, _ in rows)
             except Exception:   # (a probe must never fail the run)
                 return None
 
-        sampler = threading.Thread(target=_sampler, args=(tags, samples, stop, duckdb_bytes),
+        sampler = threading.Thread(target=_sampler, args=(tags, samples, stop, duckdb_bytes,
+                                                           duckdb_tags),
                                    name="memtrace", daemon=True)
         sampler.start()
         mined = mine(conn, config, progress=tags.phase, incremental=args.incremental)
@@ -266,6 +273,9 @@ def main(argv: list[str]) -> None:
               f"used {sample['heap_used'] / 2**20:,.0f} free {sample['heap_free'] / 2**20:,.0f}"
               f", arrow {sample['arrow'] / 2**20:,.0f}, duckdb "
               f"{(sample['duckdb'] or 0) / 2**20:,.0f} MiB; tags {sample['tags']}")
+    print("duckdb by tag at the largest sample (MiB in memory, spilled):",
+          {tag: (round(used / 2**20), round(spilled / 2**20))
+           for tag, (used, spilled) in peak["duckdb_tags"].items()})
     for tag, count, top, rise in _summary(samples)[:40]:
         print(f"{top / 2**20:9,.0f} MiB  rise {rise / 2**20:8,.0f}  n={count:4d}  {tag}")
     shown = -1e9

@@ -8,7 +8,7 @@ import numpy as np
 
 from procmine.mine.events import EventArrays
 from procmine.mine.settings import CLOCK_CLASSES
-from procmine.mine.variants import Table
+from procmine.mine.variants import Table, code_dtype
 from procmine.mine.waste import first_in_case
 
 
@@ -23,7 +23,8 @@ def step_flags(events: EventArrays, steps: Table, wait_class: np.ndarray) -> Tab
     stages = (len(vocab.stages) + 1) * classes   # (stage, clock class) of each step
     activities = len(vocab.activities) + 1
     holder = steps["from_holder"]
-    group, sourcing = vocab.holder_group[holder], vocab.holder_sourcing[holder]
+    group = vocab.holder_group.astype(code_dtype(len(vocab.groups)))[holder]
+    sourcing = vocab.holder_sourcing.astype(code_dtype(len(vocab.sourcings)))[holder]
     flags = {name: np.zeros(events.n, dtype=bool)
              for name in ("first_transition", "first_group", "first_sourcing")}
     for lo, hi in events.case_chunks():
