@@ -165,10 +165,15 @@ def _instrument(tags: Tags) -> None:
     names: dict[int, str] = {}
     original_run = mine_mod._Writer.run
 
-    def run(self: Any, *statements: tuple[str, str]) -> None:
+    def run(self: Any, *statements: tuple[str, Any]) -> None:
+        tagged = []
         for name, script in statements:
-            names[id(script)] = name
-        original_run(self, *statements)
+            if callable(script):   # (a function of the connection: tagged as it runs)
+                script = tags.wrap("sql_" + name, script)
+            else:
+                names[id(script)] = name
+            tagged.append((name, script))
+        original_run(self, *tagged)
 
     original_sql = mine_mod.run_sql
 

@@ -70,6 +70,12 @@ MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "w
 # the columns of _mine_waste that waste_heatmap.sql reads (with first_of_kind)
 HEATMAP_WASTE_COLUMNS = ("wtype", "stage", "hours", "cost", "stopped_hours")
 Progress = Callable[[str], None]
+# a statement of the SQL writer: a script, or a function of the connection and parameters
+Statement = str | Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], None]
+# rows of a per-case mart's input written per statement (_per_case): DuckDB holds one part's
+# new rows and join state at a time (at 10M events, writing marts.case_kpis in one statement
+# held ~0.7 GB of them beside mining's arrays)
+PART_ROWS = 1 << 19
 Detector = Callable[[EventArrays, MiningSettings], WasteResult]   # waste.detect or equal
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
 REWRITE_IDS_SQL = ("CREATE OR REPLACE TEMP TABLE _mine_rewrite_id AS SELECT i.case_id "
@@ -132,12 +138,16 @@ class _Writer:
         self._join: Callable[[], None] | None = None
         self.done: dict[str, float] = {}   # when each statement's name last finished
 
-    def run(self, *statements: tuple[str, str]) -> None:
-        """Run (name, SQL script) pairs in order, timed as sql_<name>."""
+    def run(self, *statements: tuple[str, Statement]) -> None:
+        """Run (name, SQL script) pairs in order, timed as sql_<name>; a script may also be a
+        function of the connection and parameters (`_with_input`)."""
         def work() -> None:
             for name, script in statements:
                 started = time.perf_counter()
-                run_sql(self.conn, script, self.params)
+                if callable(script):
+                    script(self.conn, self.params)
+                else:
+                    run_sql(self.conn, script, self.params)
                 key = f"sql_{name}"
                 self.done[name] = time.perf_counter()
                 self.report.timings[key] = (self.report.timings.get(key, 0.0)
@@ -273,9 +283,9 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         with _timed(report, "write_waste", progress):
             vendors = _case_vendors(conn, events, instances)
             waste = _waste_table(events, instances, cost, stages.index("reopen"))
-            register(_mine_waste_rows=_with_times(_case_rows(waste, rewrite, events),
-                                                  ts="t_us", since_ts="since_us",
-                                                  until_ts="until_us"),
+            waste_rows = _with_times(_case_rows(waste, rewrite, events), ts="t_us",
+                                     since_ts="since_us", until_ts="until_us")
+            register(_mine_waste_rows=waste_rows,
                      _mine_pp_path=paths,
                      _mine_vendor=_names(vendors),
                      _mine_waste_type=_names(list(WASTE_TYPES)),
@@ -289,13 +299,14 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                             _temp_table("intermediate/ping_pong_paths", "_mine_pp_evidence")),
                            ("waste_evidence",
                             _temp_table("intermediate/waste_evidence", "_mine_evidence")),
-                           *_per_case("waste", rewrite))
+                           *_per_case("waste", rewrite, "_mine_waste_rows", waste_rows))
             cases = case_table(events, variants, runs, resolution, instances, cost,
                                settings, clocked)   # meanwhile: marts.waste
             del clocked
             first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
                                   len(WASTE_TYPES))   # (waste_heatmap.sql only)
             writer.wait()
+            del waste_rows
             if remote is None:   # (the remote engine writes from them later)
                 release("_mine_waste_rows", "_mine_pp_path")
                 for temp in ("_mine_pp_evidence", "_mine_evidence"):   # (waste.sql's only)
@@ -308,12 +319,12 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         with _timed(report, "write_other_marts", progress):
             categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
             vocab = events.vocab
+            case_rows = _with_times(_case_rows(cases, rewrite, events),
+                                    first_ts="first_us", last_ts="last_us",
+                                    response_us_ts="response_us", resolved_us_ts="resolved_us")
             register(
                 _mine_case=cases,
-                _mine_case_rows=_with_times(_case_rows(cases, rewrite, events),
-                                            first_ts="first_us", last_ts="last_us",
-                                            response_us_ts="response_us",
-                                            resolved_us_ts="resolved_us"),
+                _mine_case_rows=case_rows,
                 _mine_group=_names(vocab.groups), _mine_sourcing=_names(vocab.sourcings),
                 _mine_handoff=handoff_table(events, instances, params["handoff_code"]),
                 _mine_conformance={
@@ -338,13 +349,13 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             with _timed(report, "driver_tables", None):   # (before the writer starts)
                 register(**_driver_tables(conn, events, runs, instances))
             if remote is None:
-                writer.run(*_per_case("case_kpis", rewrite),
+                writer.run(*_per_case("case_kpis", rewrite, "_mine_case_rows", case_rows),
                            *_models("activities", "conformance", "handoff_matrix",
                                     "waste_drivers", "kpis"))
             else:
                 writer.run(*_models("activities", "conformance", "handoff_matrix",
                                     "waste_drivers"))
-            del instances, cost, runs   # (report figures taken; tables built)
+            del instances, cost, runs, case_rows   # (report figures taken; tables built)
             give_back_freed()
             backlog, stage_hours = backlog_tables(events, resolution)   # meanwhile: SQL
             del resolution
@@ -449,14 +460,33 @@ def _temp_table(model: str, table: str) -> str:
     return materialise_sql(model, table, temp=True)
 
 
-def _per_case(mart: str, rewrite: np.ndarray | None) -> list[tuple[str, str]]:
+def _per_case(mart: str, rewrite: np.ndarray | None, inputs: str, rows: Table
+              ) -> list[tuple[str, Statement]]:
     """The statements that write a per-case mart from its model (sql/marts/<mart>.sql): the
-    whole table, or the rewritten cases' rows deleted and appended (REWRITE_IDS_SQL)."""
+    whole table, or the rewritten cases' rows deleted and appended (REWRITE_IDS_SQL). The
+    model's input table `inputs` (`rows`, one row per case or waste instance, each written on
+    its own) is handed to it PART_ROWS rows at a time: the first part creates the table, the
+    others append."""
     model, table = f"marts/{mart}", f"marts.{mart}"
-    if rewrite is None:
-        return [(mart, materialise_sql(model, table))]
-    return [(mart, DELETE_REWRITTEN_SQL.format(table=qualified(table))),
-            (mart, materialise_sql(model, table, append=True))]
+    size = len(next(iter(rows.values())))
+    statements: list[tuple[str, Statement]] = []
+    if rewrite is not None:
+        statements.append((mart, DELETE_REWRITTEN_SQL.format(table=qualified(table))))
+    for start in range(0, max(size, 1), PART_ROWS):
+        part = {name: column[start:start + PART_ROWS] for name, column in rows.items()}
+        sql = materialise_sql(model, table, append=rewrite is not None or start > 0)
+        statements.append((mart, _with_input(inputs, part, sql)))
+    return statements
+
+
+def _with_input(name: str, table: Table, sql: str) -> Statement:
+    """A writer statement that registers `table` as `name` (replacing what had that name),
+    then runs `sql`."""
+    def run(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+        conn.register(name, scannable(table))
+        run_sql(conn, sql, params)
+
+    return run
 
 
 def _case_rows(table: Table, rewrite: np.ndarray | None, events: EventArrays) -> Table:

@@ -230,11 +230,13 @@ class EventArrays:
         for name in names:
             self.__dict__.pop(name, None)
 
-    def case_chunks(self, size: int = CHUNK_EVENTS) -> list[tuple[int, int]]:
-        """Event ranges [lo, hi) of about `size` events that hold whole cases, covering all
-        events: per-case work done range by range needs temporaries of one range only."""
+    def case_chunks(self, size: int | None = None) -> list[tuple[int, int]]:
+        """Event ranges [lo, hi) of about `size` (CHUNK_EVENTS) events that hold whole cases,
+        covering all events: per-case work done range by range needs temporaries of one range
+        only."""
         if self.n == 0:
             return []
+        size = size or CHUNK_EVENTS
         cuts = np.unique(self.starts[np.searchsorted(self.starts,
                                                      np.arange(0, self.n, size))])
         bounds = [*cuts.tolist(), self.n]
