@@ -57,8 +57,8 @@ def test_ranges_cover_whole_cases(servicenow_store: RealStore) -> None:
 def test_previous_same_by_ranges_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(20)
     cases = np.repeat(np.arange(5_000), rng.integers(1, 12, 5_000))
-    for top in (7, 70_000):   # one radix pass, two
-        codes = rng.integers(0, top, len(cases))
+    for scale in (1, 40_000):   # codes below 2^16 (one radix pass) and above (two)
+        codes = rng.integers(0, 7, len(cases)) * scale
         whole = waste.previous_same(codes, cases)
         monkeypatch.setattr(waste, "CHUNK_EVENTS", 97)
         ranged = waste.previous_same(codes, cases)
