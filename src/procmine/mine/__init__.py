@@ -245,6 +245,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             found = waste_job()
             del waste_job   # (its join holds the result)
         with _timed(report, "conformance", progress):
+            give_back_freed()   # (the variants' and waste detection's temporaries)
             checked = conformance_mod.check(events, variants, settings)
             deviations = conformance_mod.deviation_instances(events, variants, checked)
             instances = Instances.concat([found.instances, deviations])
@@ -261,6 +262,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         writer.wait()
         release("_mine_steps", "_mine_case_key")   # (step_flags rebuilds the steps)
         del steps
+        give_back_freed()   # (the core's temporaries)
         # core: from reading the store until variants, transitions (marts written) and every
         # waste instance with its hours and cost are computed (the figure compared with pm4py;
         # not the wait for _mine_case_id, which the writer builds after marts.transitions)
@@ -305,6 +307,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             del clocked
             first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
                                   len(WASTE_TYPES))   # (waste_heatmap.sql only)
+            give_back_freed()   # (the case table's temporaries) while marts.waste is written
             writer.wait()
             del waste_rows
             if remote is None:   # (the remote engine writes from them later)
@@ -348,6 +351,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                 release("_mine_waste_rows", "_mine_pp_path")   # (written for the tasks)
             with _timed(report, "driver_tables", None):   # (before the writer starts)
                 register(**_driver_tables(conn, events, runs, instances))
+                give_back_freed()
             if remote is None:
                 writer.run(*_per_case("case_kpis", rewrite, "_mine_case_rows", case_rows),
                            *_models("activities", "conformance", "handoff_matrix",
