@@ -11,6 +11,7 @@ table), and writes the discovered model (model.py).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -59,7 +60,7 @@ from procmine.mine.variants import (
     utc,
     variant_table,
 )
-from procmine.mine.waste import GroupRuns, Instances, WasteResult, detect
+from procmine.mine.waste import GroupRuns, Instances, Resolution, WasteResult, detect
 from procmine.runtime import give_back_freed, reused_memory
 from procmine.sql import quote_ident, run_sql
 from procmine.sql.models import materialise_sql, model_query, qualified
@@ -285,6 +286,10 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         with _timed(report, "write_waste", progress):
             vendors = _case_vendors(conn, events, instances)
             waste = _waste_table(events, instances, cost, stages.index("reopen"))
+            # the last uses of the per-event dwell, case index and successor flags until the
+            # step table: freed while marts.waste is written (step_table derives them again)
+            handoffs = handoff_table(events, instances, params["handoff_code"])
+            events.forget("dwell_us", "ci", "has_next")
             waste_rows = _with_times(_case_rows(waste, rewrite, events), ts="t_us",
                                      since_ts="since_us", until_ts="until_us")
             register(_mine_waste_rows=waste_rows,
@@ -305,6 +310,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             cases = case_table(events, variants, runs, resolution, instances, cost,
                                settings, clocked)   # meanwhile: marts.waste
             del clocked
+            resolution = _neutral_only(resolution)   # (what backlog_tables reads)
             first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
                                   len(WASTE_TYPES))   # (waste_heatmap.sql only)
             give_back_freed()   # (the case table's temporaries) while marts.waste is written
@@ -329,7 +335,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                 _mine_case=cases,
                 _mine_case_rows=case_rows,
                 _mine_group=_names(vocab.groups), _mine_sourcing=_names(vocab.sourcings),
-                _mine_handoff=handoff_table(events, instances, params["handoff_code"]),
+                _mine_handoff=handoffs,
                 _mine_conformance={
                     "vi": np.arange(variants.size, dtype=np.int32),
                     "fitness": np.array([np.nan if f is None else f for f in checked.fitness]),
@@ -359,7 +365,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             else:
                 writer.run(*_models("activities", "conformance", "handoff_matrix",
                                     "waste_drivers"))
-            del instances, cost, runs, case_rows   # (report figures taken; tables built)
+            del instances, cost, runs, case_rows, handoffs   # (report taken; tables built)
             give_back_freed()
             backlog, stage_hours = backlog_tables(events, resolution)   # meanwhile: SQL
             del resolution
@@ -421,6 +427,14 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     report.variants, report.conformance_checked = variants.size, checked.checked
     report.reference_model = checked.model_path
     return report
+
+
+def _neutral_only(resolution: Resolution) -> Resolution:
+    """The resolution with only its neutral events kept (the backlog's input; the other
+    index arrays, one int64 per open event among them, are freed)."""
+    none = np.zeros(0, np.int64)
+    return dataclasses.replace(resolution, resolved=none, resolved_stage=none, open=none,
+                               reopen=none, reopen_after=none)
 
 
 def _summarise(report: MineReport, instances: Instances, cost: np.ndarray) -> None:
