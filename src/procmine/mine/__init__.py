@@ -11,6 +11,7 @@ table), and writes the discovered model (model.py).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,7 +38,7 @@ from procmine.mine.groupings import (
     first_of_kind,
     handoff_table,
 )
-from procmine.mine.kpis import backlog_tables, case_table
+from procmine.mine.kpis import backlog_tables, case_table, clock_columns
 from procmine.mine.model import ModelResult, discover_model
 from procmine.mine.partition_marts import (
     CASE_MARTS,
@@ -59,15 +60,23 @@ from procmine.mine.variants import (
     utc,
     variant_table,
 )
-from procmine.mine.waste import GroupRuns, Instances, WasteResult, detect
-from procmine.runtime import reused_memory
+from procmine.mine.waste import GroupRuns, Instances, Resolution, WasteResult, detect
+from procmine.runtime import give_back_freed, reused_memory
 from procmine.sql import quote_ident, run_sql
 from procmine.sql.models import materialise_sql, model_query, qualified
 
 MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "waste",
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
          "waste_drivers", "kpis", "drift", "ocdfg")
+# the columns of _mine_waste that waste_heatmap.sql reads (with first_of_kind)
+HEATMAP_WASTE_COLUMNS = ("wtype", "stage", "hours", "cost", "stopped_hours")
 Progress = Callable[[str], None]
+# a statement of the SQL writer: a script, or a function of the connection and parameters
+Statement = str | Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], None]
+# rows of a per-case mart's input written per statement (_per_case): DuckDB holds one part's
+# new rows and join state at a time (at 10M events, writing marts.case_kpis in one statement
+# held ~0.7 GB of them beside mining's arrays)
+PART_ROWS = 1 << 19
 Detector = Callable[[EventArrays, MiningSettings], WasteResult]   # waste.detect or equal
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
 REWRITE_IDS_SQL = ("CREATE OR REPLACE TEMP TABLE _mine_rewrite_id AS SELECT i.case_id "
@@ -130,12 +139,16 @@ class _Writer:
         self._join: Callable[[], None] | None = None
         self.done: dict[str, float] = {}   # when each statement's name last finished
 
-    def run(self, *statements: tuple[str, str]) -> None:
-        """Run (name, SQL script) pairs in order, timed as sql_<name>."""
+    def run(self, *statements: tuple[str, Statement]) -> None:
+        """Run (name, SQL script) pairs in order, timed as sql_<name>; a script may also be a
+        function of the connection and parameters (`_with_input`)."""
         def work() -> None:
             for name, script in statements:
                 started = time.perf_counter()
-                run_sql(self.conn, script, self.params)
+                if callable(script):
+                    script(self.conn, self.params)
+                else:
+                    run_sql(self.conn, script, self.params)
                 key = f"sql_{name}"
                 self.done[name] = time.perf_counter()
                 self.report.timings[key] = (self.report.timings.get(key, 0.0)
@@ -196,6 +209,13 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             conn.register(name, scannable(table))
             registered[name] = table
 
+    def release(*names: str) -> None:
+        """Unregister tables whose statements have run, so that their arrays (and Arrow
+        copies) are freed before the next phase's arrays and DuckDB buffers."""
+        for name in names:
+            if registered.pop(name, None) is not None:
+                conn.unregister(name)
+
     params: dict[str, Any] = {
         "waste_types": list(WASTE_TYPES), "details": list(DETAILS),
         "reopen_code": WASTE_TYPES.index("reopen"), "handoff_code": WASTE_TYPES.index("handoff"),
@@ -224,15 +244,26 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                        ("case_ids", _temp_table("intermediate/case_ids", "_mine_case_id")))
         with _timed(report, "waste", progress):
             found = waste_job()
+            del waste_job   # (its join holds the result)
         with _timed(report, "conformance", progress):
+            give_back_freed()   # (the variants' and waste detection's temporaries)
             checked = conformance_mod.check(events, variants, settings)
             deviations = conformance_mod.deviation_instances(events, variants, checked)
             instances = Instances.concat([found.instances, deviations])
-            clock = Clock.of(events, settings, found.resolution.resolved_state(events))
+            runs, resolution = found.runs, found.resolution
+            paths = {"pid": found.path_instance, "step": found.path_step,
+                     "holder": found.path_holder}
+            del found, deviations   # (the batches concatenated into `instances`)
+            clock = Clock.of(events, settings, resolution.resolved_state(events))
             instances.apply_clock(clock)   # waste hours: internal time only
+            clocked, wait_class = clock_columns(events, resolution, clock), clock.wait_class
+            del clock   # (its running sums: 24 bytes per event)
             cost = _costs(events, instances, settings)
         computed = time.perf_counter()
         writer.wait()
+        release("_mine_steps", "_mine_case_key")   # (step_flags rebuilds the steps)
+        del steps
+        give_back_freed()   # (the core's temporaries)
         # core: from reading the store until variants, transitions (marts written) and every
         # waste instance with its hours and cost are computed (the figure compared with pm4py;
         # not the wait for _mine_case_id, which the writer builds after marts.transitions)
@@ -250,14 +281,19 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             rewrite = changes.rewrite
             report.cases_rewritten = changes.count(events.cases)
             report.rewrite_reason = changes.reason
+            events.forget("pos", "case_start", "g", "new_case")   # (drift: again if needed)
+            give_back_freed()
         with _timed(report, "write_waste", progress):
             vendors = _case_vendors(conn, events, instances)
             waste = _waste_table(events, instances, cost, stages.index("reopen"))
-            register(_mine_waste_rows=_with_times(_case_rows(waste, rewrite, events),
-                                                  ts="t_us", since_ts="since_us",
-                                                  until_ts="until_us"),
-                     _mine_pp_path={"pid": found.path_instance, "step": found.path_step,
-                                    "holder": found.path_holder},
+            # the last uses of the per-event dwell, case index and successor flags until the
+            # step table: freed while marts.waste is written (step_table derives them again)
+            handoffs = handoff_table(events, instances, params["handoff_code"])
+            events.forget("dwell_us", "ci", "has_next")
+            waste_rows = _with_times(_case_rows(waste, rewrite, events), ts="t_us",
+                                     since_ts="since_us", until_ts="until_us")
+            register(_mine_waste_rows=waste_rows,
+                     _mine_pp_path=paths,
                      _mine_vendor=_names(vendors),
                      _mine_waste_type=_names(list(WASTE_TYPES)),
                      _mine_clock=_names(list(CLOCK_CLASSES)),
@@ -270,24 +306,36 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                             _temp_table("intermediate/ping_pong_paths", "_mine_pp_evidence")),
                            ("waste_evidence",
                             _temp_table("intermediate/waste_evidence", "_mine_evidence")),
-                           *_per_case("waste", rewrite))
-            cases = case_table(events, variants, found.runs, found.resolution, instances, cost,
-                               settings, clock)   # meanwhile: marts.waste
+                           *_per_case("waste", rewrite, "_mine_waste_rows", waste_rows))
+            cases = case_table(events, variants, runs, resolution, instances, cost,
+                               settings, clocked)   # meanwhile: marts.waste
+            del clocked
+            resolution = _neutral_only(resolution)   # (what backlog_tables reads)
             first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
                                   len(WASTE_TYPES))   # (waste_heatmap.sql only)
+            give_back_freed()   # (the case table's temporaries) while marts.waste is written
             writer.wait()
-            register(_mine_waste={**waste, "first_of_kind": first})
+            del waste_rows
+            if remote is None:   # (the remote engine writes from them later)
+                release("_mine_waste_rows", "_mine_pp_path")
+                for temp in ("_mine_pp_evidence", "_mine_evidence"):   # (waste.sql's only)
+                    conn.execute(f"DROP TABLE IF EXISTS {quote_ident(temp)}")
+            del paths
+            register(_mine_waste={name: waste[name] for name in HEATMAP_WASTE_COLUMNS}
+                     | {"first_of_kind": first})
+            del waste, first
+            _summarise(report, instances, cost)
         with _timed(report, "write_other_marts", progress):
             categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
-            vocab, runs = events.vocab, found.runs
+            vocab = events.vocab
+            case_rows = _with_times(_case_rows(cases, rewrite, events),
+                                    first_ts="first_us", last_ts="last_us",
+                                    response_us_ts="response_us", resolved_us_ts="resolved_us")
             register(
                 _mine_case=cases,
-                _mine_case_rows=_with_times(_case_rows(cases, rewrite, events),
-                                            first_ts="first_us", last_ts="last_us",
-                                            response_us_ts="response_us",
-                                            resolved_us_ts="resolved_us"),
+                _mine_case_rows=case_rows,
                 _mine_group=_names(vocab.groups), _mine_sourcing=_names(vocab.sourcings),
-                _mine_handoff=handoff_table(events, instances, params["handoff_code"]),
+                _mine_handoff=handoffs,
                 _mine_conformance={
                     "vi": np.arange(variants.size, dtype=np.int32),
                     "fitness": np.array([np.nan if f is None else f for f in checked.fitness]),
@@ -306,18 +354,29 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             if remote is not None:   # the partitions' marts.waste / case_kpis rows, as tasks
                 join_marts, cleanup = remote.start_case_marts(conn, registered, params, rewrite)
                 cleanups.extend((_quietly(join_marts), cleanup))   # tasks done, then rm
+                release("_mine_waste_rows", "_mine_pp_path")   # (written for the tasks)
             with _timed(report, "driver_tables", None):   # (before the writer starts)
                 register(**_driver_tables(conn, events, runs, instances))
+                give_back_freed()
             if remote is None:
-                writer.run(*_per_case("case_kpis", rewrite),
+                writer.run(*_per_case("case_kpis", rewrite, "_mine_case_rows", case_rows),
                            *_models("activities", "conformance", "handoff_matrix",
                                     "waste_drivers", "kpis"))
             else:
                 writer.run(*_models("activities", "conformance", "handoff_matrix",
                                     "waste_drivers"))
-            backlog, stage_hours = backlog_tables(events, found.resolution)   # meanwhile: SQL
-            flags = step_flags(events, steps, clock.wait_class)
+            del instances, cost, runs, case_rows, handoffs   # (report taken; tables built)
+            give_back_freed()
+            backlog, stage_hours = backlog_tables(events, resolution)   # meanwhile: SQL
+            del resolution
+            flags = step_flags(events, step_table(events), wait_class)
+            give_back_freed()   # (the flags' sorts) while the writer still runs
             writer.wait()
+            # what the statements to come read of the case table: waste_heatmap.sql's cycle
+            release("_mine_case_rows", "_mine_handoff", "_mine_driver_base",
+                    "_mine_driver_type", "_mine_driver_hits", "_mine_conformance", "_mine_case")
+            register(_mine_case={name: cases[name] for name in ("ci", "first_us", "last_us")})
+            del cases
             if remote is not None:
                 with _timed(report, "wait_case_marts", None):   # (the tasks' critical path)
                     files = join_marts()
@@ -331,6 +390,10 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                      _mine_step_flags=flags)
             writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
             writer.wait()
+            release("_mine_backlog", "_mine_stage_hours", "_mine_step_flags", "_mine_waste",
+                    "_mine_case")
+            del flags, backlog, stage_hours
+            give_back_freed()
         with _timed(report, "drift", progress):   # weekly series in numpy, PELT on short ones
             join_preload, preload = preload, None
             join_preload()
@@ -363,12 +426,24 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     report.model = model_job() if model_job is not None else None
     report.variants, report.conformance_checked = variants.size, checked.checked
     report.reference_model = checked.model_path
+    return report
+
+
+def _neutral_only(resolution: Resolution) -> Resolution:
+    """The resolution with only its neutral events kept (the backlog's input; the other
+    index arrays, one int64 per open event among them, are freed)."""
+    none = np.zeros(0, np.int64)
+    return dataclasses.replace(resolution, resolved=none, resolved_stage=none, open=none,
+                               reopen=none, reopen_after=none)
+
+
+def _summarise(report: MineReport, instances: Instances, cost: np.ndarray) -> None:
+    """The waste figures of the report (taken before the instances are freed)."""
     counts = np.bincount(instances.wtype, minlength=len(WASTE_TYPES))
     report.waste_instances = {w: int(c) for w, c in zip(WASTE_TYPES, counts, strict=True)}
     report.waste_hours = float(instances.hours.sum())
     report.stopped_hours = float(instances.stopped.sum())
     report.waste_cost = float(cost.sum())
-    return report
 
 
 def _quietly(join: Callable[[], Any]) -> Callable[[], None]:
@@ -403,14 +478,33 @@ def _temp_table(model: str, table: str) -> str:
     return materialise_sql(model, table, temp=True)
 
 
-def _per_case(mart: str, rewrite: np.ndarray | None) -> list[tuple[str, str]]:
+def _per_case(mart: str, rewrite: np.ndarray | None, inputs: str, rows: Table
+              ) -> list[tuple[str, Statement]]:
     """The statements that write a per-case mart from its model (sql/marts/<mart>.sql): the
-    whole table, or the rewritten cases' rows deleted and appended (REWRITE_IDS_SQL)."""
+    whole table, or the rewritten cases' rows deleted and appended (REWRITE_IDS_SQL). The
+    model's input table `inputs` (`rows`, one row per case or waste instance, each written on
+    its own) is handed to it PART_ROWS rows at a time: the first part creates the table, the
+    others append."""
     model, table = f"marts/{mart}", f"marts.{mart}"
-    if rewrite is None:
-        return [(mart, materialise_sql(model, table))]
-    return [(mart, DELETE_REWRITTEN_SQL.format(table=qualified(table))),
-            (mart, materialise_sql(model, table, append=True))]
+    size = len(next(iter(rows.values())))
+    statements: list[tuple[str, Statement]] = []
+    if rewrite is not None:
+        statements.append((mart, DELETE_REWRITTEN_SQL.format(table=qualified(table))))
+    for start in range(0, max(size, 1), PART_ROWS):
+        part = {name: column[start:start + PART_ROWS] for name, column in rows.items()}
+        sql = materialise_sql(model, table, append=rewrite is not None or start > 0)
+        statements.append((mart, _with_input(inputs, part, sql)))
+    return statements
+
+
+def _with_input(name: str, table: Table, sql: str) -> Statement:
+    """A writer statement that registers `table` as `name` (replacing what had that name),
+    then runs `sql`."""
+    def run(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+        conn.register(name, scannable(table))
+        run_sql(conn, sql, params)
+
+    return run
 
 
 def _case_rows(table: Table, rewrite: np.ndarray | None, events: EventArrays) -> Table:

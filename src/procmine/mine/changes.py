@@ -83,11 +83,14 @@ def event_signatures(events: EventArrays) -> np.ndarray:
     holder = _name_hashes([vocab.groups[c] for c in vocab.holder_group],
                           [vocab.levels[c] for c in vocab.holder_level],
                           [vocab.sourcings[c] for c in vocab.holder_sourcing])
-    mixed = events.t.view(np.uint64) * _K1
-    mixed += step[events.x]
-    mixed += holder[events.y] * _K2
-    mixed += events.pos.astype(np.uint64) * _K3
-    per_case = np.add.reduceat(mix64(mixed), events.starts)
+    def per_event(lo: int, hi: int) -> np.ndarray:
+        mixed = events.t[lo:hi].view(np.uint64) * _K1
+        mixed += step[events.x[lo:hi]]
+        mixed += holder[events.y[lo:hi]] * _K2
+        mixed += events.pos[lo:hi].astype(np.uint64) * _K3
+        return mix64(mixed)
+
+    per_case = events.case_sums(per_event)
     return per_case ^ mix64(events.lengths.astype(np.uint64) + _K1)
 
 

@@ -8,7 +8,9 @@ vectorised per event, never a Python loop per case.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -21,6 +23,9 @@ from procmine.sql import load_sql, run_sql
 
 _LEVEL_NUMBER = re.compile(r"(\d+)")
 EVENTS_SQL = "SELECT case_key, t, step, holder FROM core.event_codes"
+# events per range of the per-event work done range by range (case_chunks): its temporaries
+# stay at tens of MB whatever the log's size
+CHUNK_EVENTS = 1 << 20
 DENSE_QUERIES = 16   # above n / 16 queries, a running max/min beats one binary search each
 
 
@@ -217,6 +222,33 @@ class EventArrays:
             return self.y
         out = self.y.copy()
         out[missing[found]] = self.y[before_run[found]]
+        return out
+
+    def forget(self, *names: str) -> None:
+        """Free derived arrays (cached properties) no longer needed: a later use computes
+        them again."""
+        for name in names:
+            self.__dict__.pop(name, None)
+
+    def case_chunks(self, size: int | None = None) -> list[tuple[int, int]]:
+        """Event ranges [lo, hi) of about `size` (CHUNK_EVENTS) events that hold whole cases,
+        covering all events: per-case work done range by range needs temporaries of one range
+        only."""
+        if self.n == 0:
+            return []
+        size = size or CHUNK_EVENTS
+        cuts = np.unique(self.starts[np.searchsorted(self.starts,
+                                                     np.arange(0, self.n, size))])
+        bounds = [*cuts.tolist(), self.n]
+        return list(itertools.pairwise(bounds))
+
+    def case_sums(self, values: Callable[[int, int], np.ndarray]) -> np.ndarray:
+        """Per case, the sum (uint64, wrapping) of `values(lo, hi)`, one value per event of
+        lo..hi-1, computed range by range (case_chunks): per-event temporaries of one range."""
+        out = np.empty(self.cases, np.uint64)
+        for lo, hi in self.case_chunks():
+            c0, c1 = np.searchsorted(self.starts, (lo, hi))
+            out[c0:c1] = np.add.reduceat(values(lo, hi), self.starts[c0:c1] - lo)
         return out
 
     def flagged(self, lookup: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -62,15 +62,18 @@ def _fingerprints(events: EventArrays) -> np.ndarray:
     64-bit values, one per pair (a table when it is small, else a mix of the pair)."""
     width = len(events.vocab.activities)
     longest = int(events.lengths.max())
+    pos, a = events.pos, events.a
     if longest * width <= MAX_TABLE:
         table = np.random.default_rng(0x5EED).integers(
             0, np.iinfo(np.uint64).max, size=longest * width, dtype=np.uint64, endpoint=True)
-        cell = events.pos.astype(np.int64) * width + events.a
-        per_event = table[cell]
+
+        def per_event(lo: int, hi: int) -> np.ndarray:
+            return table[pos[lo:hi].astype(np.int64) * width + a[lo:hi]]
     else:
-        per_event = mix64(events.a.astype(np.uint64) * _K1
-                          + events.pos.astype(np.uint64) * _K2 + _K3)
-    keys = np.add.reduceat(per_event, events.starts)
+        def per_event(lo: int, hi: int) -> np.ndarray:
+            return mix64(a[lo:hi].astype(np.uint64) * _K1
+                         + pos[lo:hi].astype(np.uint64) * _K2 + _K3)
+    keys = events.case_sums(per_event)
     keys ^= mix64(events.lengths.astype(np.uint64) * _K3 + _K1)
     return keys
 
@@ -158,11 +161,19 @@ def object_array(values: list) -> np.ndarray:
     return out
 
 
+def code_dtype(codes: int) -> type:
+    """The narrowest signed integer type of `codes` codes (0 .. codes - 1) for a per-event
+    column the SQL models only group and join by: int16 for the vocabularies of real logs,
+    half the bytes per event of int32."""
+    return np.int16 if codes <= np.iinfo(np.int16).max else np.int32
+
+
 def step_table(events: EventArrays) -> Table:
     """One row per event with its successor in the case (has_next): the directly-follows
-    steps for transitions.sql. Waits in seconds, from the earlier event, which also gives
-    the stage and holder the wait is spent in."""
-    to_a = np.zeros(events.n, np.int32)
+    steps for transitions.sql. Waits in microseconds (dwell_us, the event array itself; the
+    models divide, so no float copy per event), from the earlier event, which also gives the
+    stage and holder the wait is spent in."""
+    to_a = np.zeros(events.n, code_dtype(len(events.vocab.activities)))
     to_a[:-1] = events.a[1:]
     return {
         "ci": events.ci,
@@ -170,6 +181,6 @@ def step_table(events: EventArrays) -> Table:
         "to_a": to_a,
         "from_st": events.st,
         "from_holder": events.holder,
-        "wait_s": events.dwell_us / 1e6,
+        "dwell_us": events.dwell_us,
         "has_next": events.has_next,
     }

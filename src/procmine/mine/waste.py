@@ -26,13 +26,14 @@ that make up its evidence. Definitions (DESIGN.md "Lean waste"; settings from pr
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from procmine.mine.background import in_thread
 from procmine.mine.clock import INTERNAL, US_PER_HOUR, Clock
-from procmine.mine.events import EventArrays
+from procmine.mine.events import CHUNK_EVENTS, EventArrays
 from procmine.mine.settings import DETAILS, RESOLVED_STAGES, WASTE_TYPES, MiningSettings
 from procmine.mine.variants import mix64
 
@@ -126,7 +127,22 @@ def stable_argsort(codes: np.ndarray) -> np.ndarray:
 
 def previous_same(codes: np.ndarray, cases: np.ndarray) -> np.ndarray:
     """For each position, the previous position with the same code in the same case, else -1
-    (positions are in event order; a stable sort by code keeps that order within a code)."""
+    (positions are in event order; a stable sort by code keeps that order within a code).
+    Long inputs are done range by range of whole cases (their sorts' temporaries stay those
+    of CHUNK_EVENTS positions): a case's positions are consecutive in event order."""
+    n = len(codes)
+    if n <= CHUNK_EVENTS or not bool(np.all(cases[1:] >= cases[:-1])):
+        return _previous_same(codes, cases)
+    cuts = np.unique(np.searchsorted(cases, cases[np.arange(0, n, CHUNK_EVENTS)]))
+    bounds = [*cuts.tolist(), n]
+    prev = np.empty(n, np.int64)
+    for lo, hi in itertools.pairwise(bounds):
+        found = _previous_same(codes[lo:hi], cases[lo:hi])
+        prev[lo:hi] = np.where(found >= 0, found + lo, -1)
+    return prev
+
+
+def _previous_same(codes: np.ndarray, cases: np.ndarray) -> np.ndarray:
     n = len(codes)
     prev = np.full(n, -1, np.int64)
     if n < 2:

@@ -8,12 +8,12 @@
 -- the organisation can change: rank (within dimension, d2c_stage) and overall_rank (within
 -- the dimension) put every internal row before the clock-stopped ones; clock_rank ranks
 -- within (dimension, clock).
--- Inputs: _mine_step_flags (ci, from_a, to_a, from_st, from_group, from_sourcing, wait_s,
+-- Inputs: _mine_step_flags (ci, from_a, to_a, from_st, from_group, from_sourcing, dwell_us,
 -- has_next, first_*, clock; group and sourcing codes name _mine_group / _mine_sourcing,
 -- 0 = NULL), the code tables _mine_activity, _mine_group, _mine_sourcing, _mine_stage,
 -- _mine_clock (code, name).
-WITH waits AS NOT MATERIALIZED (   -- steps followed by another event: each a wait
-    SELECT * FROM _mine_step_flags WHERE has_next
+WITH step_rows AS NOT MATERIALIZED (
+    SELECT * FROM _mine_step_flags
 ),
 activities AS NOT MATERIALIZED (
     SELECT * FROM _mine_activity
@@ -29,6 +29,9 @@ stages AS (
 ),
 clock_classes AS (
     SELECT * FROM _mine_clock
+),
+waits AS NOT MATERIALIZED (   -- steps followed by another event: each a wait, in seconds
+    SELECT *, dwell_us / 1e6 AS wait_s FROM step_rows WHERE has_next
 ),
 transition_waits AS (
     SELECT from_a, to_a, from_st, clock, median(wait_s) AS median_wait_s,

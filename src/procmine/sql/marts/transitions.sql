@@ -1,12 +1,15 @@
 -- marts.transitions: the directly-follows graph with frequencies and waits (seconds from an
 -- event to the next one of its case), as pm4py's discover_dfg / discover_performance_dfg.
--- Inputs: _mine_steps (variants.py: ci, from_a, to_a, from_st, from_holder, wait_s,
+-- Inputs: _mine_steps (variants.py: ci, from_a, to_a, from_st, from_holder, dwell_us,
 -- has_next), _mine_activity (code, name).
-WITH steps AS (
+WITH step_rows AS (
     SELECT * FROM _mine_steps
 ),
 activities AS NOT MATERIALIZED (
     SELECT * FROM _mine_activity
+),
+steps AS (   -- waits in seconds (the event arrays hold microseconds)
+    SELECT *, dwell_us / 1e6 AS wait_s FROM step_rows
 ),
 pair_waits AS (
     SELECT from_a, to_a,
