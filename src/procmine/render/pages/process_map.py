@@ -63,9 +63,9 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
         return page
     events = sum(r["count"] for r in overall if r["kind"] == "node")
     median_filters = max(k for k, n in COMBINATIONS.items() if events * n <= MEDIAN_BUDGET)
-    params = {"max_categories": MAX_CATEGORIES, "max_periods": MAX_PERIODS,
-              "grain": scope.grain, "median_filters": median_filters}
     sliced = events <= MAX_SLICED_EVENTS
+    params = {"max_categories": MAX_CATEGORIES, "max_periods": MAX_PERIODS,
+              "grain": scope.grain, "median_filters": median_filters, "all_cases": sliced}
     cells = reader.query("process_map_cells", params) if sliced else []
     # unsliced: the whole log's deviations and the filters' values only (the same page)
     deviations = reader.query("process_map_deviations" if sliced
