@@ -6,8 +6,8 @@
 -- (marts.case_kpis). Materialised by render/marts.py as the temp table pm_render_map_slices.
 -- $all_cases false (a map too big to slice: only its deviations read the slices): only the
 -- cases with a deviation get a row (the most frequent values are still those of every case).
-WITH deviations AS (
-    SELECT case_id FROM pm_render_waste_rows WHERE waste_type = 'deviation'
+WITH deviations AS (   -- (none read when $all_cases)
+    SELECT case_id FROM pm_render_waste_rows WHERE NOT $all_cases AND waste_type = 'deviation'
 ),
 case_attributes AS NOT MATERIALIZED (
     SELECT case_id, coalesce(case_type, '(none)') AS case_type,
