@@ -3,7 +3,8 @@
 -- the whole log (every dimension NULL), plus one row per value each dimension takes among
 -- the deviating cases (from/to NULL), which name the page's (disabled) filters as they
 -- would from every slice. The same rows the page reads from the full CUBE, without the 15
--- slice groupings and their distinct case counts it does not show (~2 s at 10M events).
+-- slice groupings and their distinct case counts it does not show (10M events, loaded 2-core
+-- machine: 0.8-4.0 s against 0.1-0.9 s).
 WITH waste AS (
     SELECT case_id, evidence, hours FROM pm_render_waste_rows WHERE waste_type = 'deviation'
 ),
