@@ -300,7 +300,8 @@ def test_slices_beyond_the_budget_allow_fewer_filters(demo: tuple[Path, Path],
     from procmine.render.pages import process_map
 
     db, _ = demo
-    params = {"max_categories": 8, "max_periods": 12, "grain": "week", "median_filters": 4}
+    params = {"max_categories": 8, "max_periods": 12, "grain": "week", "median_filters": 4,
+              "all_cases": True}
     conn = store.reading(db)
     try:
         with MartReader(conn) as reader:
@@ -319,3 +320,34 @@ def test_slices_beyond_the_budget_allow_fewer_filters(demo: tuple[Path, Path],
     assert rows <= 3000
     for key, cell in small["cells"].items():   # what is kept is kept whole
         assert cell == full["cells"][key]
+
+
+def test_an_unsliced_map_reads_the_same_deviations_without_the_slices(
+        demo: tuple[Path, Path]) -> None:
+    """Beyond MAX_SLICED_EVENTS the page embeds the whole log only: the short query's rows,
+    over the slices of the deviating cases only, give it the same data (whole-log deviations
+    and the filters' values) as the CUBE's over every case's slice."""
+    from procmine.render.marts import MartReader
+    from procmine.render.pages import process_map
+
+    db, _ = demo
+    params = {"max_categories": 8, "max_periods": 12, "grain": "week", "median_filters": 0}
+    conn = store.reading(db)
+    try:
+        with MartReader(conn) as reader:
+            overall = reader.query("process_map_overall")
+            every_slice = reader.query("process_map_deviations", {**params, "all_cases": True})
+            every_case = reader.conn.execute("SELECT count(*) FROM pm_render_map_slices")
+            every_case = every_case.fetchall()[0][0]
+            # (the slices of the cases with a deviation only)
+            whole = reader.query("process_map_deviations_whole", {**params, "all_cases": False})
+            deviating = reader.conn.execute("SELECT count(*) FROM pm_render_map_slices")
+            deviating = deviating.fetchall()[0][0]
+    finally:
+        conn.close()
+    expected = process_map.map_data(overall, [], every_slice, "week")
+    got = process_map.map_data(overall, [], whole, "week")
+    assert got == expected
+    assert expected["cells"][OVERALL]["d"] and len(expected["dims"]["priority"]) > 1
+    assert len(whole) < len(every_slice)
+    assert 0 < deviating < every_case

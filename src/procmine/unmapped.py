@@ -62,10 +62,14 @@ class UnmappedReport:
                 + f"; map them to stages in {keys} (procmine.toml)")
 
 
-def unmapped_report(conn: duckdb.DuckDBPyConnection) -> UnmappedReport:
-    """The unmapped events of core.events (sql/core/unmapped.sql) against core's size."""
+def unmapped_report(conn: duckdb.DuckDBPyConnection,
+                    core_size: tuple[int, int] | None = None) -> UnmappedReport:
+    """The unmapped events of core.events (sql/core/unmapped.sql) against core's size
+    (`core_size`: the (events, cases) of runs/core_size.sql when the caller has them: its
+    distinct count of every case id is history-sized, 0.35 s at 10M events)."""
     rows = conn.execute(load_sql("core/unmapped.sql")).fetchall()
-    total_events, total_cases = conn.execute(load_sql("runs/core_size.sql")).fetchone()
+    total_events, total_cases = core_size or conn.execute(
+        load_sql("runs/core_size.sql")).fetchone()
     events, cases = (rows[0][2], rows[0][3]) if rows else (0, 0)
     activities = [UnmappedActivity(str(r[0]), str(r[1]), int(r[2]), int(r[3]))
                   for r in rows[1:]]

@@ -56,7 +56,7 @@ def run_summary_markdown(state: RunState, conn: duckdb.DuckDBPyConnection) -> st
                             sorted(result.quarantined_by_rule.items())) + ")"
            if result.quarantined_by_rule else "") + " |",
     ]
-    unmapped = unmapped_report(conn)
+    unmapped = unmapped_report(conn, (events, cases))
     lines.append(f"| unmapped activities | {_cell(unmapped.describe())} |")
     for report in state.pulls:
         lines.append(f"| {report.source} pull | {_cell(report.describe())} |")

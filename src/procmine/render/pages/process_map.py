@@ -63,14 +63,16 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
         return page
     events = sum(r["count"] for r in overall if r["kind"] == "node")
     median_filters = max(k for k, n in COMBINATIONS.items() if events * n <= MEDIAN_BUDGET)
+    sliced = events <= MAX_SLICED_EVENTS
     params = {"max_categories": MAX_CATEGORIES, "max_periods": MAX_PERIODS,
-              "grain": scope.grain, "median_filters": median_filters}
-    cells = (reader.query("process_map_cells", params) if events <= MAX_SLICED_EVENTS
-             else [])
-    data = map_data(overall, cells, reader.query("process_map_deviations", params),
-                    scope.grain)
+              "grain": scope.grain, "median_filters": median_filters, "all_cases": sliced}
+    cells = reader.query("process_map_cells", params) if sliced else []
+    # unsliced: the whole log's deviations and the filters' values only (the same page)
+    deviations = reader.query("process_map_deviations" if sliced
+                              else "process_map_deviations_whole", params)
+    data = map_data(overall, cells, deviations, scope.grain)
     data["median_filters"] = median_filters
-    data["sliced"] = events <= MAX_SLICED_EVENTS
+    data["sliced"] = sliced
     whole = data["cells"][OVERALL]
     cases = sum(e[2] for e in whole["e"] if e[0] == dfg.START)
     busiest = max((e for e in whole["e"] if e[0] >= 0 and e[1] >= 0),

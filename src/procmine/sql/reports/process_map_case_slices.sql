@@ -4,7 +4,12 @@
 -- rest is 'other', NULL is '(none)'; periods are date_trunc($grain, opened day), the
 -- $max_periods latest (older ones are 'earlier'). Case attributes from pm_render_case
 -- (marts.case_kpis). Materialised by render/marts.py as the temp table pm_render_map_slices.
-WITH case_attributes AS NOT MATERIALIZED (
+-- $all_cases false (a map too big to slice: only its deviations read the slices): only the
+-- cases with a deviation get a row (the most frequent values are still those of every case).
+WITH deviations AS (   -- (none read when $all_cases)
+    SELECT case_id FROM pm_render_waste_rows WHERE NOT $all_cases AND waste_type = 'deviation'
+),
+case_attributes AS NOT MATERIALIZED (
     SELECT case_id, coalesce(case_type, '(none)') AS case_type,
            coalesce(priority, '(none)') AS priority, coalesce(sourcing, '(none)') AS sourcing,
            CAST(date_trunc($grain, opened_day) AS DATE) AS period
@@ -38,5 +43,6 @@ final AS (
                 WHEN period IN (SELECT v FROM latest_periods) THEN strftime(period, '%Y-%m-%d')
                 ELSE 'earlier' END AS period
     FROM case_attributes
+    WHERE $all_cases OR case_id IN (SELECT case_id FROM deviations)
 )
 SELECT * FROM final
