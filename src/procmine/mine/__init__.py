@@ -370,6 +370,9 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             backlog, stage_hours = backlog_tables(events, resolution)   # meanwhile: SQL
             del resolution
             flags = step_flags(events, step_table(events), wait_class)
+            # the step table's per-event dwell, case index and successor flags: not read again
+            # until drift (which derives them again), freed while marts.kpis is written
+            events.forget("dwell_us", "ci", "has_next")
             give_back_freed()   # (the flags' sorts) while the writer still runs
             writer.wait()
             # what the statements to come read of the case table: waste_heatmap.sql's cycle

@@ -29,6 +29,13 @@ CHUNK_EVENTS = 1 << 20
 DENSE_QUERIES = 16   # above n / 16 queries, a running max/min beats one binary search each
 
 
+def code_dtype(codes: int) -> type:
+    """The narrowest signed integer type of `codes` codes (0 .. codes - 1) for a per-event
+    column the SQL models only group and join by: int16 for the vocabularies of real logs,
+    half the bytes per event of int32."""
+    return np.int16 if codes <= np.iinfo(np.int16).max else np.int32
+
+
 def _codes(values: list[str | None]) -> tuple[list[str | None], dict[str | None, int]]:
     """Names indexed by code (code 0 = NULL) and the reverse map, names in sorted order."""
     names: list[str | None] = [None, *sorted({v for v in values if v is not None})]
@@ -193,17 +200,19 @@ class EventArrays:
         dwell[self.ends - 1] = 0
         return dwell
 
+    # activity, stage and group codes per event: int16 when the vocabulary fits (code_dtype;
+    # 6 bytes per event less than int32, alive through most of mining)
     @cached_property
     def a(self) -> np.ndarray:
-        return self.vocab.step_activity[self.x]
+        return _narrow(self.vocab.step_activity, len(self.vocab.activities))[self.x]
 
     @cached_property
     def st(self) -> np.ndarray:
-        return self.vocab.step_stage[self.x]
+        return _narrow(self.vocab.step_stage, len(self.vocab.stages))[self.x]
 
     @cached_property
     def g(self) -> np.ndarray:
-        return self.vocab.holder_group[self.y]
+        return _narrow(self.vocab.holder_group, len(self.vocab.groups))[self.y]
 
     @cached_property
     def holder(self) -> np.ndarray:
@@ -304,6 +313,11 @@ def load_events(conn: duckdb.DuckDBPyConnection) -> EventArrays:
         raise ProcmineError("core.event_codes is not in canonical order after a rebuild "
                             "(internal error)")
     return events
+
+
+def _narrow(lookup: np.ndarray, codes: int) -> np.ndarray:
+    """A code lookup table in the narrowest type of its `codes` codes (code_dtype)."""
+    return lookup.astype(code_dtype(codes))
 
 
 def _case_keys(column: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from procmine.mine.events import EventArrays
+from procmine.mine.events import EventArrays, code_dtype
 
 _K1 = np.uint64(0x9E3779B97F4A7C15)
 _K2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -159,13 +159,6 @@ def object_array(values: list) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
-
-
-def code_dtype(codes: int) -> type:
-    """The narrowest signed integer type of `codes` codes (0 .. codes - 1) for a per-event
-    column the SQL models only group and join by: int16 for the vocabularies of real logs,
-    half the bytes per event of int32."""
-    return np.int16 if codes <= np.iinfo(np.int16).max else np.int32
 
 
 def step_table(events: EventArrays) -> Table:
