@@ -81,6 +81,9 @@ Detector = Callable[[EventArrays, MiningSettings], WasteResult]   # waste.detect
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
 REWRITE_IDS_SQL = ("CREATE OR REPLACE TEMP TABLE _mine_rewrite_id AS SELECT i.case_id "
                    "FROM _mine_case_id AS i SEMI JOIN _mine_rewrite AS r USING (ci)")
+# _mine_case_id replaced by its columns read after marts.case_kpis (case_ids_late.sql)
+NARROW_CASE_IDS_SQL = ("DROP TABLE _mine_case_id; "
+                       "ALTER TABLE _mine_case_late RENAME TO _mine_case_id")
 CASE_VENDORS_SQL = "SELECT ci, vendor FROM _mine_case_id WHERE vendor IS NOT NULL"
 # the value id (driver_values.sql) of each group and sourcing code
 DRIVER_CODES_SQL = """
@@ -360,6 +363,9 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                 give_back_freed()
             if remote is None:
                 writer.run(*_per_case("case_kpis", rewrite, "_mine_case_rows", case_rows),
+                           ("case_ids_late", _temp_table("intermediate/case_ids_late",
+                                                         "_mine_case_late")),
+                           ("case_ids_late", NARROW_CASE_IDS_SQL),
                            *_models("activities", "conformance", "handoff_matrix",
                                     "waste_drivers", "kpis"))
             else:
@@ -564,8 +570,8 @@ def _discover(report: MineReport, variants: Variants, settings: MiningSettings,
 def _drop_temps(conn: duckdb.DuckDBPyConnection) -> None:
     for view in ("_mine_step_key", "_mine_holder_key"):
         conn.execute(f"DROP VIEW IF EXISTS {quote_ident(view)}")
-    for temp in ("_mine_pp_evidence", "_mine_evidence", "_mine_case_id", "_mine_rewrite_id",
-                 "_mine_driver_value"):
+    for temp in ("_mine_pp_evidence", "_mine_evidence", "_mine_case_id", "_mine_case_late",
+                 "_mine_rewrite_id", "_mine_driver_value"):
         conn.execute(f"DROP TABLE IF EXISTS {quote_ident(temp)}")
 
 
