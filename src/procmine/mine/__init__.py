@@ -366,26 +366,29 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                            ("case_ids_late", _temp_table("intermediate/case_ids_late",
                                                          "_mine_case_late")),
                            ("case_ids_late", NARROW_CASE_IDS_SQL),
-                           *_models("activities", "conformance", "handoff_matrix",
-                                    "waste_drivers", "kpis"))
+                           *_models("activities", "conformance", "handoff_matrix"))
             else:
-                writer.run(*_models("activities", "conformance", "handoff_matrix",
-                                    "waste_drivers"))
+                writer.run(*_models("activities", "conformance", "handoff_matrix"))
             del instances, cost, runs, case_rows, handoffs   # (report taken; tables built)
             give_back_freed()
             backlog, stage_hours = backlog_tables(events, resolution)   # meanwhile: SQL
             del resolution
-            flags = step_flags(events, step_table(events), wait_class)
+            writer.wait()
+            # marts.case_kpis written: of the case table, the statements to come read only
+            # waste_drivers.sql's count and waste_heatmap.sql's cycle (freed before marts.kpis
+            # and the step flags, 20 bytes per event)
+            release("_mine_case_rows", "_mine_handoff", "_mine_conformance", "_mine_case")
+            register(_mine_case={name: cases[name] for name in ("ci", "first_us", "last_us")})
+            del cases
+            give_back_freed()
+            writer.run(*_models("waste_drivers", *(("kpis",) if remote is None else ())))
+            flags = step_flags(events, step_table(events), wait_class)   # meanwhile: SQL
             # the step table's per-event dwell, case index and successor flags: not read again
             # until drift (which derives them again), freed while marts.kpis is written
             events.forget("dwell_us", "ci", "has_next")
             give_back_freed()   # (the flags' sorts) while the writer still runs
             writer.wait()
-            # what the statements to come read of the case table: waste_heatmap.sql's cycle
-            release("_mine_case_rows", "_mine_handoff", "_mine_driver_base",
-                    "_mine_driver_type", "_mine_driver_hits", "_mine_conformance", "_mine_case")
-            register(_mine_case={name: cases[name] for name in ("ci", "first_us", "last_us")})
-            del cases
+            release("_mine_driver_base", "_mine_driver_type", "_mine_driver_hits")
             if remote is not None:
                 with _timed(report, "wait_case_marts", None):   # (the tasks' critical path)
                     files = join_marts()
