@@ -293,8 +293,9 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
             # step table: freed while marts.waste is written (step_table derives them again)
             handoffs = handoff_table(events, instances, params["handoff_code"])
             events.forget("dwell_us", "ci", "has_next")
-            waste_rows = _with_times(_case_rows(waste, rewrite, events), ts="t_us",
-                                     since_ts="since_us", until_ts="until_us")
+            waste_rows = _case_rows(waste, rewrite, events)
+            if remote is not None:   # (the partitions' tasks read every column)
+                waste_rows = _event_columns(events)(waste_rows)
             register(_mine_waste_rows=waste_rows,
                      _mine_pp_path=paths,
                      _mine_vendor=_names(vendors),
@@ -309,7 +310,8 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
                             _temp_table("intermediate/ping_pong_paths", "_mine_pp_evidence")),
                            ("waste_evidence",
                             _temp_table("intermediate/waste_evidence", "_mine_evidence")),
-                           *_per_case("waste", rewrite, "_mine_waste_rows", waste_rows))
+                           *_per_case("waste", rewrite, "_mine_waste_rows", waste_rows,
+                                      _event_columns(events)))
             cases = case_table(events, variants, runs, resolution, instances, cost,
                                settings, clocked)   # meanwhile: marts.waste
             del clocked
@@ -490,13 +492,14 @@ def _temp_table(model: str, table: str) -> str:
     return materialise_sql(model, table, temp=True)
 
 
-def _per_case(mart: str, rewrite: np.ndarray | None, inputs: str, rows: Table
-              ) -> list[tuple[str, Statement]]:
+def _per_case(mart: str, rewrite: np.ndarray | None, inputs: str, rows: Table,
+              derive: Callable[[Table], Table] | None = None) -> list[tuple[str, Statement]]:
     """The statements that write a per-case mart from its model (sql/marts/<mart>.sql): the
     whole table, or the rewritten cases' rows deleted and appended (REWRITE_IDS_SQL). The
     model's input table `inputs` (`rows`, one row per case or waste instance, each written on
     its own) is handed to it PART_ROWS rows at a time: the first part creates the table, the
-    others append."""
+    others append. `derive` adds columns to each part when its statement runs (columns taken
+    from the event arrays exist for one part at a time)."""
     model, table = f"marts/{mart}", f"marts.{mart}"
     size = len(next(iter(rows.values())))
     statements: list[tuple[str, Statement]] = []
@@ -505,15 +508,16 @@ def _per_case(mart: str, rewrite: np.ndarray | None, inputs: str, rows: Table
     for start in range(0, max(size, 1), PART_ROWS):
         part = {name: column[start:start + PART_ROWS] for name, column in rows.items()}
         sql = materialise_sql(model, table, append=rewrite is not None or start > 0)
-        statements.append((mart, _with_input(inputs, part, sql)))
+        statements.append((mart, _with_input(inputs, part, sql, derive)))
     return statements
 
 
-def _with_input(name: str, table: Table, sql: str) -> Statement:
-    """A writer statement that registers `table` as `name` (replacing what had that name),
-    then runs `sql`."""
+def _with_input(name: str, table: Table, sql: str,
+                derive: Callable[[Table], Table] | None = None) -> Statement:
+    """A writer statement that registers `table` (with `derive`'s columns, made now) as
+    `name` (replacing what had that name), then runs `sql`."""
     def run(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
-        conn.register(name, scannable(table))
+        conn.register(name, scannable(table if derive is None else derive(table)))
         run_sql(conn, sql, params)
 
     return run
@@ -667,17 +671,32 @@ def _waste_table(events: EventArrays, instances: Instances, cost: np.ndarray,
         "detail": instances.detail,
         "hours": instances.hours,
         "cost": cost,
-        "dwell_s": events.dwell_us[ev] / 1e6,
-        "t_us": events.t[ev],
-        "holder": events.holder[ev],
         "e1": instances.e1,
         "e2": instances.e2,
         "e3": instances.e3,
         "stopped_hours": instances.stopped,
         "clock": instances.clock,
-        "since_us": events.t[instances.since],
-        "until_us": events.t[instances.until],
+        # the instances' event indices (not copies): `_event_columns` takes each part's
+        # times and holder from them when it is written
+        "ev": ev,
+        "since": instances.since,
+        "until": instances.until,
     }
+
+
+def _event_columns(events: EventArrays) -> Callable[[Table], Table]:
+    """Rows of the waste table (`_waste_table`) with what waste.sql reads of their events:
+    the holder and the times (epoch microseconds and TIMESTAMPTZ ts, since_ts, until_ts).
+    Made part by part as marts.waste is written (in the writer's thread, from the arrays
+    taken here): 28 bytes per instance for one part only."""
+    t, holder = events.t, events.holder
+
+    def add(rows: Table) -> Table:
+        return _with_times({**rows, "holder": holder[rows["ev"]], "t_us": t[rows["ev"]],
+                            "since_us": t[rows["since"]], "until_us": t[rows["until"]]},
+                           ts="t_us", since_ts="since_us", until_ts="until_us")
+
+    return add
 
 
 __all__ = ["MineReport", "mine"]
