@@ -692,7 +692,8 @@ def _event_columns(events: EventArrays) -> Callable[[Table], Table]:
     t, holder = events.t, events.holder
 
     def add(rows: Table) -> Table:
-        return _with_times({**rows, "holder": holder[rows["ev"]], "t_us": t[rows["ev"]],
+        return _with_times({**rows, "holder": holder[rows["ev"]].astype(np.int32),
+                            "t_us": t[rows["ev"]],
                             "since_us": t[rows["since"]], "until_us": t[rows["until"]]},
                            ts="t_us", since_ts="since_us", until_ts="until_us")
 
