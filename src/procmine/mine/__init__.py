@@ -596,6 +596,7 @@ def _driver_tables(conn: duckdb.DuckDBPyConnection, events: EventArrays, runs: G
     for attribute, code, vid in conn.execute(DRIVER_CODES_SQL).fetchall():
         vid_of[attribute][code] = vid
     pairs = [(np.asarray(case_values["ci"]), np.asarray(case_values["vid"]))]
+    del case_values   # (driver_counts frees each entry of `pairs` once counted)
     for attribute, of_holder in (("group", vocab.holder_group),
                                  ("sourcing", vocab.holder_sourcing)):
         passed = distinct_in_case(runs.case, of_holder[runs.holder])

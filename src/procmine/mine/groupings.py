@@ -67,22 +67,28 @@ def driver_counts(pairs: list[tuple[np.ndarray, np.ndarray]], masks: np.ndarray,
     """The counts of waste_drivers.sql from the distinct (case index, value id 1..values)
     pairs and each case's waste mask (case_waste_masks): base (vid, cases with the value),
     type (wtype, cases with the waste type), hits (wtype, vid, cases with both); zero counts
-    are left out. Cases are counted per mask first, then per waste type (a bit of the mask)."""
-    ci = np.concatenate([p[0] for p in pairs])
-    vid = np.concatenate([p[1] for p in pairs]).astype(np.int64)
-    named = vid > 0                                      # 0: a code without a name
-    ci, vid = ci[named], vid[named]
-    base = np.bincount(vid, minlength=values + 1)
+    are left out. Cases are counted per mask first, then per waste type (a bit of the mask).
+    The pairs are counted list entry by list entry and taken off the list as they are (no
+    concatenated copy of millions of pairs: the counts are sums of per-entry counts)."""
     bits = (np.arange(1 << WASTE_TYPE_BITS)[:, None] >> np.arange(WASTE_TYPE_BITS)) & 1
     per_mask = np.bincount(masks, minlength=1 << WASTE_TYPE_BITS)
     per_type = per_mask @ bits
     present = np.flatnonzero(per_mask[1:]) + 1           # the masks some case has
     slot = np.zeros(1 << WASTE_TYPE_BITS, np.int64)
     slot[present] = np.arange(len(present))
-    mask = masks[ci]
-    wasteful = mask != 0
-    by_mask = np.bincount(vid[wasteful] * len(present) + slot[mask[wasteful]],
-                          minlength=(values + 1) * len(present))
+    base = np.zeros(values + 1, np.int64)
+    by_mask = np.zeros((values + 1) * len(present), np.int64)
+    while pairs:
+        ci, vid = pairs.pop(0)
+        vid = np.asarray(vid).astype(np.int64, copy=False)
+        named = vid > 0                                  # 0: a code without a name
+        ci, vid = ci[named], vid[named]
+        base += np.bincount(vid, minlength=values + 1)
+        mask = masks[ci]
+        wasteful = mask != 0
+        by_mask += np.bincount(vid[wasteful] * len(present) + slot[mask[wasteful]],
+                               minlength=(values + 1) * len(present))
+        del ci, vid, named, mask, wasteful
     hits = by_mask.reshape(values + 1, len(present)) @ bits[present]   # [vid, wtype]
     hit_vid, hit_type = np.nonzero(hits)
     has_value, has_type = np.flatnonzero(base), np.flatnonzero(per_type)
