@@ -130,7 +130,7 @@ def backlog_tables(events: EventArrays, resolution: Resolution
                            events.t[np.minimum(idx + 1, events.n - 1)] // DAY_US - first_day,
                            span - 1)
         keep = day_out > day_in
-        st = stage[keep]
+        st = stage[keep].astype(np.int64)   # (stage codes may be int16: st * span is not)
         delta += np.bincount(st * span + day_in[keep], minlength=size)
         delta -= np.bincount(st * span + day_out[keep], minlength=size)
         np.add.at(hours, stage, events.dwell_us[idx] / 3.6e9)
