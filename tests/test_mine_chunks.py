@@ -54,6 +54,26 @@ def test_ranges_cover_whole_cases(servicenow_store: RealStore) -> None:
     assert all(hi - lo <= SMALL + int(events.lengths.max()) for lo, hi in ranges)
 
 
+def test_range_successors_and_dwell_equal_the_whole_arrays(servicenow_store: RealStore
+                                                           ) -> None:
+    """next_and_dwell computed for a range alone (the arrays forgotten) equals the slices
+    of the whole-log arrays, range by range: what backlog_tables reads."""
+    conn = servicenow_store.reading()
+    try:
+        events = load_events(conn)
+    finally:
+        conn.close()
+    has_next, dwell = events.has_next.copy(), events.dwell_us.copy()
+    assert dwell.any() and (~has_next).sum() == events.cases
+    events.forget("has_next", "dwell_us")
+    ranges = events.case_chunks(SMALL)
+    for lo, hi in ranges:
+        part_next, part_dwell = events.next_and_dwell(lo, hi)
+        assert np.array_equal(part_next, has_next[lo:hi])
+        assert np.array_equal(part_dwell, dwell[lo:hi])
+    assert "dwell_us" not in events.__dict__ and "has_next" not in events.__dict__
+
+
 def test_previous_same_by_ranges_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(20)
     cases = np.repeat(np.arange(5_000), rng.integers(1, 12, 5_000))

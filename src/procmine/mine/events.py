@@ -233,6 +233,19 @@ class EventArrays:
         out[missing[found]] = self.y[before_run[found]]
         return out
 
+    def next_and_dwell(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """has_next and dwell_us of the events lo..hi-1 of a range of whole cases
+        (case_chunks): the cached arrays' slices, else computed for the range alone (the same
+        values; no per-event array of the whole log made for one range's use)."""
+        if "has_next" in self.__dict__ and "dwell_us" in self.__dict__:
+            return self.has_next[lo:hi], self.dwell_us[lo:hi]
+        has_next = np.zeros(hi - lo, dtype=bool)
+        np.equal(self.key[lo + 1:hi], self.key[lo:hi - 1], out=has_next[:-1])
+        dwell = np.zeros(hi - lo, np.int64)
+        np.subtract(self.t[lo + 1:hi], self.t[lo:hi - 1], out=dwell[:-1])
+        dwell[~has_next] = 0
+        return has_next, dwell
+
     def forget(self, *names: str) -> None:
         """Free derived arrays (cached properties) no longer needed: a later use computes
         them again."""

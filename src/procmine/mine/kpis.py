@@ -119,6 +119,7 @@ def backlog_tables(events: EventArrays, resolution: Resolution
     # range by range (integer counts add exactly; the hours are added in event order, as
     # one bincount over all events would): temporaries of one range only
     for lo, hi in events.case_chunks():
+        has_next, dwell = events.next_and_dwell(lo, hi)
         stage = events.st[lo:hi].copy()
         j0, j1 = np.searchsorted(resolution.neutral, (lo, hi))
         stage[resolution.neutral[j0:j1] - lo] = events.st[resolution.neutral_after[j0:j1]]
@@ -126,14 +127,14 @@ def backlog_tables(events: EventArrays, resolution: Resolution
         stage = stage[idx - lo]
         seen[stage] = True
         day_in = events.t[idx] // DAY_US - first_day
-        day_out = np.where(events.has_next[idx],
+        day_out = np.where(has_next[idx - lo],
                            events.t[np.minimum(idx + 1, events.n - 1)] // DAY_US - first_day,
                            span - 1)
         keep = day_out > day_in
         st = stage[keep].astype(np.int64)   # (stage codes may be int16: st * span is not)
         delta += np.bincount(st * span + day_in[keep], minlength=size)
         delta -= np.bincount(st * span + day_out[keep], minlength=size)
-        np.add.at(hours, stage, events.dwell_us[idx] / 3.6e9)
+        np.add.at(hours, stage, dwell[idx - lo] / 3.6e9)
     open_cases = np.cumsum(delta.reshape(stages, span), axis=1)[:, :span - 1]
     present = np.flatnonzero(seen)
     days = np.arange(first_day, last_day + 1, dtype=np.int64)
