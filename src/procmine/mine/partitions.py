@@ -22,7 +22,15 @@ import numpy as np
 from procmine.mine.events import EventArrays, Vocabulary
 from procmine.mine.settings import DETAILS, WASTE_TYPES, MiningSettings
 from procmine.mine.variants import mix64
-from procmine.mine.waste import FIELDS, GroupRuns, Instances, Resolution, WasteResult, detect
+from procmine.mine.waste import (
+    FIELDS,
+    GroupRuns,
+    Instances,
+    Resolution,
+    WasteResult,
+    detect,
+    index_dtype,
+)
 from procmine.sql.models import model_query
 
 COLUMNS = ("key", "t", "x", "y")   # what a partition carries (EventArrays' own columns)
@@ -113,8 +121,8 @@ def _merge_instances(events: EventArrays, pieces: list[tuple[np.ndarray, WasteRe
         local = found.instances
         for name in FIELDS:
             value = getattr(local, name)
-            if name in ("ev", "since", "until"):
-                value = index[value].astype(value.dtype)
+            if name in ("ev", "since", "until"):   # (indices into the whole log)
+                value = index[value].astype(index_dtype(events.n))
             elif name == "e3":
                 path = indirect_ping_pong(local.wtype, local.detail)
                 value = np.where(path, rank[np.where(path, value, 0)], value).astype(
@@ -132,9 +140,9 @@ def _merge_instances(events: EventArrays, pieces: list[tuple[np.ndarray, WasteRe
 
 
 def _empty(name: str) -> np.ndarray:
-    dtypes = {"ci": np.int32, "ev": np.int64, "wtype": np.int8, "detail": np.int8,
+    dtypes = {"ci": np.int32, "ev": np.int32, "wtype": np.int8, "detail": np.int8,
               "hours": np.float64, "e1": np.int32, "e2": np.int32, "e3": np.int32,
-              "since": np.int64, "until": np.int64, "stopped": np.float64, "clock": np.int8}
+              "since": np.int32, "until": np.int32, "stopped": np.float64, "clock": np.int8}
     return np.zeros(0, dtypes[name])
 
 
