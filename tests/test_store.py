@@ -121,3 +121,20 @@ def test_lock_of_a_killed_holder_is_recovered(db_path: Path) -> None:
     holder.join(20)
     with store.writing(db_path):
         pass
+
+
+def test_release_cache_drops_cached_blocks_and_keeps_the_limit(db_path: Path) -> None:
+    conn = store.connect(db_path)
+    conn.execute("CREATE TABLE t AS SELECT i, md5(CAST(i AS VARCHAR)) AS s FROM range(10000000) r(i)")
+    conn.execute("CHECKPOINT")
+    cached_sql = "SELECT sum(memory_usage_bytes) FROM duckdb_memory()"
+    assert conn.execute("SELECT count(DISTINCT s) FROM t").fetchone()[0] == 10_000_000
+    limit_sql = "SELECT current_setting('memory_limit')"
+    (limit,) = conn.execute(limit_sql).fetchone()
+    cached = conn.execute(cached_sql).fetchone()[0]
+    assert cached > 2 * 64 * 2**20           # the table's blocks, read by the count
+    store.release_cache(conn)
+    assert conn.execute(cached_sql).fetchone()[0] <= 64 * 2**20   # store.RELEASE_LIMIT
+    assert conn.execute(limit_sql).fetchone()[0] == limit
+    assert conn.execute("SELECT count(DISTINCT s) FROM t").fetchone()[0] == 10_000_000
+    conn.close()

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from procmine import store
 from procmine.config import Config
 from procmine.errors import ProcmineError
 from procmine.mine import changes as changes_mod
@@ -194,6 +195,7 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     report = MineReport(currency=settings.currency)
     started = time.perf_counter()
     with _timed(report, "load", progress):
+        store.release_cache(conn)   # mining's arrays live outside DuckDB, beside its cache
         events = load_events(conn)
     report.events, report.cases = events.n, events.cases
     if events.n == 0:
