@@ -158,9 +158,9 @@ def release_cache(conn: duckdb.DuckDBPyConnection) -> None:
     """Let DuckDB drop the blocks it keeps cached from earlier statements (up to its memory
     limit, held after the statements are done), by lowering the limit for a moment.
 
-    For work that holds its own data outside DuckDB next: mining's arrays came on top of the
-    4 GB the first full run's load had left cached, the run's peak (40M events: 8.3 GB, 8.2 of
-    it in mining's first seconds). Blocks in use stay; evicted ones are read again if needed.
+    For work that holds its own data outside DuckDB next: mining's arrays came on top of what
+    the first full run's load had left cached (40M events: the run's peak, 8,322 MiB, in
+    mining's first seconds; 7,982 MiB with the cache dropped). Blocks in use stay; evicted ones are read again if needed.
     The store's limit (memory_limit()) is set again after: current_setting() gives it rounded."""
     try:
         conn.execute(SET_MEMORY_LIMIT_SQL, [RELEASE_LIMIT])
