@@ -4,6 +4,7 @@ of a real (migrated) DuckDB file, the configuration with overrides, pm4py's view
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,3 +122,15 @@ def pm4py_frame(conn: duckdb.DuckDBPyConnection):  # -> pandas.DataFrame
         "ORDER BY case_id, ts, source_file, source_row, seq").df()
     frame["time:timestamp"] = frame["time:timestamp"].dt.tz_convert("UTC")
     return frame
+
+
+def same_values(left: object, right: object) -> bool:
+    """Equal; floats within 1e-9 relative (DuckDB's parallel sums of doubles may differ in
+    the last bits from run to run), tuples and lists element by element."""
+    if isinstance(left, float) and isinstance(right, float):
+        return (math.isnan(left) and math.isnan(right)) or math.isclose(left, right,
+                                                                         rel_tol=1e-9)
+    if isinstance(left, (tuple, list)) and isinstance(right, (tuple, list)):
+        return len(left) == len(right) and all(
+            same_values(a, b) for a, b in zip(left, right, strict=True))
+    return left == right

@@ -8,7 +8,6 @@ signature equal."""
 from __future__ import annotations
 
 import itertools
-import math
 import shutil
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from procmine import store
 from procmine.mine import MARTS, mine, waste
 from procmine.mine import events as events_mod
 from procmine.mine.events import load_events
+from tests.mine_support import same_values
 from tests.real_stores import RealStore
 
 SMALL = 1_000
@@ -97,16 +97,4 @@ def test_marts_equal_with_small_ranges(servicenow_store: RealStore, tmp_path: Pa
     assert len(whole["mining.case_state"]) > 20_000
     for table, rows in whole.items():
         assert len(ranged[table]) == len(rows), table
-        assert all(_same(a, b) for a, b in zip(ranged[table], rows, strict=True)), table
-
-
-def _same(left: object, right: object) -> bool:
-    """Equal; floats within 1e-9 relative (DuckDB's parallel sums of doubles may differ in
-    the last bits from run to run, whatever mining hands them)."""
-    if isinstance(left, float) and isinstance(right, float):
-        return (math.isnan(left) and math.isnan(right)) or math.isclose(left, right,
-                                                                         rel_tol=1e-9)
-    if isinstance(left, (tuple, list)) and isinstance(right, (tuple, list)):
-        return len(left) == len(right) and all(
-            _same(a, b) for a, b in zip(left, right, strict=True))
-    return left == right
+        assert all(same_values(a, b) for a, b in zip(ranged[table], rows, strict=True)), table

@@ -4,7 +4,6 @@ for existing cases, a new case, a changed case attribute and a changed setting."
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from procmine import event_index, store
 from procmine.config import load_config
 from procmine.mine import MARTS, MineReport, mine
 from tests.conftest import SERVICENOW_LOG
-from tests.mine_support import config_with
+from tests.mine_support import config_with, same_values
 
 pytestmark = pytest.mark.slow
 
@@ -56,15 +55,6 @@ def _marts(db: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
-def _same(left: object, right: object) -> bool:
-    if isinstance(left, float) and isinstance(right, float):
-        return (math.isnan(left) and math.isnan(right)) or math.isclose(left, right,
-                                                                         rel_tol=1e-9)
-    if isinstance(left, (tuple, list)) and isinstance(right, (tuple, list)):
-        return len(left) == len(right) and all(
-            _same(a, b) for a, b in zip(left, right, strict=True))
-    return left == right
-
 
 def _assert_equal_to_a_full_run(db: Path, tmp_path: Path, **overrides: object) -> None:
     full = tmp_path / "full.duckdb"
@@ -76,7 +66,7 @@ def _assert_equal_to_a_full_run(db: Path, tmp_path: Path, **overrides: object) -
     ours, theirs = _marts(db), _marts(full)
     for mart in MARTS:
         assert len(ours[mart]) == len(theirs[mart]), mart
-        assert all(_same(a, b) for a, b in zip(ours[mart], theirs[mart], strict=True)), mart
+        assert all(same_values(a, b) for a, b in zip(ours[mart], theirs[mart], strict=True)), mart
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +91,7 @@ def test_first_run_writes_every_case_and_a_rerun_none(
     after = _marts(db)
     # equal up to the last bits of floating sums (DuckDB adds in parallel, in any order)
     assert all(len(after[m]) == len(before[m]) and all(
-        _same(a, b) for a, b in zip(after[m], before[m], strict=True)) for m in MARTS)
+        same_values(a, b) for a, b in zip(after[m], before[m], strict=True)) for m in MARTS)
 
 
 def test_changed_cases_only_and_equal_to_a_full_run(
