@@ -138,3 +138,24 @@ def test_release_cache_drops_cached_blocks_and_keeps_the_limit(db_path: Path) ->
     assert conn.execute(limit_sql).fetchone()[0] == limit
     assert conn.execute("SELECT count(DISTINCT s) FROM t").fetchone()[0] == 10_000_000
     conn.close()
+
+
+def test_beside_arrays_lowers_the_limit_for_the_block_only(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(store.MEMORY_LIMIT_ENV, raising=False)
+    conn = store.connect(db_path)
+    limit_sql = "SELECT current_setting('memory_limit')"
+    (stored,) = conn.execute(limit_sql).fetchone()
+    conn.execute("SET memory_limit = ?", [store.ARRAYS_MEMORY_LIMIT])
+    (lowered,) = conn.execute(limit_sql).fetchone()
+    conn.execute("SET memory_limit = ?", [store.memory_limit()])
+    assert lowered != stored
+    with store.beside_arrays(conn):
+        assert conn.execute(limit_sql).fetchone()[0] == lowered
+    assert conn.execute(limit_sql).fetchone()[0] == stored
+    with pytest.raises(RuntimeError), store.beside_arrays(conn):   # set again on failure too
+        raise RuntimeError("mining failed")
+    assert conn.execute(limit_sql).fetchone()[0] == stored
+    monkeypatch.setenv(store.MEMORY_LIMIT_ENV, "3GB")   # the user's limit holds for mining too
+    assert store.arrays_memory_limit() == "3GB"
+    conn.close()

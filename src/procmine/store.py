@@ -154,20 +154,44 @@ SET_MEMORY_LIMIT_SQL = "SET memory_limit = ?"
 RELEASE_LIMIT = "64MB"
 
 
-def release_cache(conn: duckdb.DuckDBPyConnection) -> None:
+# DuckDB's limit while a caller holds large arrays of its own (mining: ~130-230 bytes per
+# event beside DuckDB); mining's SQL needed 0.5-1 GB at 10M events and spills beyond its limit
+ARRAYS_MEMORY_LIMIT = "2GB"
+
+
+def arrays_memory_limit() -> str:
+    """DuckDB's limit beside a caller's own arrays: $PROCMINE_DUCKDB_MEMORY_LIMIT when set
+    (the user's choice for every step), else ARRAYS_MEMORY_LIMIT."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or ARRAYS_MEMORY_LIMIT
+
+
+@contextlib.contextmanager
+def beside_arrays(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB's cached blocks dropped (release_cache) and its limit lowered to
+    arrays_memory_limit() for the block, the store's limit set again after: the process's
+    peak is DuckDB's limit plus the caller's arrays (40M events mined: issue #20's 8 GB)."""
+    release_cache(conn, arrays_memory_limit())
+    try:
+        yield
+    finally:
+        conn.execute(SET_MEMORY_LIMIT_SQL, [memory_limit()])
+
+
+def release_cache(conn: duckdb.DuckDBPyConnection, limit: str | None = None) -> None:
     """Let DuckDB drop the blocks it keeps cached from earlier statements (up to its memory
     limit, held after the statements are done), by lowering the limit for a moment.
 
-    For work that holds its own data outside DuckDB next: mining's arrays came on top of what
-    the first full run's load had left cached (40M events: the run's peak, 8,322 MiB, in
-    mining's first seconds; 7,982 MiB with the cache dropped). Blocks in use stay; evicted ones are read again if needed.
-    The store's limit (memory_limit()) is set again after: current_setting() gives it rounded."""
+    For work that holds its own data outside DuckDB next (mining's arrays: at 40M events they
+    came on top of the 4 GB the load had left cached). Blocks in use stay; evicted ones are
+    read again if needed.
+    The limit set after is `limit`, by default the store's (memory_limit(); current_setting()
+    gives it rounded)."""
     try:
         conn.execute(SET_MEMORY_LIMIT_SQL, [RELEASE_LIMIT])
     except duckdb.Error:
         pass   # more is in use than that: what could be evicted was
     finally:
-        conn.execute(SET_MEMORY_LIMIT_SQL, [memory_limit()])
+        conn.execute(SET_MEMORY_LIMIT_SQL, [limit or memory_limit()])
 
 
 # DuckDB's checkpoint merges adjacent small row groups (its vacuum), re-compressing every row

@@ -181,7 +181,7 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
     partition_marts.CaseMartWriter, the per-case marts' rows are written per partition by it
     (same SQL models) and appended here.
     """
-    with reused_memory():
+    with reused_memory(), store.beside_arrays(conn):   # (DuckDB's limit beside the arrays)
         return _mine(conn, config, progress, model_dir=model_dir, discover=discover,
                      incremental=incremental, detector=detector or detect)
 
@@ -195,7 +195,6 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
     report = MineReport(currency=settings.currency)
     started = time.perf_counter()
     with _timed(report, "load", progress):
-        store.release_cache(conn)   # mining's arrays live outside DuckDB, beside its cache
         events = load_events(conn)
     report.events, report.cases = events.n, events.cases
     if events.n == 0:
