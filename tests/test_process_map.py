@@ -442,3 +442,35 @@ def test_the_deviations_per_slice_are_the_waste_marts_instances(
     deviating = {case_id for _, case_id, *_ in instances}
     assert named == {(*(None,) * i, value, *(None,) * (3 - i))
                      for case_id in deviating for i, value in enumerate(slices[case_id])}
+
+
+def test_a_log_too_big_to_slice_embeds_the_whole_log_with_its_deviations(
+        demo: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page beyond MAX_SLICED_EVENTS (4M events, here lowered under the demo's): no
+    slices, the whole log's map and deviations the same as the sliced page's, and as filter
+    values (disabled) those of the deviating cases."""
+    from procmine.render.marts import MartReader
+    from procmine.render.page import Context, Html
+    from procmine.render.pages import process_map
+    from procmine.render.scope import load_scope
+
+    def embedded() -> dict[str, Any]:
+        conn = store.reading(db)
+        try:
+            with MartReader(conn) as reader:
+                page = process_map.build(reader, load_scope(reader), Context())
+        finally:
+            conn.close()
+        block = next(b.html for b in page.blocks if isinstance(b, Html) and "pm-data" in b.html)
+        return json.loads(DATA_RE.search(block).group(1))
+
+    db, _ = demo
+    sliced = embedded()
+    monkeypatch.setattr(process_map, "MAX_SLICED_EVENTS", 1000)
+    whole = embedded()
+    assert sliced["sliced"] and not whole["sliced"]
+    assert len(sliced["cells"]) > 1 and list(whole["cells"]) == [OVERALL]
+    assert whole["cells"][OVERALL] == sliced["cells"][OVERALL]
+    assert len(whole["cells"][OVERALL]["d"]) == 2
+    for name, values in whole["dims"].items():   # (the deviating cases' values: disabled)
+        assert values and set(values) <= set(sliced["dims"][name]), name
