@@ -9,6 +9,7 @@ import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -351,3 +352,125 @@ def test_an_unsliced_map_reads_the_same_deviations_without_the_slices(
     assert expected["cells"][OVERALL]["d"] and len(expected["dims"]["priority"]) > 1
     assert len(whole) < len(every_slice)
     assert 0 < deviating < every_case
+
+
+def _cube_of_instances(instances: list[tuple[tuple[str, ...], str, str | None, str, float]]
+                       ) -> dict[tuple[Any, ...], tuple[int, int, float]]:
+    """(case_type, priority, sourcing, period or None = all, from, to) -> (instances, cases,
+    hours) over every combination of the four filters, counted in Python."""
+    counts: dict[tuple[Any, ...], list[Any]] = {}
+    for values, case_id, source, target, hours in instances:
+        for kept in itertools.product((False, True), repeat=len(values)):
+            key = (*(v if k else None for v, k in zip(values, kept, strict=True)),
+                   source, target)
+            slot = counts.setdefault(key, [0, set(), 0.0])
+            slot[0] += 1
+            slot[1].add(case_id)
+            slot[2] += hours
+    return {key: (n, len(cases), hours) for key, (n, cases, hours) in counts.items()}
+
+
+def test_the_deviations_per_slice_are_the_waste_marts_instances(
+        demo: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both deviation queries (per slice, and the whole log's of an unsliced map) against the
+    deviation instances of marts.waste parsed and counted here, over each case's slice; their
+    shared rows (pm_render_map_deviations) are written once per set of parameters, again when
+    the slices they read change, and never read stale."""
+    from procmine.render import marts
+    from procmine.render.marts import MartReader
+
+    db, _ = demo
+    params = {"max_categories": 8, "max_periods": 12, "grain": "week", "median_filters": 0,
+              "all_cases": True}
+    written: list[str] = []
+    materialise = marts.materialise
+
+    def counted(conn: Any, model: str, table: str, *args: Any, **kwargs: Any) -> None:
+        written.append(table)
+        materialise(conn, model, table, *args, **kwargs)
+
+    monkeypatch.setattr(marts, "materialise", counted)
+    conn = store.reading(db)
+    try:
+        with MartReader(conn) as reader:
+            per_slice = reader.query("process_map_deviations", params)
+            whole = reader.query("process_map_deviations_whole", params)
+            assert written == [marts.MAP_SLICES, marts.MAP_DEVIATIONS]   # once for both
+            slices = {row[0]: row[1:] for row in reader.conn.execute(
+                "SELECT case_id, case_type, priority, sourcing, period "
+                "FROM pm_render_map_slices").fetchall()}
+            # other slices (a month's periods), then the first ones again: rewritten each time
+            by_month = reader.query("process_map_deviations", {**params, "grain": "month"})
+            again = reader.query("process_map_deviations", params)
+            assert written == [marts.MAP_SLICES, marts.MAP_DEVIATIONS] * 3
+            assert again == per_slice and by_month != per_slice
+            # a map too big to slice reads the deviating cases' slices only: same whole log
+            unsliced = reader.query("process_map_deviations_whole",
+                                    {**params, "all_cases": False})
+            assert unsliced == whole
+    finally:
+        conn.close()
+    waste = _rows(db, "SELECT case_id, evidence, hours FROM marts.waste "
+                      "WHERE waste_type = 'deviation'")
+    instances = []
+    for case_id, evidence, hours in waste:
+        target, _, source = evidence.removesuffix(" is not in the reference model"
+                                                  ).rpartition(" after ")
+        instances.append((slices[case_id], case_id, None if source == "the start" else source,
+                          target, hours))
+    expected = _cube_of_instances(instances)
+    assert len(instances) > 100 and len(expected) > 100
+
+    def got(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], tuple[int, int, float]]:
+        return {(r["case_type"], r["priority"], r["sourcing"], r["period"],
+                 r["from_activity"], r["to_activity"]): (r["instances"], r["cases"], r["hours"])
+                for r in rows if r["instances"] is not None}
+
+    def same(rows: list[dict[str, Any]],
+             counted: dict[tuple[Any, ...], tuple[int, int, float]]) -> None:
+        found = got(rows)
+        assert found.keys() == counted.keys()
+        for key, (n, cases, hours) in found.items():
+            assert (n, cases) == counted[key][:2], key
+            assert hours == pytest.approx(counted[key][2], abs=1e-3), key
+
+    same(per_slice, expected)
+    assert len(per_slice) == len(expected)
+    same(whole, {k: v for k, v in expected.items() if k[:4] == (None,) * 4})
+    named = {(r["case_type"], r["priority"], r["sourcing"], r["period"])
+             for r in whole if r["instances"] is None}
+    deviating = {case_id for _, case_id, *_ in instances}
+    assert named == {(*(None,) * i, value, *(None,) * (3 - i))
+                     for case_id in deviating for i, value in enumerate(slices[case_id])}
+
+
+def test_a_log_too_big_to_slice_embeds_the_whole_log_with_its_deviations(
+        demo: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page beyond MAX_SLICED_EVENTS (4M events, here lowered under the demo's): no
+    slices, the whole log's map and deviations the same as the sliced page's, and as filter
+    values (disabled) those of the deviating cases."""
+    from procmine.render.marts import MartReader
+    from procmine.render.page import Context, Html
+    from procmine.render.pages import process_map
+    from procmine.render.scope import load_scope
+
+    def embedded() -> dict[str, Any]:
+        conn = store.reading(db)
+        try:
+            with MartReader(conn) as reader:
+                page = process_map.build(reader, load_scope(reader), Context())
+        finally:
+            conn.close()
+        block = next(b.html for b in page.blocks if isinstance(b, Html) and "pm-data" in b.html)
+        return json.loads(DATA_RE.search(block).group(1))
+
+    db, _ = demo
+    sliced = embedded()
+    monkeypatch.setattr(process_map, "MAX_SLICED_EVENTS", 1000)
+    whole = embedded()
+    assert sliced["sliced"] and not whole["sliced"]
+    assert len(sliced["cells"]) > 1 and list(whole["cells"]) == [OVERALL]
+    assert whole["cells"][OVERALL] == sliced["cells"][OVERALL]
+    assert len(whole["cells"][OVERALL]["d"]) == 2
+    for name, values in whole["dims"].items():   # (the deviating cases' values: disabled)
+        assert values and set(values) <= set(sliced["dims"][name]), name

@@ -34,7 +34,7 @@ def test_the_model_folders_hold_the_models() -> None:
     assert len([n for n in names if n.startswith("marts/")]) == 25
     assert len([n for n in names if n.startswith("intermediate/")]) == 12
     assert len([n for n in names if n.startswith("analyses/")]) == 7
-    assert len([n for n in names if n.startswith("reports/")]) == 34
+    assert len([n for n in names if n.startswith("reports/")]) == 35
     assert len([n for n in names if n.startswith("links/")]) == 3
 
 

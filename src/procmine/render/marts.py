@@ -24,8 +24,11 @@ CASE_VIEW = "pm_render_case"
 WASTE_VIEW = "pm_render_waste_rows"
 WASTE_AGG = "pm_render_waste_agg"   # the model sql/reports/waste_agg.sql, materialised
 MAP_SLICES = "pm_render_map_slices"   # sql/reports/process_map_case_slices.sql, per parameters
-# temp table -> the report model it materialises on its first use by a query
-SHARED_MODELS = {WASTE_AGG: "reports/waste_agg", MAP_SLICES: "reports/process_map_case_slices"}
+MAP_DEVIATIONS = "pm_render_map_deviations"   # sql/reports/process_map_deviation_rows.sql
+# temp table -> the report model it materialises on its first use by a query (or by another
+# shared model that reads it, which is materialised again when it changes)
+SHARED_MODELS = {WASTE_AGG: "reports/waste_agg", MAP_SLICES: "reports/process_map_case_slices",
+                 MAP_DEVIATIONS: "reports/process_map_deviation_rows"}
 
 # logical column -> (SQL type, candidate columns of marts.case_kpis, first present wins)
 CASE_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -158,20 +161,27 @@ class MartReader:
     def query(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of the query sql/reports/<name>.sql (one SELECT) as JSON-ready dicts."""
         script = load_sql(f"reports/{name}.sql")
-        for table, model in SHARED_MODELS.items():
+        for table in SHARED_MODELS:
             if table in script:
-                self._materialise(table, model, params or {})
+                self._materialise(table, params or {})
         cursor = run_sql(self.conn, script, params)
         return records(cursor)
 
-    def _materialise(self, table: str, model: str, params: dict[str, Any]) -> None:
-        """The temp table of a report model that several pages' queries share, written once
-        per set of the parameters the model uses."""
-        used = tuple(sorted((k, params[k]) for k in self.conn.extract_statements(
-            model_query(model))[0].named_parameters if k in params))
-        if self._shared.get(table) != used:
-            materialise(self.conn, model, table, dict(used), temp=True)
-            self._shared[table] = used
+    def _materialise(self, table: str, params: dict[str, Any]) -> tuple[Any, ...]:
+        """The temp table of a report model that several queries share, written once per set
+        of the parameters it uses, its own and those of the shared tables it reads (written
+        first): its key in `_shared`, returned."""
+        model = SHARED_MODELS[table]
+        query = model_query(model)
+        inputs = tuple(self._materialise(t, params)
+                       for t in SHARED_MODELS if t != table and t in query)
+        own = tuple(sorted((k, params[k]) for k in self.conn.extract_statements(
+            query)[0].named_parameters if k in params))
+        key = (own, inputs)
+        if self._shared.get(table) != key:
+            materialise(self.conn, model, table, dict(own), temp=True)
+            self._shared[table] = key
+        return key
 
     def scalar(self, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         rows = self.query(name, params)

@@ -1,6 +1,6 @@
 -- Each case's filter values on the process map (record type, priority, sourcing, period),
--- shared by process_map_cells.sql and process_map_deviations.sql, which the page runs with
--- the same parameters: each dimension keeps its $max_categories most frequent values, the
+-- shared by process_map_cells.sql and process_map_deviation_rows.sql, which the page runs
+-- with the same parameters: each dimension keeps its $max_categories most frequent values, the
 -- rest is 'other', NULL is '(none)'; periods are date_trunc($grain, opened day), the
 -- $max_periods latest (older ones are 'earlier'). Case attributes from pm_render_case
 -- (marts.case_kpis). Materialised by render/marts.py as the temp table pm_render_map_slices.
