@@ -26,13 +26,16 @@ from typing import Any
 from procmine.runtime import exit_without_teardown, tune_process
 
 # (module, attribute) pairs wrapped to tag the samples taken while they run
+# (mining's phases in procmine.mine call them by these names; the writer's statements and
+# mart_inputs.event_columns call scannable and with_times in their own modules)
 HELPERS = [
     ("procmine.mine", name) for name in (
         "load_events", "compute_variants", "step_table", "variant_table", "case_key_table",
-        "_plan_rewrite", "_case_vendors", "_waste_table", "_case_rows", "_with_times",
-        "case_table", "first_of_kind", "handoff_table", "_driver_tables", "backlog_tables",
-        "step_flags", "scannable", "detect", "_costs")
-] + [("procmine.mine.conformance", "check"), ("procmine.mine.conformance",
+        "_plan_rewrite", "case_vendors", "waste_table", "case_rows", "with_times",
+        "case_table", "first_of_kind", "handoff_table", "driver_tables", "backlog_tables",
+        "step_flags", "scannable", "detect", "costs")
+] + [("procmine.mine.writer", "scannable"), ("procmine.mine.mart_inputs", "with_times"),
+     ("procmine.mine.conformance", "check"), ("procmine.mine.conformance",
                                              "deviation_instances"),
      ("procmine.mine.drift", "compute_drift"), ("procmine.mine.changes", "save"),
      ("procmine.mine.changes", "event_signatures"), ("procmine.mine.changes", "plan")]
@@ -158,12 +161,13 @@ def _instrument(tags: Tags) -> None:
     import importlib
 
     import procmine.mine as mine_mod
+    from procmine.mine import mart_inputs, writer
 
     for module_name, attribute in HELPERS:
         module = importlib.import_module(module_name)
         setattr(module, attribute, tags.wrap(attribute, getattr(module, attribute)))
     names: dict[int, str] = {}
-    original_run = mine_mod._Writer.run
+    original_run = writer.Writer.run
 
     def run(self: Any, *statements: tuple[str, Any]) -> None:
         tagged = []
@@ -184,8 +188,9 @@ def _instrument(tags: Tags) -> None:
         finally:
             tags.pop()
 
-    mine_mod._Writer.run = run
-    mine_mod.run_sql = run_sql
+    writer.Writer.run = run
+    for module in (mine_mod, writer, mart_inputs):   # (each calls run_sql by its own name)
+        module.run_sql = run_sql
 
 
 def _sampler(tags: Tags, samples: list[dict[str, Any]], stop: threading.Event,

@@ -1,6 +1,6 @@
 """Mining's per-event work done range by range of whole cases (events.case_chunks,
 waste.previous_same, EventArrays.case_sums) and the per-case marts written part by part
-(mine.PART_ROWS): bounded temporaries for issue #20's 40M events, the same marts as one pass.
+(mine.writer.PART_ROWS): bounded temporaries for issue #20's 40M events, the same marts as one pass.
 On the real ServiceNow log, mined once with the default sizes (one range, one part) and once
 with ranges of 1,000 events (about 120) and parts of 5,000 rows, every mart and every case
 signature equal."""
@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import procmine.mine as mine_mod
 from procmine import store
 from procmine.mine import MARTS, mine, waste
 from procmine.mine import events as events_mod
+from procmine.mine import writer as writer_mod
 from procmine.mine.events import load_events
 from tests.mine_support import same_values
 from tests.real_stores import RealStore
@@ -92,7 +92,7 @@ def test_marts_equal_with_small_ranges(servicenow_store: RealStore, tmp_path: Pa
     whole = _mine_copy(servicenow_store, tmp_path / "whole")
     monkeypatch.setattr(events_mod, "CHUNK_EVENTS", SMALL)
     monkeypatch.setattr(waste, "CHUNK_EVENTS", SMALL)
-    monkeypatch.setattr(mine_mod, "PART_ROWS", 5 * SMALL)
+    monkeypatch.setattr(writer_mod, "PART_ROWS", 5 * SMALL)
     ranged = _mine_copy(servicenow_store, tmp_path / "ranged")
     assert len(whole["mining.case_state"]) > 20_000
     for table, rows in whole.items():

@@ -5,13 +5,14 @@
 reference model in conformance.py) and per-case figures (kpis.py) with vectorised code, then
 builds every mart with the SQL models in sql/marts/ (and sql/intermediate/) over those arrays (registered as Arrow
 tables, no copies; each model one SELECT that procmine.sql.models.materialise writes into its
-table), and writes the discovered model (model.py).
+table: writer.py, in a thread beside the numpy work), and writes the discovered model
+(model.py). One function per phase below; each array lives in the function of the phases that
+read it, so that it is freed when they end (mining's peak memory: bench/analysis.md).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,23 +32,26 @@ from procmine.mine import d2c as d2c_mod
 from procmine.mine import drift as drift_mod
 from procmine.mine.background import in_thread
 from procmine.mine.clock import Clock
+from procmine.mine.conformance import Conformance
 from procmine.mine.events import EventArrays, case_key_table, check_case_ids, load_events
-from procmine.mine.groupings import (
-    case_waste_masks,
-    distinct_in_case,
-    driver_counts,
-    first_of_kind,
-    handoff_table,
-)
+from procmine.mine.groupings import first_of_kind, handoff_table
 from procmine.mine.kpis import backlog_tables, case_table, clock_columns
-from procmine.mine.model import ModelResult, discover_model
-from procmine.mine.partition_marts import (
-    CASE_MARTS,
-    DELETE_REWRITTEN_SQL,
-    CaseMartWriter,
-    append_statements,
-    files_param,
+from procmine.mine.mart_inputs import (
+    case_rows,
+    case_vendors,
+    conformance_table,
+    costs,
+    driver_tables,
+    event_columns,
+    names,
+    neutral_only,
+    setting_tables,
+    stage_names,
+    waste_table,
+    with_times,
 )
+from procmine.mine.model import ModelResult, discover_model
+from procmine.mine.partition_marts import CaseMartWriter
 from procmine.mine.settings import CLOCK_CLASSES, DETAILS, WASTE_TYPES, MiningSettings
 from procmine.mine.steps import step_flags
 from procmine.mine.variants import (
@@ -55,29 +59,24 @@ from procmine.mine.variants import (
     Variants,
     compute_variants,
     mix64,
-    object_array,
     scannable,
     step_table,
-    utc,
     variant_table,
 )
 from procmine.mine.waste import GroupRuns, Instances, Resolution, WasteResult, detect
+from procmine.mine.writer import Writer, append_case_marts, models, per_case, temp_table
 from procmine.runtime import give_back_freed, reused_memory
 from procmine.sql import quote_ident, run_sql
-from procmine.sql.models import materialise_sql, model_query, qualified
+from procmine.sql.models import qualified
 
 MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "waste",
          "backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "handoff_matrix",
          "waste_drivers", "kpis", "drift", "ocdfg")
 # the columns of _mine_waste that waste_heatmap.sql reads (with first_of_kind)
 HEATMAP_WASTE_COLUMNS = ("wtype", "stage", "hours", "cost", "stopped_hours")
+# the columns of the case table that waste_drivers.sql and waste_heatmap.sql read
+CASE_SPAN_COLUMNS = ("ci", "first_us", "last_us")
 Progress = Callable[[str], None]
-# a statement of the SQL writer: a script, or a function of the connection and parameters
-Statement = str | Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], None]
-# rows of a per-case mart's input written per statement (_per_case): DuckDB holds one part's
-# new rows and join state at a time (at 10M events, writing marts.case_kpis in one statement
-# held ~0.7 GB of them beside mining's arrays)
-PART_ROWS = 1 << 19
 Detector = Callable[[EventArrays, MiningSettings], WasteResult]   # waste.detect or equal
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
 REWRITE_IDS_SQL = ("CREATE OR REPLACE TEMP TABLE _mine_rewrite_id AS SELECT i.case_id "
@@ -85,14 +84,6 @@ REWRITE_IDS_SQL = ("CREATE OR REPLACE TEMP TABLE _mine_rewrite_id AS SELECT i.ca
 # _mine_case_id replaced by its columns read after marts.case_kpis (case_ids_late.sql)
 NARROW_CASE_IDS_SQL = ("DROP TABLE _mine_case_id; "
                        "ALTER TABLE _mine_case_late RENAME TO _mine_case_id")
-CASE_VENDORS_SQL = "SELECT ci, vendor FROM _mine_case_id WHERE vendor IS NOT NULL"
-# the value id (driver_values.sql) of each group and sourcing code
-DRIVER_CODES_SQL = """
-SELECT v.attribute, c.code, v.vid
-FROM (SELECT 'group' AS attribute, code, name FROM _mine_group
-      UNION ALL SELECT 'sourcing', code, name FROM _mine_sourcing) AS c
-JOIN _mine_driver_value AS v ON v.attribute = c.attribute AND v.value = c.name
-"""
 
 
 @dataclass
@@ -123,48 +114,127 @@ class MineReport:
         return self.timings.get("core", 0.0)
 
 
-@contextmanager
-def _timed(report: MineReport, name: str, progress: Progress | None) -> Iterator[None]:
+def _phase_timer(report: MineReport, name: str, progress: Progress | None
+                 ) -> Callable[[], None]:
+    """Start timing phase `name` (reported to `progress` now); the returned function adds
+    its time to report.timings[name]."""
     if progress is not None:
         progress(name)
     started = time.perf_counter()
+
+    def stop() -> None:
+        report.timings[name] = report.timings.get(name, 0.0) + time.perf_counter() - started
+
+    return stop
+
+
+@contextmanager
+def _timed(report: MineReport, name: str, progress: Progress | None) -> Iterator[None]:
+    stop = _phase_timer(report, name, progress)
     yield
-    report.timings[name] = report.timings.get(name, 0.0) + time.perf_counter() - started
+    stop()
 
 
-class _Writer:
-    """Runs SQL models in a background thread while numpy works in the caller's: DuckDB
-    releases the GIL, so the two overlap on two cores. The connection is used by one thread
-    at a time: the caller registers tables only between `wait()` and the next `run()`."""
+class _Run:
+    """What the phases of one mining run share: the connection and the numpy tables
+    registered on it, the SQL writer and its parameters, the threads working beside the
+    phases and the cleanups to run at the end (`fail`, `close`)."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, params: dict[str, Any],
-                 report: MineReport) -> None:
-        self.conn, self.params, self.report = conn, params, report
-        self._join: Callable[[], None] | None = None
-        self.done: dict[str, float] = {}   # when each statement's name last finished
+    def __init__(self, conn: duckdb.DuckDBPyConnection, settings: MiningSettings,
+                 report: MineReport, progress: Progress | None, detector: Detector) -> None:
+        self.conn, self.settings, self.report, self.progress = conn, settings, report, progress
+        self.detector = detector
+        self.remote = detector if isinstance(detector, CaseMartWriter) else None
+        self.params: dict[str, Any] = {
+            "waste_types": list(WASTE_TYPES), "details": list(DETAILS),
+            "reopen_code": WASTE_TYPES.index("reopen"),
+            "handoff_code": WASTE_TYPES.index("handoff"),
+            "min_cases": settings.driver_min_cases, "ticket_effort_h": settings.ticket_effort_h,
+            "default_rate": settings.default_rate,
+        }
+        self.writer = Writer(conn, self.params, report.timings)
+        self.registered: dict[str, Table] = {}
+        self.model_job: Callable[[], ModelResult | None] | None = None
+        self.preload: Callable[[], None] | None = None
+        self.cleanups: list[Callable[[], None]] = []
 
-    def run(self, *statements: tuple[str, Statement]) -> None:
-        """Run (name, SQL script) pairs in order, timed as sql_<name>; a script may also be a
-        function of the connection and parameters (`_with_input`)."""
-        def work() -> None:
-            for name, script in statements:
-                started = time.perf_counter()
-                if callable(script):
-                    script(self.conn, self.params)
-                else:
-                    run_sql(self.conn, script, self.params)
-                key = f"sql_{name}"
-                self.done[name] = time.perf_counter()
-                self.report.timings[key] = (self.report.timings.get(key, 0.0)
-                                            + self.done[name] - started)
+    def timed(self, name: str, *, shown: bool = True) -> contextlib.AbstractContextManager[None]:
+        """Time a phase into report.timings[name] (added up); `shown`: reported to progress."""
+        return _timed(self.report, name, self.progress if shown else None)
 
-        self.wait()
-        self._join = in_thread(work, "procmine-mine-sql")
+    def start(self, name: str) -> Callable[[], None]:
+        """Start timing a phase that ends in another function (`timed`'s timer)."""
+        return _phase_timer(self.report, name, self.progress)
 
-    def wait(self) -> None:
-        join, self._join = self._join, None
-        if join is not None:
-            join()
+    def register(self, **tables: Table) -> None:
+        for name, table in tables.items():
+            self.conn.register(name, scannable(table))
+            self.registered[name] = table
+
+    def release(self, *names: str) -> None:
+        """Unregister tables whose statements have run, so that their arrays (and Arrow
+        copies) are freed before the next phase's arrays and DuckDB buffers."""
+        for name in names:
+            if self.registered.pop(name, None) is not None:
+                self.conn.unregister(name)
+
+    def keep_columns(self, name: str, columns: tuple[str, ...]) -> None:
+        """Register `name` again with only these of its columns (the others freed)."""
+        table = self.registered[name]
+        self.release(name)
+        self.register(**{name: {column: table[column] for column in columns}})
+
+    def fail(self) -> None:
+        """After a failure: wait for the threads still using the connection (their own
+        failures ignored: the first failure is the one reported)."""
+        with contextlib.suppress(BaseException):
+            self.writer.wait()
+            if self.model_job is not None:
+                self.model_job()
+            if self.preload is not None:
+                self.preload()
+
+    def close(self) -> None:
+        """Unregister the tables, drop the temp tables, run the cleanups."""
+        for name in self.registered:
+            self.conn.unregister(name)
+        _drop_temps(self.conn)
+        for cleanup in self.cleanups:
+            cleanup()
+
+
+@dataclass
+class _Core:
+    """What the core (variants, waste, conformance) hands to the per-case marts."""
+
+    variants: Variants
+    stages: list[str | None]          # the stage code table (stage_names)
+    checked: Conformance
+    instances: Instances              # every waste instance, deviations included
+    cost: np.ndarray                  # per instance
+    runs: GroupRuns
+    resolution: Resolution
+    clocked: Table                    # per case: the clock columns (kpis.clock_columns)
+    wait_class: np.ndarray            # per event (Clock.wait_class)
+
+    def case_table_done(self) -> None:
+        """Drop what only the case table reads: the clock columns and the resolution's index
+        arrays (the backlog reads its neutral events only)."""
+        self.clocked = {}
+        self.resolution = neutral_only(self.resolution)
+
+
+@dataclass
+class _CaseMarts:
+    """What the phases after marts.case_kpis read of the per-case ones."""
+
+    variants: Variants
+    checked: Conformance
+    changes: changes_mod.CaseChanges
+    resolution: Resolution            # its neutral events only (backlog_tables)
+    wait_class: np.ndarray
+    join_marts: Callable[[], dict[str, list[str]]] | None   # the remote engine's tasks
+    end_phase: Callable[[], None]     # ends write_other_marts' timing (_Run.start)
 
 
 def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | None = None,
@@ -198,258 +268,289 @@ def _mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | 
         events = load_events(conn)
     report.events, report.cases = events.n, events.cases
     if events.n == 0:
-        _waste_as_table(conn)
-        for mart in MARTS:
-            conn.execute(f"DELETE FROM {qualified(f'marts.{mart}')}")
-        run_sql(conn, changes_mod.CLEAR_STATE_SQL)
-        _drop_temps(conn)
-        d2c_mod.build(conn, link_settings)
+        _clear_marts(conn, link_settings)
         return report
+    model_out = (model_dir or config.dashboards_dir / "model") if discover else None
     d2c_job = d2c_mod.start(conn, link_settings)   # links and chain marts: core.cases only
-    registered: dict[str, Table] = {}
-
-    def register(**tables: Table) -> None:
-        for name, table in tables.items():
-            conn.register(name, scannable(table))
-            registered[name] = table
-
-    def release(*names: str) -> None:
-        """Unregister tables whose statements have run, so that their arrays (and Arrow
-        copies) are freed before the next phase's arrays and DuckDB buffers."""
-        for name in names:
-            if registered.pop(name, None) is not None:
-                conn.unregister(name)
-
-    params: dict[str, Any] = {
-        "waste_types": list(WASTE_TYPES), "details": list(DETAILS),
-        "reopen_code": WASTE_TYPES.index("reopen"), "handoff_code": WASTE_TYPES.index("handoff"),
-        "min_cases": settings.driver_min_cases, "ticket_effort_h": settings.ticket_effort_h,
-        "default_rate": settings.default_rate,
-    }
-    writer = _Writer(conn, params, report)
-    model_job: Callable[[], ModelResult | None] | None = None
-    preload: Callable[[], None] | None = None
-    remote = detector if isinstance(detector, CaseMartWriter) else None
-    cleanups: list[Callable[[], None]] = []
+    run = _Run(conn, settings, report, progress, detector)
     try:
-        with _timed(report, "variants", progress):
-            waste_job = in_thread(lambda: detector(events, settings), "procmine-mine-waste")
-            variants = compute_variants(events)   # meanwhile: waste
-            steps = step_table(events)
-            durations = (events.t[events.ends - 1] - events.t[events.starts]) / 1e6
-            stages = _stage_names(events)
-            register(_mine_variant=variant_table(variants), _mine_steps=steps,
-                     _mine_variant_case={"ci": np.arange(events.cases, dtype=np.int32),
-                                         "vi": variants.case_variant, "duration_s": durations},
-                     _mine_activity=_names(events.vocab.activities),
-                     _mine_stage=_names(stages), _mine_case_key=case_key_table(events))
-            # meanwhile: waste; then each case's id and core.cases row (_plan_rewrite's)
-            writer.run(*_models("variants", "transitions"),
-                       ("case_ids", _temp_table("intermediate/case_ids", "_mine_case_id")))
-        with _timed(report, "waste", progress):
-            found = waste_job()
-            del waste_job   # (its join holds the result)
-        with _timed(report, "conformance", progress):
-            give_back_freed()   # (the variants' and waste detection's temporaries)
-            checked = conformance_mod.check(events, variants, settings)
-            deviations = conformance_mod.deviation_instances(events, variants, checked)
-            instances = Instances.concat([found.instances, deviations])
-            runs, resolution = found.runs, found.resolution
-            paths = {"pid": found.path_instance, "step": found.path_step,
-                     "holder": found.path_holder}
-            del found, deviations   # (the batches concatenated into `instances`)
-            clock = Clock.of(events, settings, resolution.resolved_state(events))
-            instances.apply_clock(clock)   # waste hours: internal time only
-            clocked, wait_class = clock_columns(events, resolution, clock), clock.wait_class
-            del clock   # (its running sums: 24 bytes per event)
-            cost = _costs(events, instances, settings)
-        computed = time.perf_counter()
-        writer.wait()
-        release("_mine_steps", "_mine_case_key")   # (step_flags rebuilds the steps)
-        del steps
-        give_back_freed()   # (the core's temporaries)
-        # core: from reading the store until variants, transitions (marts written) and every
-        # waste instance with its hours and cost are computed (the figure compared with pm4py;
-        # not the wait for _mine_case_id, which the writer builds after marts.transitions)
-        report.timings["core"] = max(computed, writer.done["transitions"]) - started
-        params["reference_model"] = str(checked.model_path)
-        if discover:   # pm4py (mostly Python) beside the marts' SQL (DuckDB frees the GIL)
-            model_job = in_thread(
-                lambda: _discover(report, variants, settings,
-                                  model_dir or config.dashboards_dir / "model"),
-                "procmine-mine-model")
-        preload = in_thread(drift_mod.preload, "procmine-mine-preload")
-        with _timed(report, "plan_rewrite", progress):
-            changes = _plan_rewrite(conn, events, variants, settings, checked.model_path,
-                                    incremental)
-            rewrite = changes.rewrite
-            report.cases_rewritten = changes.count(events.cases)
-            report.rewrite_reason = changes.reason
-            events.forget("pos", "case_start", "g", "new_case")   # (drift: again if needed)
-            give_back_freed()
-        with _timed(report, "write_waste", progress):
-            vendors = _case_vendors(conn, events, instances)
-            waste = _waste_table(events, instances, cost, stages.index("reopen"))
-            # the last uses of the per-event dwell, case index and successor flags until the
-            # step table: freed while marts.waste is written (step_table derives them again)
-            handoffs = handoff_table(events, instances, params["handoff_code"])
-            events.forget("dwell_us", "ci", "has_next")
-            waste_rows = _case_rows(waste, rewrite, events)
-            if remote is not None:   # (the partitions' tasks read every column)
-                waste_rows = _event_columns(events)(waste_rows)
-            register(_mine_waste_rows=waste_rows,
-                     _mine_pp_path=paths,
-                     _mine_vendor=_names(vendors),
-                     _mine_waste_type=_names(list(WASTE_TYPES)),
-                     _mine_clock=_names(list(CLOCK_CLASSES)),
-                     _mine_detail=_names([None, *DETAILS[1:]]))
-            if rewrite is not None:
-                register(_mine_rewrite={"ci": rewrite.astype(np.int32)})
-                conn.execute(REWRITE_IDS_SQL)
-            if remote is None:
-                writer.run(("waste_evidence",
-                            _temp_table("intermediate/ping_pong_paths", "_mine_pp_evidence")),
-                           ("waste_evidence",
-                            _temp_table("intermediate/waste_evidence", "_mine_evidence")),
-                           *_per_case("waste", rewrite, "_mine_waste_rows", waste_rows,
-                                      _event_columns(events)))
-            cases = case_table(events, variants, runs, resolution, instances, cost,
-                               settings, clocked)   # meanwhile: marts.waste
-            del clocked
-            resolution = _neutral_only(resolution)   # (what backlog_tables reads)
-            first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
-                                  len(WASTE_TYPES))   # (waste_heatmap.sql only)
-            give_back_freed()   # (the case table's temporaries) while marts.waste is written
-            writer.wait()
-            del waste_rows
-            if remote is None:   # (the remote engine writes from them later)
-                release("_mine_waste_rows", "_mine_pp_path")
-                for temp in ("_mine_pp_evidence", "_mine_evidence"):   # (waste.sql's only)
-                    conn.execute(f"DROP TABLE IF EXISTS {quote_ident(temp)}")
-            del paths
-            register(_mine_waste={name: waste[name] for name in HEATMAP_WASTE_COLUMNS}
-                     | {"first_of_kind": first})
-            del waste, first
-            _summarise(report, instances, cost)
-        with _timed(report, "write_other_marts", progress):
-            categories = [r[0] for r in conn.execute(CATEGORIES_SQL).fetchall()]
-            vocab = events.vocab
-            case_rows = _with_times(_case_rows(cases, rewrite, events),
-                                    first_ts="first_us", last_ts="last_us",
-                                    response_us_ts="response_us", resolved_us_ts="resolved_us")
-            register(
-                _mine_case=cases,
-                _mine_case_rows=case_rows,
-                _mine_group=_names(vocab.groups), _mine_sourcing=_names(vocab.sourcings),
-                _mine_handoff=handoffs,
-                _mine_conformance={
-                    "vi": np.arange(variants.size, dtype=np.int32),
-                    "fitness": np.array([np.nan if f is None else f for f in checked.fitness]),
-                    "deviations": object_array(checked.deviations),
-                    "log_moves": np.array([len(m) for m in checked.log_moves], dtype=np.int32),
-                    "model_moves": np.array(checked.model_moves, dtype=np.int32),
-                    "unjudged_events": np.array(checked.unjudged, dtype=np.int64)},
-                _mine_holder_rate={
-                    "code": np.arange(len(events.vocab.holder_group), dtype=np.int32),
-                    "rate": _holder_rates(events, settings)},
-                _mine_sla={
-                    "priority": object_array(list(settings.sla_resolution_h)),
-                    "hours": np.array(list(settings.sla_resolution_h.values()), np.float64)},
-                _mine_security={"category": object_array(
-                    [c for c in categories if settings.is_security(c)])})
-            if remote is not None:   # the partitions' marts.waste / case_kpis rows, as tasks
-                join_marts, cleanup = remote.start_case_marts(conn, registered, params, rewrite)
-                cleanups.extend((_quietly(join_marts), cleanup))   # tasks done, then rm
-                release("_mine_waste_rows", "_mine_pp_path")   # (written for the tasks)
-            with _timed(report, "driver_tables", None):   # (before the writer starts)
-                register(**_driver_tables(conn, events, runs, instances))
-                give_back_freed()
-            if remote is None:
-                writer.run(*_per_case("case_kpis", rewrite, "_mine_case_rows", case_rows),
-                           ("case_ids_late", _temp_table("intermediate/case_ids_late",
-                                                         "_mine_case_late")),
-                           ("case_ids_late", NARROW_CASE_IDS_SQL),
-                           *_models("activities", "conformance", "handoff_matrix"))
-            else:
-                writer.run(*_models("activities", "conformance", "handoff_matrix"))
-            del instances, cost, runs, case_rows, handoffs   # (report taken; tables built)
-            give_back_freed()
-            backlog, stage_hours = backlog_tables(events, resolution)   # meanwhile: SQL
-            del resolution
-            writer.wait()
-            # marts.case_kpis written: of the case table, the statements to come read only
-            # waste_drivers.sql's count and waste_heatmap.sql's cycle (freed before marts.kpis
-            # and the step flags, 20 bytes per event)
-            release("_mine_case_rows", "_mine_handoff", "_mine_conformance", "_mine_case")
-            register(_mine_case={name: cases[name] for name in ("ci", "first_us", "last_us")})
-            del cases
-            give_back_freed()
-            writer.run(*_models("waste_drivers", *(("kpis",) if remote is None else ())))
-            flags = step_flags(events, step_table(events), wait_class)   # meanwhile: SQL
-            # the step table's per-event dwell, case index and successor flags: not read again
-            # until drift (which derives them again), freed while marts.kpis is written
-            events.forget("dwell_us", "ci", "has_next")
-            give_back_freed()   # (the flags' sorts) while the writer still runs
-            writer.wait()
-            release("_mine_driver_base", "_mine_driver_type", "_mine_driver_hits")
-            if remote is not None:
-                with _timed(report, "wait_case_marts", None):   # (the tasks' critical path)
-                    files = join_marts()
-                writer.run(*_append_case_marts(params, files, rewrite), *_models("kpis"))
-                writer.wait()
-            if rewrite is not None and _mart_rows(conn, "case_kpis") != events.cases:
-                raise ProcmineError("marts.case_kpis lost track of its cases after a partial "
-                                    "rewrite (internal error)")
-            changes_mod.save(conn, events, changes)
-            register(_mine_backlog=backlog, _mine_stage_hours=stage_hours,
-                     _mine_step_flags=flags)
-            writer.run(*_models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
-            writer.wait()
-            release("_mine_backlog", "_mine_stage_hours", "_mine_step_flags", "_mine_waste",
-                    "_mine_case")
-            del flags, backlog, stage_hours
-            give_back_freed()
-        with _timed(report, "drift", progress):   # weekly series in numpy, PELT on short ones
-            join_preload, preload = preload, None
-            join_preload()
-            conn.register("_mine_drift", drift_mod.compute_drift(
-                conn, drift_settings, events, variants))
-            registered["_mine_drift"] = {}
-            writer.run(*_models("drift"))
-            writer.wait()
-        with _timed(report, "d2c", progress):   # (waits for d2c_job), the cross-record heat map
-            for step, seconds in d2c_job().items():
-                report.timings[f"d2c_{step}"] = seconds
-            d2c_mod.build_heatmap(conn)
+        variants, checked = _aggregate_marts(
+            run, events, _per_case_marts(run, events, started, incremental, model_out))
+        _drift(run, events, variants, drift_settings)
+        _d2c(run, d2c_job)
         report.transitions = _mart_rows(conn, "transitions")
     except BaseException:
         with contextlib.suppress(BaseException):   # (joined again: returns or re-raises)
             d2c_job()   # before the connection is closed, whatever else failed
-        with contextlib.suppress(BaseException):   # the first failure is the one reported
-            writer.wait()
-            if model_job is not None:
-                model_job()
-            if preload is not None:
-                preload()
+        run.fail()
         raise
     finally:
-        for name in registered:
-            conn.unregister(name)
-        _drop_temps(conn)
-        for cleanup in cleanups:
-            cleanup()
-    report.model = model_job() if model_job is not None else None
+        run.close()
+    report.model = run.model_job() if run.model_job is not None else None
     report.variants, report.conformance_checked = variants.size, checked.checked
     report.reference_model = checked.model_path
     return report
 
 
-def _neutral_only(resolution: Resolution) -> Resolution:
-    """The resolution with only its neutral events kept (the backlog's input; the other
-    index arrays, one int64 per open event among them, are freed)."""
-    none = np.zeros(0, np.int64)
-    return dataclasses.replace(resolution, resolved=none, resolved_stage=none, open=none,
-                               reopen=none, reopen_after=none)
+def _clear_marts(conn: duckdb.DuckDBPyConnection, link_settings: d2c_mod.LinkSettings) -> None:
+    """No events: every mart and the per-case state emptied."""
+    _waste_as_table(conn)
+    for mart in MARTS:
+        conn.execute(f"DELETE FROM {qualified(f'marts.{mart}')}")
+    run_sql(conn, changes_mod.CLEAR_STATE_SQL)
+    _drop_temps(conn)
+    d2c_mod.build(conn, link_settings)
+
+
+def _per_case_marts(run: _Run, events: EventArrays, started: float, incremental: bool,
+                    model_out: Path | None) -> _CaseMarts:
+    """The phases from the core to marts.case_kpis (being written when this returns): the
+    core's per-instance arrays, the case table and the hand-offs are freed on return."""
+    core = _core(run, events, started)
+    run.params["reference_model"] = str(core.checked.model_path)
+    if model_out is not None:   # pm4py (mostly Python) beside the marts' SQL (DuckDB frees the GIL)
+        run.model_job = _start_discovery(run, core.variants, model_out)
+    run.preload = in_thread(drift_mod.preload, "procmine-mine-preload")
+    with run.timed("plan_rewrite"):
+        changes = _plan_rewrite(run.conn, events, core.variants, run.settings,
+                                core.checked.model_path, incremental)
+        run.report.cases_rewritten = changes.count(events.cases)
+        run.report.rewrite_reason = changes.reason
+        events.forget("pos", "case_start", "g", "new_case")   # (drift: again if needed)
+        give_back_freed()
+    with run.timed("write_waste"):
+        cases, handoffs = _write_waste(run, events, core, changes.rewrite)
+        _summarise(run.report, core.instances, core.cost)
+    end_phase = run.start("write_other_marts")   # (ended by _aggregate_marts)
+    join_marts = _write_case_kpis(run, events, core, cases, handoffs, changes.rewrite)
+    return _CaseMarts(core.variants, core.checked, changes, core.resolution, core.wait_class,
+                      join_marts, end_phase)
+
+
+def _core(run: _Run, events: EventArrays, started: float) -> _Core:
+    """Phases variants, waste and conformance: marts.variants and marts.transitions written
+    (and _mine_case_id, intermediate/case_ids.sql), every waste instance with its hours and
+    cost computed; report.timings["core"] from `started` (reading the store) until then."""
+    with run.timed("variants"):
+        waste_job = in_thread(lambda: run.detector(events, run.settings),
+                              "procmine-mine-waste")
+        variants, stages = _variants(run, events)   # meanwhile: waste
+    with run.timed("waste"):
+        waste_job()
+    with run.timed("conformance"):
+        give_back_freed()   # (the variants' and waste detection's temporaries)
+        checked = conformance_mod.check(events, variants, run.settings)
+        instances, runs, resolution, paths = _with_deviations(events, variants, checked,
+                                                              waste_job())
+        del waste_job   # (its join holds the detection's instances, concatenated above)
+        clocked, wait_class = _clock(events, run.settings, instances, resolution)
+        cost = costs(events, instances, run.settings)
+    computed = time.perf_counter()
+    run.writer.wait()
+    run.release("_mine_steps", "_mine_case_key")   # (step_flags rebuilds the steps)
+    give_back_freed()   # (the core's temporaries)
+    run.register(_mine_pp_path=paths)   # (waste.sql's, through ping_pong_paths.sql)
+    # core: from reading the store until variants, transitions (marts written) and every
+    # waste instance with its hours and cost are computed (the figure compared with pm4py;
+    # not the wait for _mine_case_id, which the writer builds after marts.transitions)
+    run.report.timings["core"] = max(computed, run.writer.done["transitions"]) - started
+    return _Core(variants, stages, checked, instances, cost, runs, resolution, clocked,
+                 wait_class)
+
+
+def _variants(run: _Run, events: EventArrays) -> tuple[Variants, list[str | None]]:
+    """The variants and the stage code table; the writer starts marts.variants,
+    marts.transitions and _mine_case_id (_plan_rewrite's) from the tables registered here."""
+    variants = compute_variants(events)
+    steps = step_table(events)
+    durations = (events.t[events.ends - 1] - events.t[events.starts]) / 1e6
+    stages = stage_names(events)
+    run.register(_mine_variant=variant_table(variants), _mine_steps=steps,
+                 _mine_variant_case={"ci": np.arange(events.cases, dtype=np.int32),
+                                     "vi": variants.case_variant, "duration_s": durations},
+                 _mine_activity=names(events.vocab.activities),
+                 _mine_stage=names(stages), _mine_case_key=case_key_table(events))
+    run.writer.run(*models("variants", "transitions"),
+                   ("case_ids", temp_table("intermediate/case_ids", "_mine_case_id")))
+    return variants, stages
+
+
+def _with_deviations(events: EventArrays, variants: Variants, checked: Conformance,
+                     found: WasteResult) -> tuple[Instances, GroupRuns, Resolution, Table]:
+    """The detected waste instances and the deviations (conformance) as one Instances, the
+    group runs, the resolution and the ping-pong paths."""
+    deviations = conformance_mod.deviation_instances(events, variants, checked)
+    return (Instances.concat([found.instances, deviations]), found.runs, found.resolution,
+            {"pid": found.path_instance, "step": found.path_step, "holder": found.path_holder})
+
+
+def _clock(events: EventArrays, settings: MiningSettings, instances: Instances,
+           resolution: Resolution) -> tuple[Table, np.ndarray]:
+    """The instances' hours cut to internal time (clock.py); returns the case table's clock
+    columns and each event's wait class (the clock's running sums, 16 bytes per event, are
+    freed on return)."""
+    clock = Clock.of(events, settings, resolution.resolved_state(events))
+    instances.apply_clock(clock)   # waste hours: internal time only
+    return clock_columns(events, resolution, clock), clock.wait_class
+
+
+def _write_waste(run: _Run, events: EventArrays, core: _Core,
+                 rewrite: np.ndarray | None) -> tuple[Table, Table]:
+    """marts.waste written (rows of the rewritten cases), the case table computed meanwhile;
+    returns it and the hand-off table. The waste table is freed on return, but the columns
+    waste_heatmap.sql reads (_mine_waste)."""
+    instances = core.instances
+    vendors = case_vendors(run.conn, events, instances)
+    waste = waste_table(events, instances, core.cost, core.stages.index("reopen"))
+    # the last uses of the per-event dwell, case index and successor flags until the
+    # step table: freed while marts.waste is written (step_table derives them again)
+    handoffs = handoff_table(events, instances, run.params["handoff_code"])
+    events.forget("dwell_us", "ci", "has_next")
+    waste_rows = case_rows(waste, rewrite, events)
+    if run.remote is not None:   # (the partitions' tasks read every column)
+        waste_rows = event_columns(events)(waste_rows)
+    run.register(_mine_waste_rows=waste_rows,
+                 _mine_vendor=names(vendors),
+                 _mine_waste_type=names(list(WASTE_TYPES)),
+                 _mine_clock=names(list(CLOCK_CLASSES)),
+                 _mine_detail=names([None, *DETAILS[1:]]))
+    if rewrite is not None:
+        run.register(_mine_rewrite={"ci": rewrite.astype(np.int32)})
+        run.conn.execute(REWRITE_IDS_SQL)
+    if run.remote is None:
+        run.writer.run(("waste_evidence",
+                        temp_table("intermediate/ping_pong_paths", "_mine_pp_evidence")),
+                       ("waste_evidence",
+                        temp_table("intermediate/waste_evidence", "_mine_evidence")),
+                       *per_case("waste", rewrite, "_mine_waste_rows", waste_rows,
+                                 event_columns(events)))
+    cases = case_table(events, core.variants, core.runs, core.resolution, instances,
+                       core.cost, run.settings, core.clocked)   # meanwhile: marts.waste
+    core.case_table_done()
+    first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
+                          len(WASTE_TYPES))   # (waste_heatmap.sql only)
+    give_back_freed()   # (the case table's temporaries) while marts.waste is written
+    run.writer.wait()
+    if run.remote is None:   # (the remote engine writes from them later)
+        run.release("_mine_waste_rows", "_mine_pp_path")
+        for temp in ("_mine_pp_evidence", "_mine_evidence"):   # (waste.sql's only)
+            run.conn.execute(f"DROP TABLE IF EXISTS {quote_ident(temp)}")
+    run.register(_mine_waste={name: waste[name] for name in HEATMAP_WASTE_COLUMNS}
+                 | {"first_of_kind": first})
+    return cases, handoffs
+
+
+def _write_case_kpis(run: _Run, events: EventArrays, core: _Core, cases: Table,
+                     handoffs: Table, rewrite: np.ndarray | None
+                     ) -> Callable[[], dict[str, list[str]]] | None:
+    """The first part of write_other_marts: the case table and every table of the per-case
+    and waste-driver marts registered, the drivers' counts made, the writer started on
+    marts.case_kpis (local engine; the remote engine's tasks started instead: their join is
+    returned), activities, conformance and handoff_matrix."""
+    categories = [r[0] for r in run.conn.execute(CATEGORIES_SQL).fetchall()]
+    vocab = events.vocab
+    rows = with_times(case_rows(cases, rewrite, events),
+                      first_ts="first_us", last_ts="last_us",
+                      response_us_ts="response_us", resolved_us_ts="resolved_us")
+    run.register(_mine_case=cases, _mine_case_rows=rows,
+                 _mine_group=names(vocab.groups), _mine_sourcing=names(vocab.sourcings),
+                 _mine_handoff=handoffs,
+                 _mine_conformance=conformance_table(core.checked, core.variants.size),
+                 **setting_tables(events, run.settings, categories))
+    join_marts = None
+    if run.remote is not None:   # the partitions' marts.waste / case_kpis rows, as tasks
+        join_marts, cleanup = run.remote.start_case_marts(run.conn, run.registered,
+                                                          run.params, rewrite)
+        run.cleanups.extend((_quietly(join_marts), cleanup))   # tasks done, then rm
+        run.release("_mine_waste_rows", "_mine_pp_path")   # (written for the tasks)
+    with run.timed("driver_tables", shown=False):   # (before the writer starts)
+        run.register(**driver_tables(run.conn, events, core.runs, core.instances))
+        give_back_freed()
+    if run.remote is None:
+        run.writer.run(*per_case("case_kpis", rewrite, "_mine_case_rows", rows),
+                       ("case_ids_late", temp_table("intermediate/case_ids_late",
+                                                    "_mine_case_late")),
+                       ("case_ids_late", NARROW_CASE_IDS_SQL),
+                       *models("activities", "conformance", "handoff_matrix"))
+    else:
+        run.writer.run(*models("activities", "conformance", "handoff_matrix"))
+    return join_marts
+
+
+def _aggregate_marts(run: _Run, events: EventArrays, done: _CaseMarts
+                     ) -> tuple[Variants, Conformance]:
+    """The rest of write_other_marts (its first part: _write_case_kpis), from marts.case_kpis
+    being written; returns the variants and the conformance check for the report."""
+    give_back_freed()   # (the core's per-instance arrays, freed as _per_case_marts ended)
+    _write_step_marts(run, events, done, *_backlog_beside_case_kpis(run, events, done))
+    give_back_freed()   # (the backlog and step tables)
+    done.end_phase()
+    return done.variants, done.checked
+
+
+def _backlog_beside_case_kpis(run: _Run, events: EventArrays, done: _CaseMarts
+                              ) -> tuple[Table, Table]:
+    """The backlog tables (numpy) while marts.case_kpis is written; then the writer starts
+    marts.waste_drivers (and marts.kpis, local engine)."""
+    backlog, stage_hours = backlog_tables(events, done.resolution)   # meanwhile: SQL
+    run.writer.wait()
+    # marts.case_kpis written: of the case table, the statements to come read only
+    # waste_drivers.sql's count and waste_heatmap.sql's cycle (freed before marts.kpis
+    # and the step flags, 20 bytes per event)
+    run.release("_mine_case_rows", "_mine_handoff", "_mine_conformance")
+    run.keep_columns("_mine_case", CASE_SPAN_COLUMNS)
+    give_back_freed()
+    run.writer.run(*models("waste_drivers", *(("kpis",) if run.remote is None else ())))
+    return backlog, stage_hours
+
+
+def _write_step_marts(run: _Run, events: EventArrays, done: _CaseMarts, backlog: Table,
+                      stage_hours: Table) -> None:
+    """The step flags (numpy, beside marts.waste_drivers and marts.kpis), the remote
+    engine's per-case rows appended, the per-case state saved, then the marts of the backlog
+    and step tables; their arrays are freed on return."""
+    flags = step_flags(events, step_table(events), done.wait_class)   # meanwhile: SQL
+    # the step table's per-event dwell, case index and successor flags: not read again
+    # until drift (which derives them again), freed while marts.kpis is written
+    events.forget("dwell_us", "ci", "has_next")
+    give_back_freed()   # (the flags' sorts) while the writer still runs
+    run.writer.wait()
+    run.release("_mine_driver_base", "_mine_driver_type", "_mine_driver_hits")
+    rewrite = done.changes.rewrite
+    if done.join_marts is not None:
+        with run.timed("wait_case_marts", shown=False):   # (the tasks' critical path)
+            files = done.join_marts()
+        run.writer.run(*append_case_marts(run.params, files, rewrite), *models("kpis"))
+        run.writer.wait()
+    if rewrite is not None and _mart_rows(run.conn, "case_kpis") != events.cases:
+        raise ProcmineError("marts.case_kpis lost track of its cases after a partial "
+                            "rewrite (internal error)")
+    changes_mod.save(run.conn, events, done.changes)
+    run.register(_mine_backlog=backlog, _mine_stage_hours=stage_hours, _mine_step_flags=flags)
+    run.writer.run(*models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
+    run.writer.wait()
+    run.release("_mine_backlog", "_mine_stage_hours", "_mine_step_flags", "_mine_waste",
+                "_mine_case")
+
+
+def _drift(run: _Run, events: EventArrays, variants: Variants,
+           settings: drift_mod.DriftSettings) -> None:
+    with run.timed("drift"):   # weekly series in numpy, PELT on short ones
+        join_preload, run.preload = run.preload, None
+        if join_preload is not None:
+            join_preload()
+        run.conn.register("_mine_drift", drift_mod.compute_drift(
+            run.conn, settings, events, variants))
+        run.registered["_mine_drift"] = {}
+        run.writer.run(*models("drift"))
+        run.writer.wait()
+
+
+def _d2c(run: _Run, d2c_job: Callable[[], dict[str, float]]) -> None:
+    with run.timed("d2c"):   # (waits for d2c_job), the cross-record heat map
+        for step, seconds in d2c_job().items():
+            run.report.timings[f"d2c_{step}"] = seconds
+        d2c_mod.build_heatmap(run.conn)
 
 
 def _summarise(report: MineReport, instances: Instances, cost: np.ndarray) -> None:
@@ -468,76 +569,6 @@ def _quietly(join: Callable[[], Any]) -> Callable[[], None]:
             join()
 
     return run
-
-
-def _models(*names: str) -> list[tuple[str, str]]:
-    """The statements materialising the models sql/marts/<name>.sql into marts.<name>, as
-    (name, statement) for _Writer.run."""
-    return [(name, materialise_sql(f"marts/{name}", f"marts.{name}")) for name in names]
-
-
-def _append_case_marts(params: dict[str, Any], files: dict[str, list[str]],
-                       rewrite: np.ndarray | None) -> list[tuple[str, str]]:
-    """The statements putting the partitions' rows of the per-case marts (Parquet files,
-    partition_marts.write_partition) into marts.waste and marts.case_kpis."""
-    statements = []
-    for mart in CASE_MARTS:
-        if files[mart]:   # (none: no case rewritten)
-            params[files_param(mart)] = files[mart]
-            statements += append_statements(mart, rewrite)
-    return statements
-
-
-def _temp_table(model: str, table: str) -> str:
-    """The statement materialising an intermediate model into a temp table."""
-    return materialise_sql(model, table, temp=True)
-
-
-def _per_case(mart: str, rewrite: np.ndarray | None, inputs: str, rows: Table,
-              derive: Callable[[Table], Table] | None = None) -> list[tuple[str, Statement]]:
-    """The statements that write a per-case mart from its model (sql/marts/<mart>.sql): the
-    whole table, or the rewritten cases' rows deleted and appended (REWRITE_IDS_SQL). The
-    model's input table `inputs` (`rows`, one row per case or waste instance, each written on
-    its own) is handed to it PART_ROWS rows at a time: the first part creates the table, the
-    others append. `derive` adds columns to each part when its statement runs (columns taken
-    from the event arrays exist for one part at a time)."""
-    model, table = f"marts/{mart}", f"marts.{mart}"
-    size = len(next(iter(rows.values())))
-    statements: list[tuple[str, Statement]] = []
-    if rewrite is not None:
-        statements.append((mart, DELETE_REWRITTEN_SQL.format(table=qualified(table))))
-    for start in range(0, max(size, 1), PART_ROWS):
-        part = {name: column[start:start + PART_ROWS] for name, column in rows.items()}
-        sql = materialise_sql(model, table, append=rewrite is not None or start > 0)
-        statements.append((mart, _with_input(inputs, part, sql, derive)))
-    return statements
-
-
-def _with_input(name: str, table: Table, sql: str,
-                derive: Callable[[Table], Table] | None = None) -> Statement:
-    """A writer statement that registers `table` (with `derive`'s columns, made now) as
-    `name` (replacing what had that name), then runs `sql`."""
-    def run(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
-        conn.register(name, scannable(table if derive is None else derive(table)))
-        run_sql(conn, sql, params)
-
-    return run
-
-
-def _case_rows(table: Table, rewrite: np.ndarray | None, events: EventArrays) -> Table:
-    """The rows of a table with a case index column `ci` that belong to the rewritten cases."""
-    if rewrite is None:
-        return table
-    chosen = np.zeros(events.cases, dtype=bool)
-    chosen[rewrite] = True
-    keep = chosen[table["ci"]]
-    return {name: column[keep] for name, column in table.items()}
-
-
-def _with_times(table: Table, **columns: str) -> Table:
-    """The table with TIMESTAMPTZ columns (variants.utc) beside the epoch-microsecond columns
-    they view, e.g. ts="t_us" (the SQL models read them as they are: no cast per row)."""
-    return {**table, **{name: utc(table[source]) for name, source in columns.items()}}
 
 
 def _mart_rows(conn: duckdb.DuckDBPyConnection, mart: str) -> int:
@@ -566,6 +597,13 @@ def _plan_rewrite(conn: duckdb.DuckDBPyConnection, events: EventArrays, variants
                             rewrite_all=reason, mart_rows=_mart_rows(conn, "case_kpis"))
 
 
+def _start_discovery(run: _Run, variants: Variants, out_dir: Path
+                     ) -> Callable[[], ModelResult | None]:
+    """The model's discovery in a thread (its closure holds the variants only)."""
+    return in_thread(lambda: _discover(run.report, variants, run.settings, out_dir),
+                     "procmine-mine-model")
+
+
 def _discover(report: MineReport, variants: Variants, settings: MiningSettings,
               out_dir: Path) -> ModelResult | None:
     started = time.perf_counter()
@@ -583,34 +621,6 @@ def _drop_temps(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {quote_ident(temp)}")
 
 
-def _driver_tables(conn: duckdb.DuckDBPyConnection, events: EventArrays, runs: GroupRuns,
-                   instances: Instances) -> dict[str, Table]:
-    """The case counts of waste_drivers.sql (groupings.driver_counts) over the values
-    driver_values.sql numbers: each case's priority, category and source, and the groups and
-    sourcings of its group runs. Needs _mine_case_id, _mine_group and _mine_sourcing."""
-    vocab = events.vocab
-    run_sql(conn, _temp_table("intermediate/driver_values", "_mine_driver_value"))
-    case_values = conn.execute(model_query("intermediate/case_driver_values")).fetchnumpy()
-    values = conn.execute("SELECT count(*) FROM _mine_driver_value").fetchall()[0][0]
-    vid_of = {"group": np.zeros(len(vocab.groups), np.int64),
-              "sourcing": np.zeros(len(vocab.sourcings), np.int64)}
-    for attribute, code, vid in conn.execute(DRIVER_CODES_SQL).fetchall():
-        vid_of[attribute][code] = vid
-    pairs = [(np.asarray(case_values["ci"]), np.asarray(case_values["vid"]))]
-    del case_values   # (driver_counts frees each entry of `pairs` once counted)
-    for attribute, of_holder in (("group", vocab.holder_group),
-                                 ("sourcing", vocab.holder_sourcing)):
-        passed = distinct_in_case(runs.case, of_holder[runs.holder])
-        pairs.append((passed["ci"], vid_of[attribute][passed["code"]]))
-    return driver_counts(pairs, case_waste_masks(instances, events.cases), values)
-
-
-def _stage_names(events: EventArrays) -> list[str | None]:
-    """The stage code table, with 'reopen' (the stage of reopen waste) if not there yet."""
-    stages = list(events.vocab.stages)
-    return stages if "reopen" in stages else [*stages, "reopen"]
-
-
 def _waste_as_table(conn: duckdb.DuckDBPyConnection) -> None:
     """marts.waste is a table (a development build briefly made it a view over schema mine)."""
     kind = conn.execute(
@@ -622,84 +632,6 @@ def _waste_as_table(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("CREATE TABLE marts.waste (case_id VARCHAR, d2c_stage VARCHAR, "
                      "waste_type VARCHAR, hours DOUBLE, cost DOUBLE, evidence VARCHAR, "
                      "detail VARCHAR, org_group VARCHAR, sourcing VARCHAR, ts TIMESTAMPTZ)")
-
-
-def _case_vendors(conn: duckdb.DuckDBPyConnection, events: EventArrays,
-                  instances: Instances) -> list[str | None]:
-    """Vendor names (code table) and, on waits at a vendor, e3 = the case's vendor code
-    (core.cases.vendor, e.g. ServiceNow's vendor column)."""
-    found = conn.sql(CASE_VENDORS_SQL).fetchnumpy()
-    at, names = np.asarray(found["ci"]), np.asarray(found["vendor"], dtype=object)
-    if not len(at):
-        return [None]
-    vendors, codes = np.unique(names.astype(str), return_inverse=True)
-    case_vendor = np.zeros(events.cases, np.int32)
-    case_vendor[at] = codes.reshape(-1) + 1
-    vendor_wait = (instances.wtype == WASTE_TYPES.index("waiting")) & (
-        instances.detail == DETAILS.index("vendor"))
-    instances.e3[vendor_wait] = case_vendor[instances.ci[vendor_wait]]
-    return [None, *vendors.tolist()]
-
-
-def _names(names: list[str | None]) -> Table:
-    return {"code": np.arange(len(names), dtype=np.int32), "name": object_array(names)}
-
-
-def _holder_rates(events: EventArrays, settings: MiningSettings) -> np.ndarray:
-    vocab = events.vocab
-    return np.array([
-        settings.rate(vocab.levels[vocab.holder_level[code]],
-                      vocab.sourcings[vocab.holder_sourcing[code]])
-        for code in range(len(vocab.holder_group))
-    ], dtype=np.float64)
-
-
-def _costs(events: EventArrays, instances: Instances, settings: MiningSettings) -> np.ndarray:
-    """hours × hourly rate of the group holding the case there × the waste type's factor."""
-    rate = _holder_rates(events, settings)[events.holder[instances.ev]]
-    factor = np.array([settings.factor(w) for w in WASTE_TYPES])[instances.wtype]
-    return instances.hours * rate * factor
-
-
-def _waste_table(events: EventArrays, instances: Instances, cost: np.ndarray,
-                 reopen_stage: int) -> Table:
-    ev = instances.ev
-    reopen = instances.wtype == WASTE_TYPES.index("reopen")
-    stage = np.where(reopen, reopen_stage, events.st[ev]).astype(np.int32)
-    return {
-        "ci": instances.ci,
-        "wtype": instances.wtype,
-        "stage": stage,
-        "detail": instances.detail,
-        "hours": instances.hours,
-        "cost": cost,
-        "e1": instances.e1,
-        "e2": instances.e2,
-        "e3": instances.e3,
-        "stopped_hours": instances.stopped,
-        "clock": instances.clock,
-        # the instances' event indices (not copies): `_event_columns` takes each part's
-        # times and holder from them when it is written
-        "ev": ev,
-        "since": instances.since,
-        "until": instances.until,
-    }
-
-
-def _event_columns(events: EventArrays) -> Callable[[Table], Table]:
-    """Rows of the waste table (`_waste_table`) with what waste.sql reads of their events:
-    the holder and the times (epoch microseconds and TIMESTAMPTZ ts, since_ts, until_ts).
-    Made part by part as marts.waste is written (in the writer's thread, from the arrays
-    taken here): 28 bytes per instance for one part only."""
-    t, holder = events.t, events.holder
-
-    def add(rows: Table) -> Table:
-        return _with_times({**rows, "holder": holder[rows["ev"]].astype(np.int32),
-                            "t_us": t[rows["ev"]],
-                            "since_us": t[rows["since"]], "until_us": t[rows["until"]]},
-                           ts="t_us", since_ts="since_us", until_ts="until_us")
-
-    return add
 
 
 __all__ = ["MineReport", "mine"]
