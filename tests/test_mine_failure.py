@@ -64,3 +64,46 @@ def test_a_failing_phase_leaves_nothing_behind(helper: str, tmp_path: Path,
     log.write(clean)
     mine(clean, log.config, discover=False)
     assert _marts(conn) == _marts(clean)
+
+
+def test_the_core_runs_beside_a_lower_duckdb_limit_and_the_rest_at_the_stores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """store.beside_arrays: DuckDB's limit is ARRAYS_MEMORY_LIMIT while the core's arrays are
+    at their largest (conformance), the store's from the per-case marts on, and after a
+    failure too."""
+    from procmine import store
+
+    monkeypatch.delenv(store.MEMORY_LIMIT_ENV, raising=False)
+    log = _log()
+    conn = fresh_db(tmp_path / "db.duckdb")
+    log.write(conn)
+    limit_sql = "SELECT current_setting('memory_limit')"
+    stored = conn.execute(limit_sql).fetchone()[0]
+    conn.execute("SET memory_limit = ?", [store.ARRAYS_MEMORY_LIMIT])
+    lowered = conn.execute(limit_sql).fetchone()[0]
+    conn.execute("SET memory_limit = ?", [store.memory_limit()])
+    assert lowered != stored
+    seen: dict[str, str] = {}
+    probe = conn.cursor()   # (the writer may be using the connection: the limit is global)
+
+    def spy(name: str, real):
+        def call(*args, **kwargs):
+            seen.setdefault(name, probe.execute(limit_sql).fetchone()[0])
+            return real(*args, **kwargs)
+        return call
+
+    for name in ("case_table", "backlog_tables"):
+        monkeypatch.setattr(mine_mod, name, spy(name, getattr(mine_mod, name)))
+    monkeypatch.setattr(mine_mod.conformance_mod, "check",
+                        spy("conformance", mine_mod.conformance_mod.check))
+    mine(conn, log.config, discover=False)
+    assert seen == {"conformance": lowered, "case_table": stored, "backlog_tables": stored}
+    assert conn.execute(limit_sql).fetchone()[0] == stored
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the core failed")
+
+    monkeypatch.setattr(mine_mod, "compute_variants", fail)
+    with pytest.raises(RuntimeError, match="the core failed"):
+        mine(conn, log.config, discover=False)
+    assert conn.execute(limit_sql).fetchone()[0] == stored

@@ -155,7 +155,8 @@ RELEASE_LIMIT = "64MB"
 
 
 # DuckDB's limit while a caller holds large arrays of its own (mining: ~130-230 bytes per
-# event beside DuckDB); mining's SQL needed 0.5-1 GB at 10M events and spills beyond its limit
+# event beside DuckDB) are at their largest: the core's SQL spills beyond it (40M events:
+# fits; the later marts.kpis needs more, so mining sets the store's limit again after the core)
 ARRAYS_MEMORY_LIMIT = "2GB"
 
 
@@ -168,13 +169,19 @@ def arrays_memory_limit() -> str:
 @contextlib.contextmanager
 def beside_arrays(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """DuckDB's cached blocks dropped (release_cache) and its limit lowered to
-    arrays_memory_limit() for the block, the store's limit set again after: the process's
-    peak is DuckDB's limit plus the caller's arrays (40M events mined: issue #20's 8 GB)."""
+    arrays_memory_limit() while the caller's arrays are at their largest, the store's limit
+    set again after the block (or earlier by the caller, `set_memory_limit`): the process's
+    peak is DuckDB's limit plus those arrays (40M events mined: issue #20's 8 GB)."""
     release_cache(conn, arrays_memory_limit())
     try:
         yield
     finally:
-        conn.execute(SET_MEMORY_LIMIT_SQL, [memory_limit()])
+        set_memory_limit(conn)
+
+
+def set_memory_limit(conn: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB's limit set to the store's (memory_limit())."""
+    conn.execute(SET_MEMORY_LIMIT_SQL, [memory_limit()])
 
 
 def release_cache(conn: duckdb.DuckDBPyConnection, limit: str | None = None) -> None:

@@ -251,7 +251,7 @@ def mine(conn: duckdb.DuckDBPyConnection, config: Config, progress: Progress | N
     partition_marts.CaseMartWriter, the per-case marts' rows are written per partition by it
     (same SQL models) and appended here.
     """
-    with reused_memory(), store.beside_arrays(conn):   # (DuckDB's limit beside the arrays)
+    with reused_memory(), store.beside_arrays(conn):   # (until the core is done, see _core)
         return _mine(conn, config, progress, model_dir=model_dir, discover=discover,
                      incremental=incremental, detector=detector or detect)
 
@@ -347,6 +347,9 @@ def _core(run: _Run, events: EventArrays, started: float) -> _Core:
         cost = costs(events, instances, run.settings)
     computed = time.perf_counter()
     run.writer.wait()
+    # the event arrays and the core's results at their largest until here (store.beside_arrays);
+    # the later SQL needs the store's limit (at 40M events marts.kpis' medians exceed 2 GB)
+    store.set_memory_limit(run.conn)
     run.release("_mine_steps", "_mine_case_key")   # (step_flags rebuilds the steps)
     give_back_freed()   # (the core's temporaries)
     run.register(_mine_pp_path=paths)   # (waste.sql's, through ping_pong_paths.sql)
