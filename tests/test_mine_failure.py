@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import procmine.mine as mine_mod
+from procmine import store
 from procmine.mine import mine
 from tests.mine_support import Log, fresh_db, rows
 
@@ -71,8 +72,6 @@ def test_the_core_runs_beside_a_lower_duckdb_limit_and_the_rest_at_the_stores(
     """store.beside_arrays: DuckDB's limit is ARRAYS_MEMORY_LIMIT while the core's arrays are
     at their largest (conformance), the store's from the per-case marts on, and after a
     failure too."""
-    from procmine import store
-
     monkeypatch.delenv(store.MEMORY_LIMIT_ENV, raising=False)
     log = _log()
     conn = fresh_db(tmp_path / "db.duckdb")

@@ -154,9 +154,9 @@ SET_MEMORY_LIMIT_SQL = "SET memory_limit = ?"
 RELEASE_LIMIT = "64MB"
 
 
-# DuckDB's limit while a caller holds large arrays of its own (mining: ~130-230 bytes per
-# event beside DuckDB) are at their largest: the core's SQL spills beyond it (40M events:
-# fits; the later marts.kpis needs more, so mining sets the store's limit again after the core)
+# DuckDB's limit while a caller's own large arrays are at their largest (mining's core:
+# ~130-230 bytes per event beside DuckDB). The core's SQL spills beyond it and fits at 40M
+# events; marts.kpis needs more there, so mining sets the store's limit again after its core.
 ARRAYS_MEMORY_LIMIT = "2GB"
 
 
