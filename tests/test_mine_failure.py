@@ -19,7 +19,7 @@ DESK, L2 = "Service Desk L1", "Network L2"
 # the threads beside the phases that use the connection (the waste detection's works on the
 # event arrays only, and is not waited for when a phase fails)
 CONNECTION_THREADS = ("procmine-mine-sql", "procmine-mine-d2c", "procmine-mine-model",
-                      "procmine-mine-preload")
+                      "procmine-mine-preload", "procmine-mine-case-rows")
 # (a function mining calls by this name in procmine.mine, what runs beside it then)
 FAILING = ["compute_variants",   # the waste detection's thread
            "case_table",         # marts.waste being written

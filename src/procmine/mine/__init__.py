@@ -588,7 +588,12 @@ def _plan_rewrite(conn: duckdb.DuckDBPyConnection, events: EventArrays, variants
         return changes_mod.case_row_signatures(conn, events)
 
     case_rows_job = in_thread(case_rows, "procmine-mine-case-rows")   # beside numpy hashing
-    signature = changes_mod.event_signatures(events) ^ mix64(case_rows_job())
+    try:
+        hashed = changes_mod.event_signatures(events)
+    except BaseException:
+        _quietly(case_rows_job)()   # (it uses the connection: joined before the cleanup)
+        raise
+    signature = hashed ^ mix64(case_rows_job())
     _waste_as_table(conn)
     reason = ""
     if not incremental:
