@@ -182,3 +182,31 @@ def test_real_nights_touch_the_partitions_of_their_cases(nights, tmp_path: Path)
     assert touched[0] == 3                     # the history: February to April 2016
     assert max(touched[1:]) >= 2               # a night spans months
     assert len(set(months.values())) == 4      # the nights opened May's cases
+
+
+def test_a_case_given_attributes_alone_touches_its_partition(tmp_path: Path,
+                                                             db_path: Path) -> None:
+    """A later snapshot of INC1 that changes its priority only (no event) touches INC1's
+    partition with no new event: its core.cases row changes, so its per-case marts would."""
+    header = "number,incident_state,sys_mod_count,opened_at,sys_updated_at,assignment_group," \
+             "priority\n"
+    day1 = tmp_path / "day1.csv"
+    day1.write_text(header + "INC1,New,0,30/1/2024 09:00,30/1/2024 09:01,Desk L1,3 - Moderate\n"
+                    "INC2,New,0,2/2/2024 09:00,2/2/2024 09:01,Desk L1,3 - Moderate\n",
+                    encoding="utf-8")
+    day2 = tmp_path / "day2.csv"
+    day2.write_text(header + "INC1,New,1,30/1/2024 09:00,5/3/2024 10:00,Desk L1,1 - Critical\n"
+                    "INC3,New,0,5/3/2024 11:00,5/3/2024 11:01,Desk L1,3 - Moderate\n",
+                    encoding="utf-8")
+    config = load_config()
+    overrides = {"date_format": "%d/%m/%Y %H:%M"}
+    ingest(config, db_path, "servicenow", [day1], overrides)
+    second = ingest(config, db_path, "servicenow", [day2], overrides)
+    with store.reading(db_path) as conn:
+        assert conn.execute("SELECT priority FROM core.cases WHERE case_id = 'INC1'"
+                            ).fetchall() == [("1 - Critical",)]
+        new_events = conn.execute("SELECT count(*) FROM core.events WHERE case_id = 'INC3'"
+                                  ).fetchone()[0]
+        assert _run_partitions(conn, second.run_id) == {
+            date(2024, 1, 1): (1, 0), date(2024, 3, 1): (1, new_events)}
+    assert second.events_loaded == new_events > 0
