@@ -295,14 +295,15 @@ def store_checks(db: Path, reference: Path, nights: int, raw_rows: int) -> list[
                 continue
             if differing:
                 failures.append(f"{name}: {differing} rows differ")
-        events, keys, files, distinct_files, logged, raw = conn.execute("""
+        events, keys, files, distinct_files, logged, raw, partitioned = conn.execute("""
             SELECT (SELECT count(*) FROM core.events),
                    (SELECT count(DISTINCT event_id) FROM core.events),
                    (SELECT count(*) FROM core.load_registry),
                    (SELECT count(DISTINCT path) FROM core.load_registry),
                    (SELECT sum(events_loaded) FROM marts.run_log
                     WHERE status IN ('success', 'partial')),
-                   (SELECT count(*) FROM raw.servicenow)""").fetchone()
+                   (SELECT count(*) FROM raw.servicenow),
+                   (SELECT sum(events) FROM core.run_partitions)""").fetchone()
         if keys != events:
             failures.append(f"core.events: {events} rows but {keys} distinct event ids")
         if (files, distinct_files) != (nights, nights):
@@ -310,6 +311,9 @@ def store_checks(db: Path, reference: Path, nights: int, raw_rows: int) -> list[
                             f"expected {nights}")
         if logged != events:
             failures.append(f"run_log's events_loaded add up to {logged}, core holds {events}")
+        if partitioned != events:
+            failures.append(f"core.run_partitions' events add up to {partitioned}, core holds "
+                            f"{events}")
         if raw != raw_rows:
             failures.append(f"raw.servicenow holds {raw} rows, the nights' files {raw_rows}")
     return failures

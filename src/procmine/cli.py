@@ -134,6 +134,8 @@ def ingest(
     dask_address: DaskAddressOption = None,
 ) -> None:
     """Load files through raw → staging → validation → core.events / quarantine.events."""
+    from procmine.cli_format import partitions_touched
+
     database = _db(db)
     with console.status("loading files") as status:
         result = database.ingest(
@@ -148,7 +150,8 @@ def ingest(
     console.print(
         f"{result.files_loaded} file(s) loaded, {skipped} skipped (already loaded), "
         f"{len(result.failed_files)} failed: +{result.events_loaded:,} events in core, "
-        f"{result.events_quarantined:,} quarantined → {database.path}"
+        f"{result.events_quarantined:,} quarantined; {partitions_touched(result)} → "
+        f"{database.path}"
     )
     if result.unmapped is not None and result.unmapped.events:
         console.print(f"unmapped activities: {result.unmapped.describe()}", markup=False,
@@ -260,6 +263,7 @@ def run(
     dask_address: DaskAddressOption = None,
 ) -> None:
     """Run the whole pipeline over the landing folders (data/landing/<source>/)."""
+    from procmine.cli_format import partitions_touched
     from procmine.config import RunSettings
 
     database = _db(db, config_path)
@@ -274,7 +278,7 @@ def run(
     console.print(
         f"run {result.run_id}: {result.status}; {result.files_loaded} file(s) loaded, "
         f"{skipped} already loaded, +{result.events_loaded:,} events, "
-        f"{result.events_quarantined:,} quarantined"
+        f"{result.events_quarantined:,} quarantined; {partitions_touched(result)}"
     )
     if result.status not in ("success",):
         raise typer.Exit(1)

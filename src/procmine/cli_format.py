@@ -16,6 +16,7 @@ from procmine.query import Rows, Status
 
 if TYPE_CHECKING:
     from procmine.compare import Comparison
+    from procmine.load import RunResult
 
 
 def _jsonable(value: Any) -> Any:
@@ -45,6 +46,12 @@ def print_rows(result: Rows, output: str, console: Console) -> None:
             table.add_row(*("" if v is None else str(v) for v in row))
         console.print(table)
         console.print(f"{len(rows)} row(s)")
+
+
+def partitions_touched(result: RunResult) -> str:
+    """The run summary's partitions (case-open months, docs/partitions.md): the run's of the
+    store's."""
+    return f"{result.partitions_touched} of {result.partitions} partitions touched"
 
 
 def _marts_cell(run: dict[str, Any]) -> str:

@@ -61,6 +61,8 @@ class RunResult:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     validation: ValidationReport | None = None
     unmapped: UnmappedReport | None = None   # core's events without a D2C stage (ingest)
+    partitions_touched: int = 0   # partitions (case-open months) the run's cases are in
+    partitions: int = 0           # partitions the store holds after the run
 
     @property
     def files_loaded(self) -> int:
@@ -117,7 +119,15 @@ def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
     if cases_before:
         run_sql(conn, load_sql("core/publish_cases_sourcing.sql"))
     event_index.refresh(conn, events_ready=True)
+    run_sql(conn, load_sql("core/publish_partitions.sql"), params)
     run_sql(conn, load_sql("core/publish_done.sql"), params)
+
+
+def count_partitions(conn: duckdb.DuckDBPyConnection, result: RunResult) -> None:
+    """Set the partitions the run touched and those the store holds (core.run_partitions,
+    core.case_keys: docs/partitions.md)."""
+    result.partitions_touched, result.partitions = conn.execute(
+        load_sql("core/partition_counts.sql"), {"run_id": result.run_id}).fetchone()
 
 
 def load_and_publish_core(
@@ -203,6 +213,7 @@ def ingest(
             load_and_publish_core(conn, config, result, [(source, paths, overrides or {})],
                                   progress, stager=stager)
             result.unmapped = unmapped_report(conn)
+            count_partitions(conn, result)
             result.status = "success" if not result.failed_files else "partial"
             result.message = "; ".join(f.message for f in result.failed_files)[:2000]
             record_run(conn, result)

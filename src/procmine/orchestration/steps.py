@@ -314,6 +314,7 @@ def load(state: RunState) -> dict[str, Any]:
                 file_id=landing_file.file_id, size_bytes=landing_file.size_bytes,
                 message="already loaded (same checksum)"))
     state.fingerprint = inputs_fingerprint(state.db, state.config)
+    loading.count_partitions(state.db, state.result)
     log.info("load: %d file(s), +%d events in core, %d quarantined",
              state.result.files_loaded, state.result.events_loaded,
              state.result.events_quarantined)

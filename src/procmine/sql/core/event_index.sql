@@ -3,11 +3,20 @@
 -- are appended, the cases' rows of core.event_codes are replaced by all their events in
 -- canonical order (ts, source_file, source_row, seq). Called by publishing for the cases a run
 -- gave new events, and with every case to rebuild it (event_index.py).
-INSERT INTO core.case_keys
+-- A new case gets the next key and its partition (migration 19): the UTC month of its first
+-- event, from all its events in core; a case with a key keeps both, whatever events come later.
+INSERT INTO core.case_keys (case_key, case_id, open_month)
 SELECT (SELECT coalesce(max(case_key), 0) FROM core.case_keys)
            + row_number() OVER (ORDER BY r.case_id),
-       r.case_id
+       r.case_id,
+       f.open_month
 FROM _reindex_cases AS r
+LEFT JOIN (
+    SELECT case_id,
+           CAST(date_trunc('month', make_timestamp(min(epoch_us(ts)))) AS DATE) AS open_month
+    FROM _reindex_events
+    GROUP BY case_id
+) AS f USING (case_id)
 WHERE NOT EXISTS (SELECT 1 FROM core.case_keys AS k WHERE k.case_id = r.case_id);
 
 CREATE OR REPLACE TEMP TABLE _reindex_keys AS

@@ -2,6 +2,7 @@
 DELETE FROM staging.events WHERE run_id = $run_id;
 DELETE FROM staging.cases;
 DROP VIEW IF EXISTS _case_events;
+DROP VIEW IF EXISTS _run_event_keys;
 DROP TABLE IF EXISTS _cases_in_core;
 DROP TABLE IF EXISTS _new_events;
 DROP TABLE IF EXISTS _prior_events;

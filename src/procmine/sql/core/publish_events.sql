@@ -30,3 +30,8 @@ CREATE OR REPLACE TEMP TABLE _cases_in_core AS SELECT DISTINCT case_id FROM _cas
 
 CREATE OR REPLACE TEMP VIEW _reindex_events AS
 SELECT * FROM _case_events WHERE case_id IN (SELECT case_id FROM _event_cases);
+
+-- The run's new events, by case key (for core/publish_partitions.sql, read after the mining
+-- index gave new cases their keys).
+CREATE OR REPLACE TEMP VIEW _run_event_keys AS
+SELECT k.case_key FROM _new_events JOIN core.case_keys AS k USING (case_id);

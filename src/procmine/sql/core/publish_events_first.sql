@@ -10,3 +10,7 @@ CREATE OR REPLACE TEMP VIEW _case_events AS SELECT * FROM core.events;
 CREATE OR REPLACE TEMP TABLE _cases_in_core AS SELECT case_id FROM _event_cases;
 
 CREATE OR REPLACE TEMP VIEW _reindex_events AS SELECT * FROM core.events;
+
+-- The run's new events, by case key (for core/publish_partitions.sql, read after the mining
+-- index is refreshed): every event of core, counted through the index's integer keys.
+CREATE OR REPLACE TEMP VIEW _run_event_keys AS SELECT case_key FROM core.event_codes;

@@ -1,5 +1,6 @@
--- `procmine run --full`, after event_index_clear.sql: forget loaded files and everything
--- derived from them (the run log, the schema and the configuration stay).
+-- `procmine run --full`, after event_index_clear.sql (which also empties the keys' partitions
+-- and core.run_partitions): forget loaded files and everything derived from them (the run
+-- log, the schema and the configuration stay).
 DELETE FROM core.load_registry;
 DELETE FROM core.events;
 DELETE FROM core.cases;
