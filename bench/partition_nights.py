@@ -110,7 +110,7 @@ def main() -> None:
         for n, night in enumerate(nights):
             try:
                 result = ingest(config, db, "servicenow", [night.path])
-            except ValidationFailed as exc:   # e.g. a night whose snapshots change nothing
+            except ValidationFailed as exc:   # a night that validation stops
                 stopped.append(f"{night.day}: {exc}".split(" (nothing published")[0])
                 continue
             touched.append((night, result.partitions_touched))

@@ -65,7 +65,7 @@ def run(db: Path, batch_rows: int | None) -> dict[str, object]:
     import great_expectations  # noqa: F401  (a fixed per-process cost, reported apart)
 
     import_s = time.perf_counter() - started
-    from procmine.validate import validate_staged
+    from procmine.validate import LoadedFile, validate_staged
 
     config = load_config()
     if batch_rows:
@@ -77,7 +77,7 @@ def run(db: Path, batch_rows: int | None) -> dict[str, object]:
     conn = store.connect(work)
     try:
         staged = conn.execute("SELECT count(*) FROM staging.events").fetchall()[0][0]
-        files = [tuple(r) for r in conn.execute(
+        files = [LoadedFile(*r) for r in conn.execute(
             "SELECT DISTINCT source, source_file FROM staging.events").fetchall()]
         started = time.perf_counter()
         report = validate_staged(conn, config, "bench", files=files)

@@ -17,6 +17,7 @@ import pytest
 
 from procmine import store
 from procmine.config import load_config
+from procmine.errors import ValidationFailed
 from procmine.load import RunResult, ingest
 from tests.conftest import SERVICENOW_LOG, VOLVO_LOG, run_cli
 from tests.real_stores import RealStore
@@ -342,3 +343,57 @@ def test_time_zone_of_naive_timestamps(tmp_path: Path, db_path: Path) -> None:
     ingest(load_config(), db_path, "servicenow", [export], {"timezone": "Europe/Brussels"})
     assert _core(db_path, "SELECT DISTINCT strftime(timezone('UTC', ts), '%Y-%m-%d %H:%M') "
                           "FROM core.events") == [("2024-01-13 07:00",)]
+
+
+NO_EVENT_NIGHT = datetime(2016, 7, 15).date()   # 2 snapshot rows, each a state already loaded
+
+
+def test_a_night_whose_snapshots_derive_no_event_is_loaded(tmp_path: Path) -> None:
+    """The real log's export of 2016-07-15 (2 rows) repeats states already loaded: it derives
+    no event and stages nothing. It is a sound export, loaded and registered; before, its
+    file_contributes_rows failure stopped that night, and, the file staying unloaded in the
+    landing folder, every later night. A file whose rows name no record still fails, with
+    the setting that allows it."""
+    from bench.partition_nights import split_by_update_day
+    from procmine import open as open_store
+
+    nights = split_by_update_day(SERVICENOW_LOG, tmp_path / "nights", start=NO_EVENT_NIGHT)
+    history, quiet, next_night = nights[0], nights[1], nights[2]
+    assert (quiet.day, quiet.rows) == (NO_EVENT_NIGHT, 2)
+    project = tmp_path / "project"
+    landing = project / "landing" / "servicenow"
+    landing.mkdir(parents=True)
+    (project / "procmine.toml").write_text(
+        '[database]\npath = "procmine.duckdb"\n[paths]\nlanding = "landing"\n'
+        'dashboards = "dashboards"\n[run]\nprefect = "never"\n'
+        f'[validation]\nrow_count_tolerance = 100\n[sources.servicenow]\n'
+        f'date_format = "{SN_FORMAT}"\n', encoding="utf-8")
+    db = open_store(project / "procmine.duckdb", config=load_config(project / "procmine.toml"))
+    shutil.copy(history.path, landing)
+    assert db.run().status == "success"
+    shutil.copy(quiet.path, landing)
+    result = db.run()
+    assert (result.status, result.files_loaded, result.events_loaded) == ("success", 1, 0)
+    shutil.copy(next_night.path, landing)
+    result = db.run()
+    assert (result.status, result.files_loaded) == ("success", 1)
+    assert result.events_loaded > 0
+    with store.reading(project / "procmine.duckdb") as conn:
+        registered = dict(conn.execute(
+            "SELECT path, events FROM core.load_registry").fetchall())
+    assert registered[str(landing / quiet.path.name)] == 0
+    assert len(registered) == 3
+
+    # rows that name no record: the number column empty in every row
+    with quiet.path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    number = rows[0].index("number")
+    nameless = tmp_path / "nameless.csv"
+    with nameless.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(
+            [rows[0], *([*r[:number], "", *r[number + 1:]] for r in rows[1:])])
+    with pytest.raises(ValidationFailed, match=r"file_contributes_rows: .*nameless\.csv "
+                       r"contributed 0 valid rows .*allow_empty_files = true in "
+                       r"\[sources\.servicenow\]"):
+        ingest(load_config(project / "procmine.toml"), project / "procmine.duckdb",
+               "servicenow", [nameless])

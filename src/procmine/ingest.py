@@ -41,6 +41,7 @@ class FileResult:
     file_id: str = ""
     size_bytes: int = 0
     rows: int = 0
+    snapshot_rows: int | None = None   # of them, record snapshots (Adapter.snapshot_rows)
     message: str = ""
     mtime_ns: int | None = None  # as stat'ed before the file was read (None: too recent)
 
@@ -256,6 +257,7 @@ def load_file(conn: duckdb.DuckDBPyConnection, adapter: Adapter, ctx: LoadContex
             conn.execute("BEGIN TRANSACTION")
             number_raw_rows(conn, ctx, raw)
         (normalise or adapter.normalise)(conn, [raw], ctx)
+        result.snapshot_rows = adapter.snapshot_rows(conn, raw, ctx)
         conn.execute("COMMIT")
         result.rows = raw.rows
     except InputError as exc:

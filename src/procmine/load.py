@@ -32,6 +32,7 @@ from procmine.ingest import (
 from procmine.sql import load_sql, quote_ident, run_sql
 from procmine.unmapped import UnmappedReport, unmapped_report
 from procmine.validate import (
+    LoadedFile,
     ValidationReport,
     store_failed_quarantine,
     store_results,
@@ -156,7 +157,8 @@ def load_and_publish_core(
                              planned=planned, stager=stager)
         reports.append(report)
         result.files.extend(report.files)
-    loaded = [(f.source, str(f.path)) for report in reports for f in report.loaded]
+    loaded = [LoadedFile(f.source, str(f.path), f.snapshot_rows)
+              for report in reports for f in report.loaded]
     try:
         validation = validate_staged(conn, config, result.run_id, files=loaded)
     except ValidationFailed as exc:  # the caller rolls back; record_run keeps the results

@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -48,6 +48,14 @@ CASE_FACT_COLUMNS = ("case_id", "source", "opened_at", "resolved_at", "closed_at
 INDEX = "_row"
 FAILED_RUN_HINT = ("what was quarantined and why: procmine quarantine list --failed-run, "
                    "procmine status")
+
+
+class LoadedFile(NamedTuple):
+    """A file loaded in the run, for the batch-level checks of files (load_files)."""
+
+    source: str
+    path: str
+    snapshot_rows: int | None = None   # its rows that are record snapshots (ingest.FileResult)
 
 
 @dataclass
@@ -241,18 +249,18 @@ def _validate_cases(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suite: Su
 
 
 def _validate_load(conn: duckdb.DuckDBPyConnection, engine: GxEngine, suites: dict[str, Suite],
-                   parameters: Parameters, run_id: str, files: list[tuple[str, str]] | None,
+                   parameters: Parameters, run_id: str, files: list[LoadedFile] | None,
                    report: ValidationReport) -> None:
     """Batch level: summaries of the load by DuckDB, judged by GX; failures become reasons."""
     if files is None:
-        files = [tuple(r) for r in conn.execute(
+        files = [LoadedFile(*r) for r in conn.execute(
             "SELECT DISTINCT source, source_file FROM staging.events WHERE run_id = ?",
             [run_id]).fetchall()]
     conn.execute("DELETE FROM _loaded_files")
     if files:
-        conn.executemany("INSERT INTO _loaded_files VALUES (?, ?, ?)", [
-            (source, path, parameters.for_source(source)["allow_empty_files"])
-            for source, path in files])
+        conn.executemany("INSERT INTO _loaded_files VALUES (?, ?, ?, ?)", [
+            (f.source, f.path, parameters.for_source(f.source)["allow_empty_files"],
+             f.snapshot_rows) for f in files])
     params = parameters.for_load()
     summaries = {
         "load_sources": ("validation/load_sources.sql", "_load_sources"),
@@ -288,16 +296,17 @@ def _describe(rule: Rule, row: dict[str, Any], params: dict[str, Any]) -> str:
                 f"{params['max_row_count_ratio']:.0%})")
     if rule.column == "passed_rows":
         return (f"{row['source_file']} contributed {row['passed_rows']} valid rows "
-                f"({row['staged_rows']} staged)")
+                f"({row['staged_rows']} staged); if files of source {row['source']!r} may "
+                f"hold no events, set allow_empty_files = true in [sources.{row['source']}]")
     return f"{rule.reason}: {row}"
 
 
 def validate_staged(conn: duckdb.DuckDBPyConnection, config: Config, run_id: str, *,
-                    files: list[tuple[str, str]] | None = None,
+                    files: list[LoadedFile] | None = None,
                     batch_checks: bool = True) -> ValidationReport:
     """Quarantine this run's staged rows that break a row or case expectation; the rest stay
-    staged for core. `files` are the (source, path) pairs loaded in the run (default: those
-    with staged rows). Raises ValidationFailed (carrying the report as ``.report``) when a
+    staged for core. `files` are the files loaded in the run (default: those with staged
+    rows). Raises ValidationFailed (carrying the report as ``.report``) when a
     batch-level expectation fails; results are then not stored (the caller records them)."""
     import_in_background()  # GX (if not imported yet) while DuckDB does the first checks
     suites = load_suites(config)

@@ -103,6 +103,14 @@ class Adapter(ABC):
                   ctx: LoadContext) -> None:
         """Insert canonical events of ``files`` into staging.events (and cases into staging.cases)."""
 
+    def snapshot_rows(self, conn: duckdb.DuckDBPyConnection, raw: RawFile,
+                      ctx: LoadContext) -> int | None:
+        """The file's rows that are snapshots of a record, where an export's rows are (None:
+        each row is staged as what it is). A snapshot repeating a state already loaded derives
+        no event, so a sound export can stage nothing; validation's file_contributes_rows
+        counts these rows for a file that staged none."""
+        return None
+
 
 DUCKDB_ENCODINGS = {"utf-8", "utf-16", "latin-1"}
 _CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (\d+)")

@@ -89,6 +89,18 @@ class ServiceNowAdapter(MappedAdapter):
         ), params)
 
 
+    def snapshot_rows(self, conn: duckdb.DuckDBPyConnection, raw: RawFile,
+                      ctx: LoadContext) -> int | None:
+        """The file's rows that name a record (a number): its snapshots."""
+        number = self.identifiers(conn, ctx)["number"]
+        if number == NULL_VARCHAR:
+            return 0
+        query = load_sql("staging/servicenow_snapshot_rows.sql").format(
+            raw_table=ctx.raw_table, number=f"raw_row.{number}")
+        return int(conn.execute(query, {"file_id": raw.file_id,
+                                        "null_tokens": ctx.source.null_tokens}).fetchone()[0])
+
+
 def _attributes_json(columns: list[str], booleans: set[str], ci: str = NULL_VARCHAR) -> str:
     """JSON object of the case attribute columns (cleaned of null tokens); the boolean ones
     (TRUE/FALSE, Y/N, yes/no, ...) as 'true'/'false' whatever the export's dialect. `ci` (the

@@ -5,7 +5,9 @@ CREATE OR REPLACE TEMP TABLE _failed (
     source VARCHAR
 );
 CREATE OR REPLACE TEMP TABLE _opening (source VARCHAR, activity VARCHAR);
+-- _loaded_files: per file of the run, whether its source allows empty files and how many of
+-- its rows are record snapshots (NULL: rows are not snapshots; sources.base.Adapter)
 CREATE OR REPLACE TEMP TABLE _loaded_files (source VARCHAR, source_file VARCHAR,
-                                            allow_empty BOOLEAN);
+                                            allow_empty BOOLEAN, snapshot_rows BIGINT);
 -- (_repeated_ids(h), the hashes of the run's event ids staged more than once, is made by
 -- validation.repeats.run_repeats for the DuckDB rules and kept for publishing.)
