@@ -24,21 +24,20 @@ def _ordered(timings: dict[str, float], order: tuple[str, ...]) -> list[tuple[st
 # Why a target is missed, in plain words (kept next to the figures it explains; written from
 # the profile in bench/analysis.md). Shown only when the target is not met.
 GAP_CAUSES: dict[str, str] = {
-    "mining_vs_pm4py": "results are identical; the ratio moves with the machine's load (it has "
-                       "been 9.7-11.0x in recent runs): each side is the median of three "
-                       "runs (see Analysis)",
+    "mining_vs_pm4py": "results are identical; the ratio moves with the machine's load: 10.3x on "
+                       "2026-12-06 with pm4py's side at 50.5 s on a loaded machine, 5.6x on "
+                       "2026-12-07 with it at 21.5 s and the core at 3.8 s (each side the "
+                       "median of three runs; see Analysis)",
     "full_run": "the load step is most of it (10M: raw's append 38 %, the ServiceNow "
                 "normalise 41 %, publishing core 15 %, GX 4 %): ingest stores every exported "
                 "column of 13.3M snapshot rows in raw (~4.5 CPU s per 1M rows, no cheaper "
                 "storage setting found) and derives events with a window sort (see Analysis)",
-    "nightly": "mine 7.3-7.7 s (the core over all 10M events ~1.6 s, finding the changed "
-               "cases ~0.6 s, the aggregate marts' medians over all cases beside numpy on the "
-               "other core: kpis 1.3-1.8 s, bottlenecks ~0.7 s; drift's weekly series, numpy "
-               "over the window's cases of the index, ~0.3 s where its SQL took 3.2-6.9 s); "
-               "the first step's private copy "
-               "of the 1.6 GB store 0.9-3.4 s (0.4-0.5 s in replays when first writes to "
-               "fresh memory were 3-5x cheaper: see the speed probe); load 2.1-3.4 s; render "
-               "2.9-3.1 s (see Analysis)",
+    "nightly": "open, mine and render follow the history, not the night (docs/partitions.md): "
+               "2026-12-07, mine 13.6 s (the core over all 10M events 4.9 s, the aggregate "
+               "marts 4.9 s, d2c's links and chain marts from every record 6.3 s in their "
+               "thread), load 6.2 s, render 5.3 s, the private copy 0.6 s; the partitioned "
+               "history that would make it follow the night is built to slice 1 of 4 "
+               "(see Analysis)",
     "peak_rss": "DuckDB's memory_limit (store.connect) bounds the engine; the rest is Python",
     "validate_rss": "GX's pandas batches: lower [validation] batch_rows",
 }
@@ -458,15 +457,16 @@ REALSHAPED_LOADS = {"adapter": "BPIC 2013 × {copies} through its adapter (`--so
                     "csv": "the same log as a three-column generic CSV (`--source csv`)"}
 # Why a real-shaped target is missed (from the per-step timings in bench/analysis.md)
 REALSHAPED_GAP_CAUSES: dict[str, str] = {
-    "mine_vs_pm4py": "the stage writes 15 marts and a model, not three dicts: through the "
-                     "adapter (27.4 s) writing marts.waste 7.4 s (5.06M rows with their text "
-                     "columns), the other marts 9.1 s (case_kpis 1.13M rows 5.0 s), drift 4.6 s, "
-                     "the core 3.4 s, the model 3.1 s in its thread, the store copy and publish "
-                     "1-3 s (see Analysis)",
+    "mine_vs_pm4py": "the stage writes 15 marts and a model, not three dicts: on 2026-12-07 "
+                     "through the adapter (40.4 s at load 3-6) writing marts.waste 14.5 s "
+                     "(5.06M rows with their text columns), the other marts 11.6 s (case_kpis "
+                     "4.8 s), the core 8.9 s, the model 8.2 s in its thread; the same hour on "
+                     "a quiet machine the CSV load's stage took 16.4-18.1 s against pm4py's "
+                     "19.6 s (see Analysis)",
     "mine_vs_r4pm": "r4pm counts variants and DFG edges in Rust on a log already in its "
-                    "registry (its 15 s import excluded), 4.1-4.6 s; the mine stage's core "
-                    "alone (read the index, variants, every waste instance) takes 2.6-3.4 s and "
-                    "the store copy, marts and model the rest (see Analysis)",
+                    "registry (its import excluded): 3.8 s on a quiet machine; the mine "
+                    "stage's core alone (read the index, variants, every waste instance) "
+                    "takes 2.8-3.6 s there and the marts and model the rest (see Analysis)",
 }
 
 
