@@ -397,3 +397,28 @@ def test_a_night_whose_snapshots_derive_no_event_is_loaded(tmp_path: Path) -> No
                        r"\[sources\.servicenow\]"):
         ingest(load_config(project / "procmine.toml"), project / "procmine.duckdb",
                "servicenow", [nameless])
+
+
+def test_a_night_that_only_changes_a_priority_publishes_it(tmp_path: Path,
+                                                           db_path: Path) -> None:
+    """A night's export whose one snapshot changes INC1's priority and nothing an event is made
+    of: no event, and INC1's core.cases row takes the new priority (before, validation's
+    file_contributes_rows stopped the night: 0 rows staged)."""
+    header = ("number,incident_state,sys_mod_count,opened_at,sys_updated_at,"
+              "assignment_group,priority\n")
+    day1 = tmp_path / "day1.csv"
+    day1.write_text(header + "INC1,New,0,30/1/2024 09:00,30/1/2024 09:01,Desk L1,3 - Moderate\n"
+                    "INC2,New,0,2/2/2024 09:00,2/2/2024 09:01,Desk L1,3 - Moderate\n",
+                    encoding="utf-8")
+    day2 = tmp_path / "day2.csv"
+    day2.write_text(header + "INC1,New,1,30/1/2024 09:00,5/3/2024 10:00,Desk L1,1 - Critical\n",
+                    encoding="utf-8")
+    options = {"date_format": SN_FORMAT}
+    ingest(load_config(), db_path, "servicenow", [day1], options)
+    night = ingest(load_config(), db_path, "servicenow", [day2], options)
+    assert (night.status, night.events_loaded, night.partitions_touched) == ("success", 0, 1)
+    with store.reading(db_path) as conn:
+        assert conn.execute("SELECT case_id, priority FROM core.cases ORDER BY case_id"
+                            ).fetchall() == [("INC1", "1 - Critical"), ("INC2", "3 - Moderate")]
+        assert conn.execute("SELECT events FROM core.load_registry WHERE path = ?",
+                            [str(day2)]).fetchall() == [(0,)]
