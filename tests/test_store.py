@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from pathlib import Path
 
 import duckdb
@@ -63,6 +64,27 @@ def test_failed_write_leaves_published_state(db_path: Path) -> None:
 
 
 ROW_GROUPS_SQL = "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('raw.t')"
+
+
+def test_the_private_copy_is_written_back_from_the_start(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy's dirty pages are handed to the disk at once (not at the first checkpoint's
+    fsync, which then waited for the whole store)."""
+    with store.writing(db_path):
+        pass
+    started: list[Path] = []
+    monkeypatch.setattr(store, "start_writeback", started.append)
+    with store.writing(db_path) as conn:
+        assert started == [db_path.with_name(f".{db_path.name}.work")]
+        conn.execute("CREATE TABLE main.t AS SELECT 1 AS x")
+    assert store.reading(db_path).execute("SELECT x FROM main.t").fetchall() == [(1,)]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="sync_file_range is Linux's")
+def test_start_writeback_reaches_the_kernel(tmp_path: Path) -> None:
+    written = tmp_path / "f"
+    written.write_bytes(b"x" * 1_000_000)
+    assert store.start_writeback(written)
 
 
 def test_appended_row_groups_are_merged_every_compact_every_writes(db_path: Path) -> None:

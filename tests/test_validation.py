@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -118,6 +119,36 @@ def test_results_are_stored_and_data_docs_are_offline(
         assert "cdn" not in text.lower() and "https://" not in text, page
     events_page = (docs / result.run_id / "staging_events.csv.html").read_text()
     assert "activity_in_vocabulary" in events_page and UNKNOWN_ACTIVITY in events_page
+
+
+def test_data_docs_compile_their_templates_once(
+        loaded: tuple[Path, Path, Corrupted, RunResult], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages rendered again (the next page, the next run) reuse the compiled templates; the
+    pages are the same (apart from GX's random element ids)."""
+    from jinja2 import Environment
+
+    from procmine.validation.docs import write_data_docs
+
+    report = loaded[3].validation
+    assert report is not None
+    write_data_docs(report, tmp_path / "first")
+    compiled: list[str] = []
+    original = Environment.compile
+
+    def counting(self: Environment, source: str, *args: object, **kwargs: object) -> object:
+        compiled.append(str(args[0]) if args else "")
+        return original(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "compile", counting)
+    write_data_docs(report, tmp_path / "second")
+    assert compiled == []
+    uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    first, second = (sorted((tmp_path / name / report.run_id).glob("*.html"))
+                     for name in ("first", "second"))
+    assert [p.name for p in first] == [p.name for p in second] and len(first) == 5
+    for one, other in zip(first, second, strict=True):
+        assert uuid.sub("", one.read_text()) == uuid.sub("", other.read_text()), one.name
 
 
 def test_release_after_adding_the_activity_moves_exactly_those_rows(

@@ -8,6 +8,7 @@ complete state or the new one, and a killed run leaves the published file untouc
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import json
 import os
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -132,6 +134,38 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+# Linux's sync_file_range flag: start writing the range's dirty pages, do not wait
+SYNC_FILE_RANGE_WRITE = 2
+
+
+def _sync_file_range() -> Any | None:
+    """libc's sync_file_range (Linux), or None."""
+    function = getattr(ctypes.CDLL(None), "sync_file_range", None)
+    if function is not None:
+        function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return function
+
+
+_SYNC_FILE_RANGE = _sync_file_range()
+
+
+def start_writeback(path: Path) -> bool:
+    """Have the kernel start writing a file's dirty pages to disk now, without waiting
+    (Linux sync_file_range; False where unavailable: then it happens at the first fsync).
+
+    The private copy is a fresh write of the whole store (1.6 GB at 10M events) that sits in
+    the page cache as dirty pages; the first fsync of it (DuckDB's first checkpoint, in the
+    load step's first commit) waited for all of them: 2.1 s at 10M. Started at once, the
+    disk writes them while the run computes."""
+    if _SYNC_FILE_RANGE is None:
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return _SYNC_FILE_RANGE(fd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0
+    finally:
+        os.close(fd)
+
+
 MEMORY_LIMIT_ENV = "PROCMINE_DUCKDB_MEMORY_LIMIT"
 # DuckDB's own default is 80% of RAM: a 10M-event load then holds ~10 GB resident; with a
 # limit it spills sorts, joins and temp tables to <db>.tmp/ instead (measured in BENCHMARKS.md)
@@ -239,6 +273,7 @@ def writing(db_path: Path, *, lock_wait_s: float = 0.0) -> Iterator[duckdb.DuckD
             leftover.unlink(missing_ok=True)
         if db_path.exists():
             shutil.copyfile(db_path, work)
+            start_writeback(work)
         conn = connect(work)
         try:
             migrate(conn)
