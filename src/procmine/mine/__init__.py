@@ -64,14 +64,7 @@ from procmine.mine.variants import (
     variant_table,
 )
 from procmine.mine.waste import GroupRuns, Instances, Resolution, WasteResult, detect
-from procmine.mine.writer import (
-    Statement,
-    Writer,
-    append_case_marts,
-    models,
-    per_case,
-    temp_table,
-)
+from procmine.mine.writer import Writer, append_case_marts, models, per_case, temp_table
 from procmine.runtime import give_back_freed, reused_memory
 from procmine.sql import quote_ident, run_sql
 from procmine.sql.models import qualified
@@ -307,8 +300,6 @@ def _per_case_marts(run: _Run, events: EventArrays, started: float, incremental:
                     model_out: Path | None) -> _CaseMarts:
     """The phases from the core to marts.case_kpis (being written when this returns): the
     core's per-instance arrays, the case table and the hand-offs are freed on return."""
-    # (case_ids.sql: the per-case marts' own columns of every case, unless few are rewritten)
-    run.params["case_details"] = not changes_mod.expects_few(run.conn, incremental)
     core = _core(run, events, started)
     run.params["reference_model"] = str(core.checked.model_path)
     if model_out is not None:   # pm4py (mostly Python) beside the marts' SQL (DuckDB frees the GIL)
@@ -420,15 +411,16 @@ def _write_waste(run: _Run, events: EventArrays, core: _Core,
                  _mine_waste_type=names(list(WASTE_TYPES)),
                  _mine_clock=names(list(CLOCK_CLASSES)),
                  _mine_detail=names([None, *DETAILS[1:]]))
-    statements = _case_details(run, events, rewrite)
+    if rewrite is not None:
+        run.register(_mine_rewrite={"ci": rewrite.astype(np.int32)})
+        run.conn.execute(REWRITE_IDS_SQL)
     if run.remote is None:
-        statements += [("waste_evidence",
+        run.writer.run(("waste_evidence",
                         temp_table("intermediate/ping_pong_paths", "_mine_pp_evidence")),
                        ("waste_evidence",
                         temp_table("intermediate/waste_evidence", "_mine_evidence")),
                        *per_case("waste", rewrite, "_mine_waste_rows", waste_rows,
-                                 event_columns(events))]
-    run.writer.run(*statements)
+                                 event_columns(events)))
     cases = case_table(events, core.variants, core.runs, instances, core.cost, run.settings,
                        core.clocked, rewrite)   # meanwhile: marts.waste
     core.case_table_done()
@@ -443,25 +435,6 @@ def _write_waste(run: _Run, events: EventArrays, core: _Core,
     run.register(_mine_waste={name: waste[name] for name in HEATMAP_WASTE_COLUMNS}
                  | {"first_of_kind": first})
     return cases, handoffs
-
-
-def _case_details(run: _Run, events: EventArrays, rewrite: np.ndarray | None
-                  ) -> list[tuple[str, Statement]]:
-    """The statements completing _mine_case_id for the per-case marts' rows: the rewritten
-    cases' ids and core.cases columns when case_ids.sql left them out (all cases' when every
-    case is rewritten after all), then _mine_rewrite_id."""
-    statements: list[tuple[str, Statement]] = []
-    if not run.params["case_details"]:
-        chosen = np.arange(events.cases) if rewrite is None else rewrite
-        run.register(_mine_rewrite={"ci": chosen.astype(np.int32),
-                                    "case_key": events.key[events.starts[chosen]]})
-        statements.append(("case_ids_rewritten",
-                           temp_table("intermediate/case_ids_rewritten", "_mine_case_id")))
-    elif rewrite is not None:
-        run.register(_mine_rewrite={"ci": rewrite.astype(np.int32)})
-    if rewrite is not None:
-        statements.append(("rewrite_ids", REWRITE_IDS_SQL))
-    return statements
 
 
 def _write_case_kpis(run: _Run, events: EventArrays, core: _Core, cases: Table,

@@ -130,13 +130,6 @@ def settings_fingerprint(settings: MiningSettings, reference_model: Path | None)
     return h.hexdigest()
 
 
-def expects_few(conn: duckdb.DuckDBPyConnection, incremental: bool) -> bool:
-    """Whether a run is expected to rewrite few cases' rows (incremental, and a previous run's
-    state stored): known before `plan`, so that mining builds only what a full rewrite needs
-    for every case when one is likely (a wrong guess costs time, not rows)."""
-    return incremental and bool(conn.execute(STORED_FINGERPRINT_SQL).fetchall())
-
-
 def plan(conn: duckdb.DuckDBPyConnection, events: EventArrays, signature: np.ndarray,
          fingerprint: str, *, rewrite_all: str = "", mart_rows: int) -> CaseChanges:
     """Compare the cases' signatures with the stored ones; `rewrite_all` (a reason) forces a

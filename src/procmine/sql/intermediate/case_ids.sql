@@ -6,10 +6,6 @@
 -- the VARCHAR case id, so that case_kpis.sql joins this table by ci), and a hash of its id and every core.cases column a per-case mart reads (all but
 -- the attributes JSON; NULL when the case has no core.cases row): changes.py combines it
 -- with the hash of the case's events.
--- $case_details false (a run expected to rewrite few cases' rows: mine/__init__.py): the id
--- and the columns only marts.case_kpis and marts.waste read are left NULL (hashed, not
--- kept: 1.35M cases' strings at 10M events); case_ids_rewritten.sql adds them for the
--- rewritten cases once they are known.
 WITH case_keys AS (
     SELECT * FROM _mine_case_key
 ),
@@ -24,7 +20,7 @@ step_keys AS (
 ),
 final AS (
     SELECT c.ci,
-           CASE WHEN $case_details THEN k.case_id END AS case_id,
+           k.case_id,
            cc.case_type,
            cc.resolved_at,
            cc.reopen_count,
@@ -32,13 +28,13 @@ final AS (
            cc.priority,
            cc.category,
            coalesce(cc.source, first_step.source) AS source,
-           CASE WHEN $case_details THEN cc.service END AS service,
-           CASE WHEN $case_details THEN cc.opened_at END AS opened_at,
-           CASE WHEN $case_details THEN cc.closed_at END AS closed_at,
-           CASE WHEN $case_details THEN cc.sla_met END AS sla_met,
-           CASE WHEN $case_details THEN cc.problem_id END AS problem_id,
-           CASE WHEN $case_details THEN cc.change_id END AS change_id,
-           CASE WHEN $case_details THEN cc.sourcing END AS sourcing,
+           cc.service,
+           cc.opened_at,
+           cc.closed_at,
+           cc.sla_met,
+           cc.problem_id,
+           cc.change_id,
+           cc.sourcing,
            CASE WHEN cc.case_id IS NOT NULL THEN
                hash(cc.case_id, cc.case_type, cc.source, cc.priority, cc.category, cc.service,
                     cc.opened_at, cc.resolved_at, cc.closed_at, cc.sla_met, cc.reopen_count,
