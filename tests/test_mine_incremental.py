@@ -69,6 +69,23 @@ def _assert_equal_to_a_full_run(db: Path, tmp_path: Path, **overrides: object) -
         assert all(same_values(a, b) for a, b in zip(ours[mart], theirs[mart], strict=True)), mart
 
 
+def _changed_copy(mined: Path, tmp_path: Path) -> Path:
+    """A copy of the mined store with new events for TOUCHED, the new case NEW_CASE and
+    RETAGGED's priority changed."""
+    db = tmp_path / "sn.duckdb"
+    shutil.copyfile(mined, db)
+    with store.writing(db) as conn:
+        conn.execute(ADD_EVENTS_SQL, {"cases": list(TOUCHED), "new_case": NEW_CASE})
+        conn.execute(NEW_CASE_ROW_SQL, {"new_case": NEW_CASE})
+        conn.execute("UPDATE core.cases SET priority = '1 - Critical' WHERE case_id = ?",
+                     [RETAGGED])
+        # what publishing does for the cases a run gave events (sql/core/publish_*.sql)
+        conn.execute("CREATE TEMP TABLE _reindex_cases AS SELECT unnest(?) AS case_id",
+                     [[*TOUCHED, NEW_CASE]])
+        event_index.refresh(conn)
+    return db
+
+
 @pytest.fixture(scope="module")
 def mined_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MineReport]:
     from procmine.load import ingest
@@ -96,17 +113,7 @@ def test_first_run_writes_every_case_and_a_rerun_none(
 
 def test_changed_cases_only_and_equal_to_a_full_run(
         mined_once: tuple[Path, MineReport], tmp_path: Path) -> None:
-    db = tmp_path / "sn.duckdb"
-    shutil.copyfile(mined_once[0], db)
-    with store.writing(db) as conn:
-        conn.execute(ADD_EVENTS_SQL, {"cases": list(TOUCHED), "new_case": NEW_CASE})
-        conn.execute(NEW_CASE_ROW_SQL, {"new_case": NEW_CASE})
-        conn.execute("UPDATE core.cases SET priority = '1 - Critical' WHERE case_id = ?",
-                     [RETAGGED])
-        # what publishing does for the cases a run gave events (sql/core/publish_*.sql)
-        conn.execute("CREATE TEMP TABLE _reindex_cases AS SELECT unnest(?) AS case_id",
-                     [[*TOUCHED, NEW_CASE]])
-        event_index.refresh(conn)
+    db = _changed_copy(mined_once[0], tmp_path)
     report = _mine(db)
     assert (report.cases, report.cases_rewritten) == (20_770, len(TOUCHED) + 2)
     conn = store.reading(db)
@@ -123,6 +130,29 @@ def test_changed_cases_only_and_equal_to_a_full_run(
     assert new_case == [(3, "2 - High")]
     assert retagged == [("1 - Critical",)]
     _assert_equal_to_a_full_run(db, tmp_path)
+
+
+def test_the_case_table_is_built_for_the_rewritten_cases_only(
+        mined_once: tuple[Path, MineReport], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case table (kpis.case_table) holds the rewritten cases alone: the other cases'
+    rows of marts.case_kpis are not written (the marts' equality with a full run: the test
+    above)."""
+    import procmine.mine as mining
+
+    db = _changed_copy(mined_once[0], tmp_path)
+    rows: list[int] = []
+    case_table = mining.case_table
+
+    def recording(*args: object, **kwargs: object) -> dict:
+        table = case_table(*args, **kwargs)
+        rows.append(len(table["ci"]))
+        return table
+
+    monkeypatch.setattr(mining, "case_table", recording)
+    report = _mine(db)
+    assert report.cases_rewritten == len(TOUCHED) + 2
+    assert rows == [len(TOUCHED) + 2]
 
 
 def test_a_changed_setting_rewrites_every_case(

@@ -35,7 +35,7 @@ from procmine.mine.clock import Clock
 from procmine.mine.conformance import Conformance
 from procmine.mine.events import EventArrays, case_key_table, check_case_ids, load_events
 from procmine.mine.groupings import first_of_kind, handoff_table
-from procmine.mine.kpis import backlog_tables, case_table, clock_columns
+from procmine.mine.kpis import backlog_tables, case_spans, case_table, clock_columns
 from procmine.mine.mart_inputs import (
     case_rows,
     case_vendors,
@@ -177,12 +177,6 @@ class _Run:
         for name in names:
             if self.registered.pop(name, None) is not None:
                 self.conn.unregister(name)
-
-    def keep_columns(self, name: str, columns: tuple[str, ...]) -> None:
-        """Register `name` again with only these of its columns (the others freed)."""
-        table = self.registered[name]
-        self.release(name)
-        self.register(**{name: {column: table[column] for column in columns}})
 
     def fail(self) -> None:
         """After a failure: wait for the threads still using the connection (their own
@@ -427,8 +421,8 @@ def _write_waste(run: _Run, events: EventArrays, core: _Core,
                         temp_table("intermediate/waste_evidence", "_mine_evidence")),
                        *per_case("waste", rewrite, "_mine_waste_rows", waste_rows,
                                  event_columns(events)))
-    cases = case_table(events, core.variants, core.runs, core.resolution, instances,
-                       core.cost, run.settings, core.clocked)   # meanwhile: marts.waste
+    cases = case_table(events, core.variants, core.runs, instances, core.cost, run.settings,
+                       core.clocked, rewrite)   # meanwhile: marts.waste
     core.case_table_done()
     first = first_of_kind(instances.ci, waste["stage"], instances.wtype,
                           len(WASTE_TYPES))   # (waste_heatmap.sql only)
@@ -452,10 +446,11 @@ def _write_case_kpis(run: _Run, events: EventArrays, core: _Core, cases: Table,
     returned), activities, conformance and handoff_matrix."""
     categories = [r[0] for r in run.conn.execute(CATEGORIES_SQL).fetchall()]
     vocab = events.vocab
-    rows = with_times(case_rows(cases, rewrite, events),
-                      first_ts="first_us", last_ts="last_us",
+    rows = with_times(cases, first_ts="first_us", last_ts="last_us",
                       response_us_ts="response_us", resolved_us_ts="resolved_us")
-    run.register(_mine_case=cases, _mine_case_rows=rows,
+    spans = ({name: cases[name] for name in CASE_SPAN_COLUMNS} if rewrite is None
+             else case_spans(events))   # (the case table holds the rewritten cases only)
+    run.register(_mine_case=spans, _mine_case_rows=rows,
                  _mine_group=names(vocab.groups), _mine_sourcing=names(vocab.sourcings),
                  _mine_handoff=handoffs,
                  _mine_conformance=conformance_table(core.checked, core.variants.size),
@@ -498,10 +493,9 @@ def _backlog_beside_case_kpis(run: _Run, events: EventArrays, done: _CaseMarts
     backlog, stage_hours = backlog_tables(events, done.resolution)   # meanwhile: SQL
     run.writer.wait()
     # marts.case_kpis written: of the case table, the statements to come read only
-    # waste_drivers.sql's count and waste_heatmap.sql's cycle (freed before marts.kpis
-    # and the step flags, 20 bytes per event)
+    # waste_drivers.sql's count and waste_heatmap.sql's cycle (_mine_case; the rest freed
+    # before marts.kpis and the step flags)
     run.release("_mine_case_rows", "_mine_handoff", "_mine_conformance")
-    run.keep_columns("_mine_case", CASE_SPAN_COLUMNS)
     give_back_freed()
     run.writer.run(*models("waste_drivers", *(("kpis",) if run.remote is None else ())))
     return backlog, stage_hours

@@ -293,16 +293,18 @@ class EventArrays:
         first[first >= self.ends[self.ci[at]]] = -1
         return first
 
-    def first_per_case(self, flagged: np.ndarray, after: np.ndarray | None = None
-                       ) -> np.ndarray:
-        """Per case, the first of the sorted event indices `flagged` at or after `after` (the
-        case's start by default), else -1."""
-        start = self.starts if after is None else after
+    def first_per_case(self, flagged: np.ndarray, after: np.ndarray | None = None,
+                       cases: np.ndarray | None = None) -> np.ndarray:
+        """Per case (of `cases` only, if given), the first of the sorted event indices
+        `flagged` at or after `after` (the case's start by default), else -1."""
+        starts, ends = ((self.starts, self.ends) if cases is None
+                        else (self.starts[cases], self.ends[cases]))
+        start = starts if after is None else after
         k = np.searchsorted(flagged, start)
         inside = k < len(flagged)
         first = np.where(inside, flagged[np.minimum(k, max(len(flagged) - 1, 0))]
                          if len(flagged) else -1, -1)
-        first[~inside | (first >= self.ends)] = -1
+        first[~inside | (first >= ends)] = -1
         return first
 
     def last_per_case(self, flagged: np.ndarray) -> np.ndarray:

@@ -21,58 +21,85 @@ INVENTORY_EXCLUDED = frozenset({"close"})   # a closed case is no longer invento
 def clock_columns(events: EventArrays, resolution: Resolution, clock: Clock) -> Table:
     """The case table's clock columns: per case its customer and policy (clock-stopped)
     waits and those before its final resolution (the stopped part of its resolution time),
-    in seconds. Taken while the clock's running sums (24 bytes per event) exist: mining frees
-    them before the per-case marts are written."""
+    in seconds, and the final resolution's time (resolved_us, -1 = none: the resolution is
+    found once, here). Taken while the clock's running sums (24 bytes per event) exist:
+    mining frees them before the per-case marts are written."""
     final = resolution.final_resolution(events)
     per_class = clock.per_case(events) / 1e6
     to_resolution = clock.between(events.starts,
                                   np.where(final >= 0, final, events.starts)) / 1e6
-    return {"customer_wait_s": per_class[CUSTOMER], "policy_wait_s": per_class[POLICY],
+    return {"resolved_us": np.where(final >= 0, events.t[np.maximum(final, 0)],
+                                    -1).astype(np.int64),
+            "customer_wait_s": per_class[CUSTOMER], "policy_wait_s": per_class[POLICY],
             "stopped_resolution_s": to_resolution[CUSTOMER] + to_resolution[POLICY]}
 
 
-def case_table(events: EventArrays, variants: Variants, runs: GroupRuns,
-               resolution: Resolution, waste: Instances, cost: np.ndarray,
-               settings: MiningSettings, clocked: Table) -> Table:
-    """One row per case (array order): times in epoch microseconds (-1 = none), counts, and
-    the clock columns (`clock_columns`)."""
+def case_spans(events: EventArrays) -> Table:
+    """Per case (array order) its first and last event's time (epoch microseconds): what the
+    aggregate marts read of the case table (waste_drivers.sql, waste_heatmap.sql)."""
     n = events.cases
-    starts, ends = events.starts, events.ends
+    return {"ci": np.arange(n, dtype=np.int32),
+            "first_us": events.t[events.starts] if n else np.zeros(0, np.int64),
+            "last_us": events.t[events.ends - 1] if n else np.zeros(0, np.int64)}
+
+
+def case_table(events: EventArrays, variants: Variants, runs: GroupRuns, waste: Instances,
+               cost: np.ndarray, settings: MiningSettings, clocked: Table,
+               rows: np.ndarray | None = None) -> Table:
+    """One row per case (array order), or per case of `rows` (sorted case indices: the
+    rewritten cases, whose marts.case_kpis rows are written): times in epoch microseconds
+    (-1 = none), counts, and the columns of `clock_columns` (one per case of the log)."""
+    n = events.cases if rows is None else len(rows)
+    ci = np.arange(n, dtype=np.int32) if rows is None else rows.astype(np.int32)
+    starts, ends = ((events.starts, events.ends) if rows is None
+                    else (events.starts[rows], events.ends[rows]))
     vocab = events.vocab
     response = events.first_per_case(
-        events.flagged(vocab.stage_codes(settings.response_stages), events.st))
+        events.flagged(vocab.stage_codes(settings.response_stages), events.st), cases=rows)
     response_us = np.where(response >= 0, events.t[np.maximum(response, 0)], -1)
-    final = resolution.final_resolution(events)
-    resolved_us = np.where(final >= 0, events.t[np.maximum(final, 0)], -1)
+    # each case's row (position in the table), -1 for cases without one
+    at = None if rows is None else np.full(events.cases, -1, np.int64)
+    if at is not None:
+        at[ci] = np.arange(n)
+        clocked = {name: column[ci] for name, column in clocked.items()}
+        chosen = at[waste.ci] >= 0
+        waste_at, wtypes, details = at[waste.ci[chosen]], waste.wtype[chosen], waste.detail[chosen]
+        hours, cost = waste.hours[chosen], cost[chosen]
+    else:
+        waste_at, wtypes, details, hours = waste.ci, waste.wtype, waste.detail, waste.hours
     first_holder = np.zeros(n, np.int32)
-    first_holder[runs.case[runs.first]] = runs.holder[runs.first]
+    run_case, run_holder = runs.case[runs.first], runs.holder[runs.first]
+    if at is not None:
+        run_case = at[run_case]
+        run_case, run_holder = run_case[run_case >= 0], run_holder[run_case >= 0]
+    first_holder[run_case] = run_holder
 
     def count(wtype: str, detail: str | None = None) -> np.ndarray:
         # int32: case_kpis.sql casts the counts to INTEGER (half the bytes per case)
-        mask = waste.wtype == WASTE_TYPES.index(wtype)
+        mask = wtypes == WASTE_TYPES.index(wtype)
         if detail is not None:
-            mask &= waste.detail == DETAILS.index(detail)
-        return np.bincount(waste.ci[mask], minlength=n).astype(np.int32)
+            mask &= details == DETAILS.index(detail)
+        return np.bincount(waste_at[mask], minlength=n).astype(np.int32)
 
     def total(weights: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         # float even without any instance (numpy's bincount of nothing is int64, which made
         # marts.case_kpis' hour and cost columns BIGINT, truncating later incremental rows)
         if mask is None:
-            found = np.bincount(waste.ci, weights=weights, minlength=n)
+            found = np.bincount(waste_at, weights=weights, minlength=n)
             return found.astype(np.float64, copy=False)
-        return np.bincount(waste.ci[mask], weights=weights[mask],
+        return np.bincount(waste_at[mask], weights=weights[mask],
                            minlength=n).astype(np.float64, copy=False)
 
-    waiting = waste.wtype == WASTE_TYPES.index("waiting")
-    vendor = waiting & (waste.detail == DETAILS.index("vendor"))
+    waiting = wtypes == WASTE_TYPES.index("waiting")
+    vendor = waiting & (details == DETAILS.index("vendor"))
     return {
-        "ci": np.arange(n, dtype=np.int32),
-        "vi": variants.case_variant,
+        "ci": ci,
+        "vi": variants.case_variant if rows is None else variants.case_variant[rows],
         "event_count": (ends - starts).astype(np.int64),
         "first_us": events.t[starts] if n else np.zeros(0, np.int64),
         "last_us": events.t[ends - 1] if n else np.zeros(0, np.int64),
         "response_us": response_us.astype(np.int64),
-        "resolved_us": resolved_us.astype(np.int64),
+        "resolved_us": clocked["resolved_us"],
         "first_x": events.x[starts].astype(np.int32) if n else np.zeros(0, np.int32),
         "first_holder": first_holder,
         "last_holder": events.holder[ends - 1].astype(np.int32) if n else np.zeros(0, np.int32),
@@ -84,11 +111,11 @@ def case_table(events: EventArrays, variants: Variants, runs: GroupRuns,
         "rework": count("rework"),
         "bounces": count("escalation_bounce"),
         "deviations": count("deviation"),
-        "waiting_s": total(waste.hours * 3600, waiting),
-        "vendor_waiting_s": total(waste.hours * 3600, vendor),
-        "waste_hours": total(waste.hours),
+        "waiting_s": total(hours * 3600, waiting),
+        "vendor_waiting_s": total(hours * 3600, vendor),
+        "waste_hours": total(hours),
         "waste_cost": total(cost),
-        **clocked,
+        **{name: column for name, column in clocked.items() if name != "resolved_us"},
     }
 
 
