@@ -21,7 +21,7 @@ import duckdb
 from procmine.config import Config
 from procmine.render import html
 from procmine.render.marts import MartReader, jsonable
-from procmine.render.page import Context, Page
+from procmine.render.page import Context, Page, chart_checks
 from procmine.render.png import MANIFEST, PngJobs, Rendered, manifest_text
 from procmine.render.scope import Scope, load_scope
 
@@ -67,10 +67,11 @@ def build_pages(conn: duckdb.DuckDBPyConnection, ctx: Context,
         scope = load_scope(reader)
         importing.join()
         site, build_order = page_builders()
-        for build in build_order:
-            built[build] = build(reader, scope, ctx)
-            if on_page:
-                on_page(built[build])
+        with chart_checks():
+            for build in build_order:
+                built[build] = build(reader, scope, ctx)
+                if on_page:
+                    on_page(built[build])
     return scope, [built[build] for build in site]
 
 
