@@ -23,6 +23,7 @@ import pytest
 from procmine import store
 from procmine.config import load_config
 from procmine.errors import ConfigError
+from procmine.load import publish_d2c_records
 from procmine.mine import d2c
 from tests.conftest import REAL_DATA
 from tests.real_stores import RealStore
@@ -79,6 +80,7 @@ def hand(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCo
         conn.execute("INSERT INTO core.cases BY NAME SELECT * FROM (SELECT "
                      + ", ".join(f"${k} AS {k}" for k in row) + ")", row)
     conn.execute("UPDATE core.cases SET opened_at = opened_at")   # (TIMESTAMPTZ from text)
+    publish_d2c_records(conn, whole=True)   # as publishing does
     d2c.build(conn, d2c.LinkSettings.from_config(load_config()))
     yield conn
     conn.close()
