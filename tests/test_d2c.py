@@ -404,7 +404,7 @@ def test_a_store_of_version_19_gets_its_records_parsed(bpic14_mined: RealStore,
         published = conn.execute("SELECT * FROM loaded.core.d2c_records ORDER BY case_id"
                                  ).fetchall()
         conn.execute("DETACH loaded")
-        assert store.migrate(conn) == [20]
+        assert store.migrate(conn, target=20) == [20]
         stored = _stored(conn)
         assert len(stored) == 211_633
         assert stored == _parsed_again(conn) == published
