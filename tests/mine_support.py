@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from procmine import event_index, store
 from procmine.config import Config, _deep_merge, load_config
+from procmine.load import publish_d2c_records
 
 T0 = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)  # a Monday
 
@@ -69,8 +70,8 @@ class Log:
         return self
 
     def write(self, conn: duckdb.DuckDBPyConnection) -> None:
-        """Replace core.events / core.cases with this log (bulk, through Arrow) and re-code
-        the mining index, as publishing does."""
+        """Replace core.events / core.cases with this log (bulk, through Arrow), re-code
+        the mining index and parse the records for d2c, as publishing does."""
         conn.execute("DELETE FROM core.events")
         conn.execute("DELETE FROM core.cases")
         cases = []
@@ -88,6 +89,7 @@ class Log:
                          f"SELECT {', '.join(columns)} FROM _test_rows")
             conn.unregister("_test_rows")
         event_index.rebuild(conn)
+        publish_d2c_records(conn, whole=True)
 
 
 def fresh_db(path: Path) -> duckdb.DuckDBPyConnection:

@@ -23,7 +23,9 @@ import pytest
 from procmine import store
 from procmine.config import load_config
 from procmine.errors import ConfigError
+from procmine.load import ingest, publish_d2c_records, reset_loaded_data
 from procmine.mine import d2c
+from procmine.sql.models import model_query
 from tests.conftest import REAL_DATA
 from tests.real_stores import RealStore
 
@@ -79,6 +81,7 @@ def hand(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCo
         conn.execute("INSERT INTO core.cases BY NAME SELECT * FROM (SELECT "
                      + ", ".join(f"${k} AS {k}" for k in row) + ")", row)
     conn.execute("UPDATE core.cases SET opened_at = opened_at")   # (TIMESTAMPTZ from text)
+    publish_d2c_records(conn, whole=True)   # as publishing does
     d2c.build(conn, d2c.LinkSettings.from_config(load_config()))
     yield conn
     conn.close()
@@ -288,3 +291,122 @@ def test_bpic14_figures_equal_plain_python(bpic14_mined: RealStore,
     assert induced == plain["induced"]
     assert links == plain["induced_links"] == 24_368
     assert induced["Standard Change Type 06"] == 3_032 and sum(induced.values()) == 16_739
+
+
+# core.d2c_records: publishing parses the records it writes (sql/core/d2c_records.sql); mining
+# reads them. After any publishing the table must equal a parse of every core.cases row.
+
+RECORDS_CONFIG = '''
+[sources.incidents]
+adapter = "records"
+delimiter = ";"
+date_format = "%Y-%m-%d %H:%M"
+timezone = "UTC"
+null_tokens = [""]
+case_type = "incident"
+[sources.incidents.columns]
+case = "id"
+opened_at = "opened"
+closed_at = "closed"
+[sources.incidents.events]
+"Opened" = "opened"
+"Closed" = "closed"
+[sources.incidents.stages]
+"Opened" = "log"
+"Closed" = "close"
+[sources.incidents.attributes]
+related_change = "change"
+cis = { column = "ci", type = "list" }
+[sources.changes]
+adapter = "records"
+delimiter = ";"
+date_format = "%Y-%m-%d %H:%M"
+timezone = "UTC"
+null_tokens = [""]
+case_type = "change"
+[sources.changes.columns]
+case = "id"
+opened_at = "opened"
+[sources.changes.events]
+"Change opened" = "opened"
+[sources.changes.stages]
+"Change opened" = "log"
+'''
+
+
+def _parsed_again(conn: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Every core.cases row parsed now by publishing's model, as rows of core.d2c_records."""
+    conn.execute("CREATE OR REPLACE TEMP VIEW _d2c_parse_cases AS SELECT * FROM core.cases")
+    parsed = conn.execute(f"SELECT * FROM ({model_query('core/d2c_records')}) ORDER BY case_id"
+                          ).fetchall()
+    conn.execute("DROP VIEW _d2c_parse_cases")
+    return parsed
+
+
+def _stored(conn: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return conn.execute("SELECT * FROM core.d2c_records ORDER BY case_id").fetchall()
+
+
+def test_a_night_that_changes_a_records_reference_moves_its_link(tmp_path: Path) -> None:
+    """IM1 is fixed by C1; a later export of IM1 (closed, its related change now C2) rewrites
+    IM1's core.cases row, so publishing parses it again: the parsed row and, after mining's
+    links, the given link follow. IM2, untouched, keeps its row. --full empties the table."""
+    (tmp_path / "procmine.toml").write_text(RECORDS_CONFIG, encoding="utf-8")
+    config = load_config(tmp_path / "procmine.toml")
+    db = tmp_path / "p.duckdb"
+    files = {
+        "changes.csv": "id;opened\nC1;2024-01-01 08:00\nC2;2024-01-02 08:00\n",
+        "day1.csv": "id;opened;closed;change;ci\nIM1;2024-01-03 09:00;;C1;A\n"
+                    "IM2;2024-01-03 10:00;;;B\n",
+        "day2.csv": "id;opened;closed;change;ci\nIM1;2024-01-03 09:00;2024-01-05 09:00;C2;A\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    ingest(config, db, "changes", [tmp_path / "changes.csv"])
+    ingest(config, db, "incidents", [tmp_path / "day1.csv"])
+
+    def links_and_records() -> tuple[list[tuple], dict[str, tuple]]:
+        with store.writing(db) as conn:
+            d2c.build(conn, d2c.LinkSettings.from_config(config), heatmap=False)
+            assert _stored(conn) == _parsed_again(conn)
+            links = conn.execute("SELECT from_id, to_id, kind, rule FROM core.links "
+                                 "WHERE origin = 'given' ORDER BY ALL").fetchall()
+            records = {row[0]: row[1:] for row in conn.execute(
+                "SELECT case_id, related_change, cis, closed_at IS NOT NULL "
+                "FROM core.d2c_records").fetchall()}
+        return links, records
+
+    links, records = links_and_records()
+    assert links == [("IM1", "C1", "fixed_by", "related_change")]
+    assert records == {"C1": (None, [], False), "C2": (None, [], False),
+                       "IM1": ("C1", ["A"], False), "IM2": (None, ["B"], False)}
+    ingest(config, db, "incidents", [tmp_path / "day2.csv"])
+    links, records = links_and_records()
+    assert links == [("IM1", "C2", "fixed_by", "related_change")]
+    assert records["IM1"] == ("C2", ["A"], True)
+    assert records["IM2"] == (None, ["B"], False)
+    with store.writing(db) as conn:
+        reset_loaded_data(conn)
+        assert conn.execute("SELECT count(*) FROM core.d2c_records").fetchone()[0] == 0
+
+
+@pytest.mark.real_data
+def test_a_store_of_version_19_gets_its_records_parsed(bpic14_mined: RealStore,
+                                                       tmp_path: Path) -> None:
+    """Migration 20 on a version-19 store holding BPIC 2014's 211,633 records: core.d2c_records
+    is filled, equal to a parse of every row now and to what publishing wrote in the loaded
+    store (four tables, attributes loaded after their events)."""
+    conn = duckdb.connect(str(tmp_path / "v19.duckdb"))
+    try:
+        assert store.migrate(conn, target=19)[-1] == 19
+        conn.execute(f"ATTACH '{bpic14_mined.db}' AS loaded (READ_ONLY)")
+        conn.execute("INSERT INTO core.cases SELECT * FROM loaded.core.cases")
+        published = conn.execute("SELECT * FROM loaded.core.d2c_records ORDER BY case_id"
+                                 ).fetchall()
+        conn.execute("DETACH loaded")
+        assert store.migrate(conn, target=20) == [20]
+        stored = _stored(conn)
+        assert len(stored) == 211_633
+        assert stored == _parsed_again(conn) == published
+    finally:
+        conn.close()

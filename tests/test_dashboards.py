@@ -259,6 +259,7 @@ def build_fixture_db(path: Path, **kwargs) -> Path:
 def write_fixture_links(conn) -> None:
     """The Detect-to-Correct marts (mine/d2c.py) over the hand-made records of test_d2c and
     the fixture's waste cases as incidents."""
+    from procmine.load import publish_d2c_records
     from procmine.mine import d2c
     from tests.test_d2c import CASES
 
@@ -268,6 +269,7 @@ def write_fixture_links(conn) -> None:
     conn.execute("INSERT INTO core.cases (case_id, case_type, source) "
                  "SELECT DISTINCT case_id, 'incident', 'fixture' FROM marts.waste "
                  "WHERE case_id NOT IN (SELECT case_id FROM core.cases)")
+    publish_d2c_records(conn, whole=True)   # as publishing does
     d2c.build(conn, d2c.LinkSettings.from_config(Config(default_config_data())))
 
 

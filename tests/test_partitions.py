@@ -133,7 +133,7 @@ def test_a_store_of_version_18_gets_its_cases_months(servicenow_store: RealStore
         conn.execute("DETACH loaded")
         assert "open_month" not in {c[0] for c in conn.execute(
             "DESCRIBE core.case_keys").fetchall()}
-        assert store.migrate(conn) == [19]
+        assert store.migrate(conn, target=19) == [19]
         assert _open_months(conn) == _first_months(_events(conn))
         assert event_index.in_step(conn)
         assert conn.execute("SELECT count(*) FROM core.run_partitions").fetchone()[0] == 0

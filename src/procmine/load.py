@@ -30,6 +30,7 @@ from procmine.ingest import (
     stage_files,
 )
 from procmine.sql import load_sql, quote_ident, run_sql
+from procmine.sql.models import materialise
 from procmine.unmapped import UnmappedReport, unmapped_report
 from procmine.validate import (
     LoadedFile,
@@ -119,9 +120,21 @@ def publish_core(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
     run_sql(conn, load_sql("core/publish_cases.sql"), params)
     if cases_before:
         run_sql(conn, load_sql("core/publish_cases_sourcing.sql"))
+    publish_d2c_records(conn, whole=first or not cases_before)
     event_index.refresh(conn, events_ready=True)
     run_sql(conn, load_sql("core/publish_partitions.sql"), params)
     run_sql(conn, load_sql("core/publish_done.sql"), params)
+
+
+def publish_d2c_records(conn: duckdb.DuckDBPyConnection, *, whole: bool) -> None:
+    """core.d2c_records (the records' attributes parsed for d2c's links: docs/d2c.md) for the
+    cases publishing just wrote in core.cases: those it touched, or every row (`whole`: core.cases
+    was empty, or was written by hand, as tests do). Parsed here, where a row changes, so that
+    mining does not parse every record every run."""
+    run_sql(conn, load_sql("core/d2c_records_all.sql" if whole
+                           else "core/d2c_records_touched.sql"))
+    materialise(conn, "core/d2c_records", "core.d2c_records", append=True)
+    conn.execute("DROP VIEW _d2c_parse_cases")
 
 
 def count_partitions(conn: duckdb.DuckDBPyConnection, result: RunResult) -> None:

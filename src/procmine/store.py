@@ -12,6 +12,7 @@ import ctypes
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -25,8 +26,10 @@ import duckdb
 
 from procmine.errors import ProcmineError, RunLockedError
 from procmine.faults import crash_point
+from procmine.sql.models import model_query
 
 MIGRATIONS_PACKAGE = "procmine.sql.migrations"
+MODEL_LINE = re.compile(r"^-- model: (\S+)$", re.MULTILINE)   # in a migration: see _with_models
 
 SCHEMA_VERSION_DDL = """
 CREATE TABLE IF NOT EXISTS main.schema_migrations (
@@ -48,8 +51,15 @@ def available_migrations() -> list[Migration]:
     for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
         if entry.name.endswith(".sql"):
             version, _, rest = entry.name.partition("_")
-            found.append(Migration(int(version), rest.removesuffix(".sql"), entry.read_text()))
+            found.append(Migration(int(version), rest.removesuffix(".sql"),
+                                   _with_models(entry.read_text())))
     return sorted(found, key=lambda migration: migration.version)
+
+
+def _with_models(sql: str) -> str:
+    """A migration's `-- model: <name>` lines replaced by the SELECT of sql/<name>.sql: a
+    backfill writes a derived table with the model that keeps it, not a copy of its SQL."""
+    return MODEL_LINE.sub(lambda line: model_query(line.group(1)), sql)
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:

@@ -1,12 +1,13 @@
 """Detect to Correct across records: core.links and the chain marts (docs/d2c.md).
 
-Links are rebuilt by every mining run, from core.cases alone: the given ones from the
+Links are rebuilt by every mining run, from core.cases alone (read as core.d2c_records: the
+records' attributes as publishing parsed them, once per changed row): the given ones from the
 records' reference fields, then each configured inference rule ([links.rules.<name>]) in
 name order, each its own SQL model run with the rule's parameters (sql/links/). They are
 built in the mine stage, not at publish, because the rules are settings like the mining
 ones: `procmine mine` applies a changed window without reloading anything, and publishing
 stays proportional to the night's files. The chain marts (sql/marts/d2c_*.sql,
-link_summary.sql) follow. They read core.cases only, so mining builds them on a second
+link_summary.sql) follow. They read core only (no mart), so mining builds them on a second
 connection to the same database in a thread (`start`) while its numpy and SQL work goes on;
 the cross-record waste heat map reads marts.waste and is written after it (`build_heatmap`).
 """
@@ -30,8 +31,7 @@ from procmine.sql.models import materialise_sql
 RULE_MODELS = {"induced": "links/induced", "same_ci": "links/same_ci"}
 CI_ROLES = ("caused_by", "affected")
 RULE_KEYS = {"kind", "window_days", "window_hours", "ci", "only_unlinked", "enabled"}
-TEMPS = (("intermediate/d2c_records", "_d2c_record"), ("intermediate/d2c_cis", "_d2c_ci"),
-         ("intermediate/d2c_references", "_d2c_ref"))
+TEMPS = (("intermediate/d2c_cis", "_d2c_ci"), ("intermediate/d2c_references", "_d2c_ref"))
 LINK_MARTS = ("link_summary", "d2c_volumes", "d2c_incidents", "d2c_chains", "d2c_stage_times",
               "d2c_calls_per_incident", "d2c_recurrence", "d2c_changes", "d2c_change_failure")
 HEATMAP = "d2c_waste_heatmap"   # reads marts.waste
@@ -117,8 +117,9 @@ def _rule(name: str, table: Any) -> LinkRule | None:
 
 def build(conn: duckdb.DuckDBPyConnection, settings: LinkSettings, *,
           heatmap: bool = True) -> dict[str, float]:
-    """Rebuild core.links and the D2C marts from core.cases (the heat map, from marts.waste,
-    unless `heatmap` is false); returns the seconds each step took (links, marts)."""
+    """Rebuild core.links and the D2C marts from core.d2c_records (the heat map, from
+    marts.waste, unless `heatmap` is false); returns the seconds each step took (links,
+    marts)."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     params = settings.params()

@@ -4,6 +4,7 @@
 DELETE FROM core.load_registry;
 DELETE FROM core.events;
 DELETE FROM core.cases;
+DELETE FROM core.d2c_records;
 DELETE FROM quarantine.events;
 DELETE FROM staging.events;
 DELETE FROM staging.cases;

@@ -1,8 +1,8 @@
 -- _d2c_ci: the configuration items each record is on, one row per (record, CI, role):
 -- 'affected' (attributes.cis, else core.cases.service) and 'caused_by' (attributes.caused_by_ci).
--- Reads _d2c_record (intermediate/d2c_records.sql).
+-- Reads core.d2c_records (written by publishing: core/d2c_records.sql).
 WITH records AS NOT MATERIALIZED (
-    SELECT * FROM _d2c_record
+    SELECT * FROM core.d2c_records
 ),
 affected AS (
     SELECT case_id, case_type, unnest(CASE WHEN len(cis) > 0 THEN cis ELSE [service] END) AS ci,

@@ -8,9 +8,9 @@
 -- interaction -> incident (reported_as); related_interaction on an incident: the same link
 -- from the incident's side; caused_by on an incident (ServiceNow: a change number):
 -- change -> incident (induced).
--- Reads _d2c_record. Params: $placeholders.
+-- Reads core.d2c_records. Params: $placeholders.
 WITH records AS NOT MATERIALIZED (
-    SELECT * FROM _d2c_record
+    SELECT * FROM core.d2c_records
 ),
 fields AS (
     SELECT case_id, case_type, 'problem_id' AS rule, problem_id AS value,

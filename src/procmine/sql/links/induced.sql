@@ -4,9 +4,9 @@
 -- end, else planned end, else resolved, else closed) at most $window_s seconds before the
 -- incident opened (0 <= opened - implemented <= window, both ends included). Every change in
 -- the window is linked (each is a suspect); one link per (change, incident).
--- Reads _d2c_record, _d2c_ci. Params: $rule, $ci_role, $window_s.
+-- Reads core.d2c_records, _d2c_ci. Params: $rule, $ci_role, $window_s.
 WITH records AS NOT MATERIALIZED (
-    SELECT * FROM _d2c_record
+    SELECT * FROM core.d2c_records
 ),
 cis AS NOT MATERIALIZED (
     SELECT * FROM _d2c_ci

@@ -1,13 +1,13 @@
 -- marts.d2c_calls_per_incident: the distribution of calls per incident (service-desk load
 -- from one fault): how many incidents had 0, 1, 2, ... calls (given reported_as links to
 -- interactions in the store), their share of all incidents, and a few of them to look up.
--- Reads marts.d2c_incidents (the linked incidents), _d2c_record (every incident).
+-- Reads marts.d2c_incidents (the linked incidents), core.d2c_records (every incident).
 -- Params: $evidence_ids.
 WITH incidents AS NOT MATERIALIZED (
     SELECT * FROM marts.d2c_incidents
 ),
 records AS (
-    SELECT case_id FROM _d2c_record WHERE case_type = 'incident'
+    SELECT case_id FROM core.d2c_records WHERE case_type = 'incident'
 ),
 called AS (
     SELECT incident_id, calls FROM incidents WHERE calls > 0

@@ -2,10 +2,10 @@
 -- emergency, CAB approval), when it took effect, the incidents it induced (induced links:
 -- given, e.g. ServiceNow's caused_by, and inferred by the configured rules) and the incidents
 -- it fixed (given fixed_by, directly or through a problem), and evidence ids (the first
--- induced incidents; core.links has each link's evidence). Reads _d2c_record, core.links.
+-- induced incidents; core.links has each link's evidence). Reads core.d2c_records, core.links.
 -- Params: $evidence_ids.
 WITH records AS NOT MATERIALIZED (
-    SELECT * FROM _d2c_record
+    SELECT * FROM core.d2c_records
 ),
 links AS NOT MATERIALIZED (
     SELECT * FROM core.links WHERE from_exists AND to_exists

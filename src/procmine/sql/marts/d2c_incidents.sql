@@ -6,10 +6,10 @@
 -- fixed it (given fixed_by, from the incident or from its problem; the earliest implemented),
 -- the changes that induced it (induced, given and inferred), and its chain: the change when
 -- there is one, else the problem, else the incident alone (chain_type says which).
--- Links used only where both records are in the store. Reads _d2c_record, core.links.
+-- Links used only where both records are in the store. Reads core.d2c_records, core.links.
 -- Params: $evidence_ids.
 WITH records AS NOT MATERIALIZED (
-    SELECT * FROM _d2c_record
+    SELECT * FROM core.d2c_records
 ),
 links AS NOT MATERIALIZED (
     SELECT * FROM core.links WHERE from_exists AND to_exists

@@ -4,10 +4,10 @@
 -- and that has an implemented_at; its CIs are those it touched and those of the incidents it
 -- fixed. incidents_before / _after: incidents on the CI (affected or caused-by) opened within
 -- $recurrence_s seconds before / after the change took effect. known_problem_days: from the
--- first incident it fixed to the change. Reads _d2c_record, _d2c_ci, core.links.
+-- first incident it fixed to the change. Reads core.d2c_records, _d2c_ci, core.links.
 -- Params: $recurrence_s, $evidence_ids.
 WITH records AS NOT MATERIALIZED (
-    SELECT * FROM _d2c_record
+    SELECT * FROM core.d2c_records
 ),
 cis AS NOT MATERIALIZED (
     SELECT * FROM _d2c_ci

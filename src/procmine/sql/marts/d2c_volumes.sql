@@ -1,9 +1,9 @@
 -- marts.d2c_volumes: the records of each type in the Detect-to-Correct flow (interaction,
 -- incident, problem, change, then any other type), how many of them are linked to a record
 -- of another type (any link in core.links whose both records are in the store, given or
--- inferred) and by given links only. Reads _d2c_record, core.links.
+-- inferred) and by given links only. Reads core.d2c_records, core.links.
 WITH records AS (
-    SELECT case_id, case_type FROM _d2c_record
+    SELECT case_id, case_type FROM core.d2c_records
 ),
 links AS NOT MATERIALIZED (
     SELECT * FROM core.links WHERE from_exists AND to_exists

@@ -1,9 +1,14 @@
--- _d2c_record: the core.cases fields the links and the Detect-to-Correct marts read, the JSON
--- attributes parsed once (keys of D2C_CONTRACT / docs/d2c.md). `implemented_at` is when a
+-- core.d2c_records: per record (core.cases row) the fields the links and the Detect-to-Correct
+-- marts read, its JSON attributes parsed (the keys of docs/d2c.md). Publishing
+-- writes it for the cases whose core.cases row it rewrites (load.publish_d2c_records), so a
+-- nightly parses its few thousand records, not every one. `implemented_at` is when a
 -- change took effect: its actual end, else its planned end, else resolved, else closed. A
 -- change without the change_type / risk attributes takes its category / priority (ServiceNow).
+-- No settings: link rules and placeholders apply later, in mining (mine/d2c.py).
+-- Reads _d2c_parse_cases: the core.cases rows to parse (core/d2c_records_touched.sql, or
+-- core/d2c_records_all.sql: every row).
 WITH cases AS (
-    SELECT * FROM core.cases
+    SELECT * FROM _d2c_parse_cases
 ),
 parsed AS (
     SELECT case_id, case_type, opened_at, resolved_at, closed_at, problem_id, change_id,
