@@ -74,8 +74,6 @@ MARTS = ("variants", "transitions", "activities", "conformance", "case_kpis", "w
          "waste_drivers", "kpis", "drift", "ocdfg")
 # the columns of _mine_waste that waste_heatmap.sql reads (with first_of_kind)
 HEATMAP_WASTE_COLUMNS = ("wtype", "stage", "hours", "cost", "stopped_hours")
-# the columns of the case table that waste_drivers.sql and waste_heatmap.sql read
-CASE_SPAN_COLUMNS = ("ci", "first_us", "last_us")
 Progress = Callable[[str], None]
 Detector = Callable[[EventArrays, MiningSettings], WasteResult]   # waste.detect or equal
 CATEGORIES_SQL = "SELECT DISTINCT category FROM core.cases WHERE category IS NOT NULL"
@@ -448,9 +446,7 @@ def _write_case_kpis(run: _Run, events: EventArrays, core: _Core, cases: Table,
     vocab = events.vocab
     rows = with_times(cases, first_ts="first_us", last_ts="last_us",
                       response_us_ts="response_us", resolved_us_ts="resolved_us")
-    spans = ({name: cases[name] for name in CASE_SPAN_COLUMNS} if rewrite is None
-             else case_spans(events))   # (the case table holds the rewritten cases only)
-    run.register(_mine_case=spans, _mine_case_rows=rows,
+    run.register(_mine_case=case_spans(events), _mine_case_rows=rows,
                  _mine_group=names(vocab.groups), _mine_sourcing=names(vocab.sourcings),
                  _mine_handoff=handoffs,
                  _mine_conformance=conformance_table(core.checked, core.variants.size),
