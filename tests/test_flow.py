@@ -71,11 +71,18 @@ def test_flow_run_has_every_step_as_a_task_an_artefact_and_a_run_log_row(tmp_pat
     assert f"procmine run `{result.run_id}`: **success**" in markdown
     assert f"+{written[0]:,} →" in markdown and "day_00.csv" in markdown
     assert markdown == row["summary_md"]
+    with store.reading(db) as conn:
+        touched, months = conn.execute(
+            "SELECT (SELECT count(*) FROM core.run_partitions WHERE run_id = ?), "
+            "(SELECT count(DISTINCT open_month) FROM core.case_keys)", [result.run_id]).fetchone()
+    assert touched == months > 0
+    assert f"| partitions | {touched} of {months} touched " in markdown
 
     second = nightly(config_path=str(config), db=str(db))  # nothing new
     assert second.events_loaded == 0
     _, _, markdown = flow_run_details(run_log(db)[-1]["prefect_flow_run_id"])
     assert "unchanged: no new events" in markdown
+    assert f"| partitions | 0 of {months} touched " in markdown
 
 
 def test_failed_file_fails_the_flow_run_but_publishes_the_rest(tmp_path, prefect_settings):

@@ -167,6 +167,12 @@ def test_release_after_adding_the_activity_moves_exactly_those_rows(
     proc = run_cli("--config", fixed, "quarantine", "release", "--rule", "activity_in_vocabulary",
                    "--db", copy)
     assert "released 6 row(s): 6 into core, 0 still quarantined" in proc.stderr
+    touched, months = _rows(
+        copy, "SELECT (SELECT count(DISTINCT k.open_month) FROM core.events AS e "
+              "JOIN core.case_keys AS k USING (case_id) WHERE e.activity = ?), "
+              "(SELECT count(DISTINCT open_month) FROM core.case_keys)", [UNKNOWN_ACTIVITY])[0]
+    assert 0 < touched <= months
+    assert f"; {touched} of {months} partitions touched" in proc.stderr
     after = dict(_rows(copy, "SELECT rule, count(*) FROM quarantine.events GROUP BY rule"))
     assert after == {k: v for k, v in before.items() if k != "activity_in_vocabulary"}
     assert _rows(copy, "SELECT count(*), min(d2c_stage), max(d2c_stage) FROM core.events "

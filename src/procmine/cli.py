@@ -466,10 +466,13 @@ def quarantine_release(
 ) -> None:
     """Re-validate quarantined rows with the current config (e.g. after adding an activity to
     the vocabulary): those that pass go to core, the others stay quarantined."""
+    from procmine.cli_format import partitions_touched
+
     result = _db(db).release(rule=rule, source=source, run=run_id)
     still = ", ".join(f"{k} {v:,}" for k, v in result.by_rule.items())
     console.print(f"released {result.released:,} row(s): {result.admitted:,} into core, "
-                  f"{result.requarantined:,} still quarantined" + (f" ({still})" if still else ""))
+                  f"{result.requarantined:,} still quarantined" + (f" ({still})" if still else "")
+                  + f"; {partitions_touched(result)}")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from procmine.query import Rows, Status
 if TYPE_CHECKING:
     from procmine.compare import Comparison
     from procmine.load import RunResult
+    from procmine.quarantine import ReleaseResult
 
 
 def _jsonable(value: Any) -> Any:
@@ -48,7 +49,7 @@ def print_rows(result: Rows, output: str, console: Console) -> None:
         console.print(f"{len(rows)} row(s)")
 
 
-def partitions_touched(result: RunResult) -> str:
+def partitions_touched(result: RunResult | ReleaseResult) -> str:
     """The run summary's partitions (case-open months, docs/partitions.md): the run's of the
     store's."""
     return f"{result.partitions_touched} of {result.partitions} partitions touched"

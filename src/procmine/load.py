@@ -137,11 +137,17 @@ def publish_d2c_records(conn: duckdb.DuckDBPyConnection, *, whole: bool) -> None
     conn.execute("DROP VIEW _d2c_parse_cases")
 
 
-def count_partitions(conn: duckdb.DuckDBPyConnection, result: RunResult) -> None:
-    """Set the partitions the run touched and those the store holds (core.run_partitions,
+def partition_counts(conn: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, int]:
+    """The partitions run `run_id` touched and those the store holds (core.run_partitions,
     core.case_keys: docs/partitions.md)."""
-    result.partitions_touched, result.partitions = conn.execute(
-        load_sql("core/partition_counts.sql"), {"run_id": result.run_id}).fetchone()
+    touched, partitions = conn.execute(load_sql("core/partition_counts.sql"),
+                                       {"run_id": run_id}).fetchone()
+    return touched, partitions
+
+
+def count_partitions(conn: duckdb.DuckDBPyConnection, result: RunResult) -> None:
+    """Set the result's partitions_touched and partitions (partition_counts)."""
+    result.partitions_touched, result.partitions = partition_counts(conn, result.run_id)
 
 
 def load_and_publish_core(

@@ -13,6 +13,7 @@ from procmine.ingest import apply_mappings, install_macros
 from procmine.load import (
     RunResult,
     core_event_count,
+    partition_counts,
     publish_core,
     record_failed_run,
     record_run,
@@ -47,6 +48,8 @@ class ReleaseResult:
     admitted: int = 0
     requarantined: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
+    partitions_touched: int = 0   # case-open months the admitted rows fell in (docs/partitions.md)
+    partitions: int = 0           # of the store's
 
 
 def quarantine_counts(db_path: Path, source: str | None = None) -> list[tuple[Any, ...]]:
@@ -98,6 +101,7 @@ def release(config: Config, db_path: Path, *, rule: str | None = None,
         publish_core(conn, result.run_id)
         result.admitted = core_event_count(conn) - before
         result.requarantined = report.quarantined
+        result.partitions_touched, result.partitions = partition_counts(conn, result.run_id)
         result.by_rule = report.quarantined_by_rule
         _record(conn, result.run_id, command, "success", result.admitted, result.requarantined,
                 f"released {result.released} row(s): {result.admitted} into core, "

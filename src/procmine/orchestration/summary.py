@@ -51,6 +51,8 @@ def run_summary_markdown(state: RunState, conn: duckdb.DuckDBPyConnection) -> st
         f"(skipped), {len(failed)} failed |",
         f"| events | +{_num(result.events_loaded)} → {_num(events)} events, {_num(cases)} "
         "cases in core |",
+        f"| partitions | {result.partitions_touched} of {result.partitions} touched "
+        "(case-open months, docs/partitions.md) |",
         f"| quarantined | {_num(result.events_quarantined)}"
         + (" (" + ", ".join(f"{rule}: {n:,}" for rule, n in
                             sorted(result.quarantined_by_rule.items())) + ")"
