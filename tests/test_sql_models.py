@@ -17,8 +17,10 @@ from procmine.sql.models import materialise, materialise_sql, model_query
 MODEL_FOLDERS = ("marts", "intermediate", "reports", "analyses", "links")
 # files there that are scripts, not models (they create views)
 SCRIPTS = {"intermediate/vocabulary.sql"}
-# models among scripts: publishing's parse of the records for d2c (core/, beside its scripts)
-OTHER_MODELS = ("core/d2c_records.sql",)
+# models among scripts: publishing's parse of the records for d2c and the mining index's checks
+# (core/, beside its scripts), whether validation's repeated ids serve publishing (validation/)
+OTHER_MODELS = ("core/d2c_records.sql", "core/event_index_covers_core.sql",
+                "core/event_index_in_step.sql", "validation/repeated_ids_reusable.sql")
 # (EXCLUDE: a sort key that is not a column of the mart, e.g. conformance's variant index)
 FINAL = re.compile(r"\nSELECT \*(?: EXCLUDE \(\w+\))? FROM final(\nORDER BY [^;]+?)?(\nLIMIT \$\w+)?\s*$")
 

@@ -14,26 +14,6 @@ import duckdb
 
 from procmine.sql import load_sql, run_sql
 
-# events and the sum of their times, in core.events and in the index: equal when in step (a
-# scan of two numeric columns; catches events added, removed or re-timed outside publishing)
-IN_STEP_SQL = """
-SELECT (SELECT (count(*), coalesce(sum(epoch_us(ts)), 0)) FROM core.events)
-     = (SELECT (count(*), coalesce(sum(t), 0)) FROM core.event_codes)
-"""
-
-
-# the default _reindex_events: every core event of the cases in _reindex_cases
-REINDEX_EVENTS_SQL = """
-CREATE OR REPLACE TEMP VIEW _reindex_events AS
-SELECT * FROM core.events SEMI JOIN _reindex_cases USING (case_id)
-"""
-
-# as many index rows as events (table sizes: no scan). Publishing keeps both in step, so a
-# difference means the index was not built by it (an upgraded database, events written by hand)
-COVERS_CORE_SQL = """
-SELECT (SELECT count(*) FROM core.events) = (SELECT count(*) FROM core.event_codes)
-"""
-
 
 def refresh(conn: duckdb.DuckDBPyConnection, *, events_ready: bool = False) -> None:
     """Re-code the cases listed in the temp table _reindex_cases (then dropped).
@@ -42,7 +22,7 @@ def refresh(conn: duckdb.DuckDBPyConnection, *, events_ready: bool = False) -> N
     cases; publishing has them at hand); otherwise they are read from core.events.
     """
     if not events_ready:
-        conn.execute(REINDEX_EVENTS_SQL)
+        run_sql(conn, load_sql("core/event_index_events.sql"))
     run_sql(conn, load_sql("core/event_index.sql"))
     conn.execute("DROP TABLE IF EXISTS _reindex_cases")
 
@@ -61,10 +41,10 @@ def rebuild(conn: duckdb.DuckDBPyConnection) -> None:
 
 def in_step(conn: duckdb.DuckDBPyConnection) -> bool:
     """The index holds the events of core.events (as publishing maintains it)."""
-    return bool(conn.execute(IN_STEP_SQL).fetchall()[0][0])
+    return bool(conn.execute(load_sql("core/event_index_in_step.sql")).fetchall()[0][0])
 
 
 def covers_core(conn: duckdb.DuckDBPyConnection) -> bool:
     """The index has a row per event of core.events, so core.case_keys names every case that
     has events (what publishing relies on to look only at the cases a run touches)."""
-    return bool(conn.execute(COVERS_CORE_SQL).fetchall()[0][0])
+    return bool(conn.execute(load_sql("core/event_index_covers_core.sql")).fetchall()[0][0])

@@ -13,37 +13,14 @@ from typing import IO, Any
 import duckdb
 
 from procmine import store
+from procmine.sql import load_sql
 
-EXPORT_EVENTS_SQL = """
-SELECT case_id, case_type, activity, ts, resource, org_group, support_level, sourcing,
-       d2c_stage, source, event_id
-FROM core.events
-ORDER BY case_id, ts, source_file, source_row, seq
-"""
-
-# Events in case order, then the order of DESIGN.md: ts, source_file, source_row, seq.
-XES_EVENTS_SQL = """
-SELECT source, case_id, activity,
-       strftime(timezone('UTC', ts), '%Y-%m-%dT%H:%M:%S.%g+00:00') AS ts,
-       resource, org_group, support_level, sourcing, d2c_stage, event_id
-FROM core.events
-ORDER BY case_id, source, ts, source_file, source_row, seq
-"""
-
-XES_CASES_SQL = """
-SELECT source, case_id, case_type, priority, category, service,
-       strftime(timezone('UTC', opened_at), '%Y-%m-%dT%H:%M:%S.%g+00:00'),
-       strftime(timezone('UTC', resolved_at), '%Y-%m-%dT%H:%M:%S.%g+00:00'),
-       strftime(timezone('UTC', closed_at), '%Y-%m-%dT%H:%M:%S.%g+00:00'),
-       sla_met, reopen_count, problem_id, change_id, vendor, sourcing,
-       CAST(attributes AS VARCHAR)
-FROM core.cases
-"""
+# the columns of export/xes_cases.sql after (source, case_id)
 CASE_COLUMNS = ("case_type", "priority", "category", "service", "opened_at", "resolved_at",
                 "closed_at", "sla_met", "reopen_count", "problem_id", "change_id", "vendor",
                 "sourcing", "attributes")
 DATE_KEYS = frozenset({"opened_at", "resolved_at", "closed_at"})
-# optional event attributes: (XES key, index in a row of XES_EVENTS_SQL)
+# optional event attributes: (XES key, index in a row of export/xes_events.sql)
 EVENT_KEYS = (("org:resource", 4), ("org:group", 5), ("support_level", 6), ("sourcing", 7),
               ("d2c_stage", 8), ("source", 0), ("event_id", 9))
 
@@ -72,7 +49,7 @@ def export_events(db_path: Path, fmt: str, out_file: Path) -> int:
         count = conn.execute("SELECT count(*) FROM core.events").fetchall()[0][0]  # (finished)
         out_file.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
-            conn.sql(EXPORT_EVENTS_SQL).write_csv(str(out_file))
+            conn.sql(load_sql("export/events_csv.sql")).write_csv(str(out_file))
         elif fmt == "xes":
             write_xes(conn, out_file)
         return count
@@ -85,13 +62,14 @@ def write_xes(conn: duckdb.DuckDBPyConnection, out_file: Path) -> None:
 
     Written to a temporary file first and renamed, so a reader never sees half a log.
     """
-    cases = {(row[0], row[1]): row[2:] for row in conn.execute(XES_CASES_SQL).fetchall()}
+    cases = {(row[0], row[1]): row[2:]
+             for row in conn.execute(load_sql("export/xes_cases.sql")).fetchall()}
     partial = out_file.with_name(f".{out_file.name}.part")
     try:
         with _open_text(partial, gzipped=out_file.name.endswith(".gz")) as out:
             out.write(XES_HEADER)
             current: tuple[str, str] | None = None
-            for row in _rows(conn.execute(XES_EVENTS_SQL)):
+            for row in _rows(conn.execute(load_sql("export/xes_events.sql"))):
                 key = (row[0], row[1])
                 if key != current:
                     if current is not None:

@@ -200,13 +200,12 @@ def load_and_publish_core(
 
 
 def record_run(conn: duckdb.DuckDBPyConnection, result: RunResult) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO marts.run_log (run_id, started_at, finished_at, status, "
-        "files_loaded, events_loaded, events_quarantined, command, message) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [result.run_id, result.started_at, datetime.now(UTC), result.status, result.files_loaded,
-         result.events_loaded, result.events_quarantined, result.command, result.message],
-    )
+    run_sql(conn, load_sql("runs/record_run.sql"), {
+        "run_id": result.run_id, "started_at": result.started_at,
+        "finished_at": datetime.now(UTC), "status": result.status,
+        "files_loaded": result.files_loaded, "events_loaded": result.events_loaded,
+        "events_quarantined": result.events_quarantined, "command": result.command,
+        "message": result.message})
     if result.status == "failed_validation" and result.validation is not None:
         store_results(conn, result.validation)  # (a successful run stored them as it validated)
         store_failed_quarantine(conn, result.validation)
@@ -271,7 +270,5 @@ def reset_loaded_data(conn: duckdb.DuckDBPyConnection) -> None:
     read again (and each row is in raw once)."""
     event_index.clear(conn)
     run_sql(conn, load_sql("core/reset.sql"))
-    for (table,) in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' "
-            "AND table_type = 'BASE TABLE'").fetchall():
+    for (table,) in conn.execute(load_sql("catalog/raw_tables.sql")).fetchall():
         conn.execute(f"DELETE FROM raw.{quote_ident(table)}")

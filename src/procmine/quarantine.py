@@ -22,24 +22,6 @@ from procmine.load import (
 from procmine.sql import load_sql, run_sql
 from procmine.validate import ValidationReport, validate_staged
 
-LIST_SQL = """
-SELECT rule, source, count(*) AS rows, count(DISTINCT run_id) AS runs,
-       max(quarantined_at) AS last_quarantined
-FROM quarantine.events
-WHERE ($source IS NULL OR source = $source)
-GROUP BY rule, source
-ORDER BY rows DESC, rule, source
-"""
-
-SHOW_SQL = """
-SELECT source, source_file, source_row, seq, case_id, activity, column_name, bad_value, reason,
-       run_id
-FROM quarantine.events
-WHERE rule = $rule AND ($source IS NULL OR source = $source)
-ORDER BY source_file, source_row, seq
-LIMIT $limit
-"""
-
 
 @dataclass
 class ReleaseResult:
@@ -56,7 +38,7 @@ def quarantine_counts(db_path: Path, source: str | None = None) -> list[tuple[An
     """(rule, source, rows, runs, last quarantined) of the published quarantine."""
     conn = store.reading(db_path)
     try:
-        return run_sql(conn, LIST_SQL, {"source": source}).fetchall()
+        return run_sql(conn, load_sql("validation/quarantine_list.sql"), {"source": source}).fetchall()
     finally:
         conn.close()
 
@@ -66,7 +48,8 @@ def quarantine_rows(db_path: Path, rule: str, source: str | None = None,
     """Column names and rows quarantined by `rule` (file, row, value, reason, run)."""
     conn = store.reading(db_path)
     try:
-        cursor = run_sql(conn, SHOW_SQL, {"rule": rule, "source": source, "limit": limit})
+        cursor = run_sql(conn, load_sql("validation/quarantine_show.sql"),
+                         {"rule": rule, "source": source, "limit": limit})
         columns = [d[0] for d in cursor.description]
         return columns, cursor.fetchall()
     finally:

@@ -26,16 +26,11 @@ import duckdb
 
 from procmine.errors import ProcmineError, RunLockedError
 from procmine.faults import crash_point
+from procmine.sql import load_sql, table_exists
 from procmine.sql.models import model_query
 
 MIGRATIONS_PACKAGE = "procmine.sql.migrations"
 MODEL_LINE = re.compile(r"^-- model: (\S+)$", re.MULTILINE)   # in a migration: see _with_models
-
-SCHEMA_VERSION_DDL = """
-CREATE TABLE IF NOT EXISTS main.schema_migrations (
-    version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL
-)
-"""
 
 
 @dataclass(frozen=True)
@@ -63,11 +58,7 @@ def _with_models(sql: str) -> str:
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
-    exists = conn.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_name = 'schema_migrations'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(conn, "main", "schema_migrations"):
         return 0
     return conn.execute("SELECT coalesce(max(version), 0) FROM main.schema_migrations").fetchone()[0]
 
@@ -75,7 +66,7 @@ def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
 def migrate(conn: duckdb.DuckDBPyConnection, target: int | None = None) -> list[int]:
     """Apply every shipped migration not yet applied (each in its own transaction, in version
     order), also one numbered below the newest applied; returns the versions applied."""
-    conn.execute(SCHEMA_VERSION_DDL)
+    conn.execute(load_sql("core/schema_migrations.sql"))
     done = {row[0] for row in conn.execute("SELECT version FROM main.schema_migrations").fetchall()}
     applied = []
     for migration in available_migrations():

@@ -54,6 +54,7 @@ from procmine.ingest import FileResult, install_macros, load_file
 from procmine.orchestration.dask_work import maybe_kill, reach, url
 from procmine.sources import Adapter, LoadContext, RawFile
 from procmine.sources.base import LINEAGE_COLUMNS, ensure_raw_columns, quote_ident
+from procmine.sql import load_sql
 
 log = logging.getLogger("procmine.run")
 
@@ -157,9 +158,7 @@ def _write_outputs(conn: duckdb.DuckDBPyConnection, work: str, job: FileJob,
                    staged: StagedFile) -> None:
     """The scratch store's raw tables and staged events (in insertion order) as Parquet."""
     reach(conn, work)
-    tables = [row[0] for row in conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' "
-        "AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
+    tables = [row[0] for row in conn.execute(load_sql("catalog/raw_tables.sql")).fetchall()]
     for number, table in enumerate(tables):
         conn.table(f"raw.{quote_ident(table)}").write_parquet(
             url(work, _raw_file(staged.index, number)))

@@ -17,6 +17,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from procmine.sql import load_sql, run_sql
+
 # procmine's own temp table names only (never user input)
 HASH_TABLE_SQL = "CREATE OR REPLACE TEMP TABLE {table} (h UBIGINT)"
 
@@ -26,20 +28,11 @@ STAGED_CASE_HASHES_SQL = "SELECT hash(source, case_id) AS h FROM staging.cases"
 RUN_ID_HASHES_SQL = "SELECT hash(event_id) AS h FROM staging.events WHERE run_id = $run_id"
 
 # Validation keeps the run's repeated ids (_repeated_ids) for publishing on the same
-# connection, with the number of rows it left staged: publishing reuses them when that is
-# still the number staged (rows only leave staging after validation, and a hash repeated
-# among fewer rows was repeated among more, so the kept set covers every repeat).
-KEEP_SQL = """
-CREATE OR REPLACE TEMP TABLE _repeated_ids_of AS
-SELECT $run_id AS run_id, count(*) AS staged FROM staging.events WHERE run_id = $run_id
-"""
-KEPT_SQL = """
-SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_repeated_ids_of'
-"""
-REUSABLE_SQL = """
-SELECT count(*) FROM _repeated_ids_of
-WHERE run_id = $run_id AND staged = (SELECT count(*) FROM staging.events WHERE run_id = $run_id)
-"""
+# connection, noting whose they are in _repeated_ids_of (validation/repeated_ids_keep.sql);
+# publishing reuses them when that table exists and they are still valid
+# (validation/repeated_ids_reusable.sql).
+KEPT_SQL = ("SELECT count(*) FROM duckdb_tables() "
+            "WHERE temporary AND table_name = '_repeated_ids_of'")
 
 
 def repeated_hashes(conn: duckdb.DuckDBPyConnection, sql: str,
@@ -61,8 +54,8 @@ def run_repeats(conn: duckdb.DuckDBPyConnection, run_id: str, table: str) -> int
     """The hashes of the run's event ids staged more than once into `table`: those validation
     kept (`keep_run_repeats`) when still valid, else found anew. Returns how many."""
     params = {"run_id": run_id}
-    if (conn.execute(KEPT_SQL).fetchone()[0]
-            and conn.execute(REUSABLE_SQL, params).fetchone()[0]):
+    if (conn.execute(KEPT_SQL).fetchone()[0] and conn.execute(
+            load_sql("validation/repeated_ids_reusable.sql"), params).fetchone()[0]):
         conn.execute(HASH_TABLE_SQL.format(table=table))
         conn.execute(f"INSERT INTO {table} SELECT h FROM _repeated_ids")
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -73,7 +66,7 @@ def run_repeats(conn: duckdb.DuckDBPyConnection, run_id: str, table: str) -> int
 
 def keep_run_repeats(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """After validation: _repeated_ids (made by `run_repeats`) may serve publishing."""
-    conn.execute(KEEP_SQL, {"run_id": run_id})
+    run_sql(conn, load_sql("validation/repeated_ids_keep.sql"), {"run_id": run_id})
 
 
 def store_hashes(conn: duckdb.DuckDBPyConnection, table: str, hashes: np.ndarray) -> None:

@@ -1,4 +1,5 @@
--- The run_log columns added by migration 005 (pipeline.record_run writes the others).
+-- The run_log columns added by migration 005 (load.record_run writes the others:
+-- runs/record_run.sql).
 UPDATE marts.run_log
 SET files_skipped = $files_skipped,
     files_failed = $files_failed,
