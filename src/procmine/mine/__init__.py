@@ -363,7 +363,8 @@ def _variants(run: _Run, events: EventArrays) -> tuple[Variants, list[str | None
                  _mine_variant_case={"ci": np.arange(events.cases, dtype=np.int32),
                                      "vi": variants.case_variant, "duration_s": durations},
                  _mine_activity=names(events.vocab.activities),
-                 _mine_stage=names(stages), _mine_case_key=case_key_table(events))
+                 _mine_stage=names(stages),
+                 _mine_case_key=case_key_table(events, variants.case_variant))
     run.writer.run(*models("variants", "transitions"),
                    ("case_ids", temp_table("intermediate/case_ids", "_mine_case_id")))
     return variants, stages
