@@ -30,10 +30,10 @@ from procmine.runtime import exit_without_teardown, tune_process
 # mart_inputs.event_columns call scannable and with_times in their own modules)
 HELPERS = [
     ("procmine.mine", name) for name in (
-        "load_events", "compute_variants", "step_table", "variant_table", "case_key_table",
+        "load_events", "compute_variants", "pair_waits", "variant_table", "case_key_table",
         "_plan_rewrite", "case_vendors", "waste_table", "case_rows", "with_times",
         "case_table", "first_of_kind", "handoff_table", "driver_tables", "backlog_tables",
-        "step_flags", "scannable", "detect", "costs")
+        "step_waits", "scannable", "detect", "costs")
 ] + [("procmine.mine.writer", "scannable"), ("procmine.mine.mart_inputs", "with_times"),
      ("procmine.mine.conformance", "check"), ("procmine.mine.conformance",
                                              "deviation_instances"),

@@ -84,7 +84,8 @@ def _mining_index(conn: duckdb.DuckDBPyConnection):
     events: EventArrays = load_events(conn)
     variants = compute_variants(events)
     conn.register("_mine_variant", variant_table(variants))
-    conn.register("_mine_case_key", case_key_table(events))   # as mining's writer does
+    conn.register("_mine_case_key",   # as mining's writer does
+                  case_key_table(events, variants.case_variant))
     materialise(conn, "intermediate/case_ids", "_mine_case_id", temp=True)
     check_case_ids(conn, events)
     return events, variants

@@ -24,7 +24,7 @@ CONNECTION_THREADS = ("procmine-mine-sql", "procmine-mine-d2c", "procmine-mine-m
 FAILING = ["compute_variants",   # the waste detection's thread
            "case_table",         # marts.waste being written
            "backlog_tables",     # marts.case_kpis being written
-           "step_flags"]         # marts.waste_drivers and marts.kpis being written
+           "step_waits"]         # marts.waste_drivers and marts.kpis being written
 
 
 def _log() -> Log:

@@ -53,14 +53,13 @@ from procmine.mine.mart_inputs import (
 from procmine.mine.model import ModelResult, discover_model
 from procmine.mine.partition_marts import CaseMartWriter
 from procmine.mine.settings import CLOCK_CLASSES, DETAILS, WASTE_TYPES, MiningSettings
-from procmine.mine.steps import step_flags
+from procmine.mine.steps import pair_waits, step_waits
 from procmine.mine.variants import (
     Table,
     Variants,
     compute_variants,
     mix64,
     scannable,
-    step_table,
     variant_table,
 )
 from procmine.mine.waste import GroupRuns, Instances, Resolution, WasteResult, detect
@@ -342,7 +341,7 @@ def _core(run: _Run, events: EventArrays, started: float) -> _Core:
     # the event arrays and the core's results at their largest until here (store.beside_arrays);
     # the later SQL needs the store's limit (at 40M events marts.kpis' medians exceed 2 GB)
     store.set_memory_limit(run.conn)
-    run.release("_mine_steps", "_mine_case_key")   # (step_flags rebuilds the steps)
+    run.release("_mine_pair_waits", "_mine_case_key")
     give_back_freed()   # (the core's temporaries)
     run.register(_mine_pp_path=paths)   # (waste.sql's, through ping_pong_paths.sql)
     # core: from reading the store until variants, transitions (marts written) and every
@@ -357,14 +356,15 @@ def _variants(run: _Run, events: EventArrays) -> tuple[Variants, list[str | None
     """The variants and the stage code table; the writer starts marts.variants,
     marts.transitions and _mine_case_id (_plan_rewrite's) from the tables registered here."""
     variants = compute_variants(events)
-    steps = step_table(events)
+    pairs = pair_waits(events)
     durations = (events.t[events.ends - 1] - events.t[events.starts]) / 1e6
     stages = stage_names(events)
-    run.register(_mine_variant=variant_table(variants), _mine_steps=steps,
+    run.register(_mine_variant=variant_table(variants), _mine_pair_waits=pairs,
                  _mine_variant_case={"ci": np.arange(events.cases, dtype=np.int32),
                                      "vi": variants.case_variant, "duration_s": durations},
                  _mine_activity=names(events.vocab.activities),
-                 _mine_stage=names(stages), _mine_case_key=case_key_table(events))
+                 _mine_stage=names(stages),
+                 _mine_case_key=case_key_table(events, variants.case_variant))
     run.writer.run(*models("variants", "transitions"),
                    ("case_ids", temp_table("intermediate/case_ids", "_mine_case_id")))
     return variants, stages
@@ -398,7 +398,7 @@ def _write_waste(run: _Run, events: EventArrays, core: _Core,
     vendors = case_vendors(run.conn, events, instances)
     waste = waste_table(events, instances, core.cost, core.stages.index("reopen"))
     # the last uses of the per-event dwell, case index and successor flags until the
-    # step table: freed while marts.waste is written (step_table derives them again)
+    # step waits: freed while marts.waste is written (derived again then)
     handoffs = handoff_table(events, instances, run.params["handoff_code"])
     events.forget("dwell_us", "ci", "has_next")
     waste_rows = case_rows(waste, rewrite, events)
@@ -490,7 +490,7 @@ def _backlog_beside_case_kpis(run: _Run, events: EventArrays, done: _CaseMarts
     run.writer.wait()
     # marts.case_kpis written: of the case table, the statements to come read only
     # waste_drivers.sql's count and waste_heatmap.sql's cycle (_mine_case; the rest freed
-    # before marts.kpis and the step flags)
+    # before marts.kpis and the step waits)
     run.release("_mine_case_rows", "_mine_handoff", "_mine_conformance")
     give_back_freed()
     run.writer.run(*models("waste_drivers", *(("kpis",) if run.remote is None else ())))
@@ -499,14 +499,14 @@ def _backlog_beside_case_kpis(run: _Run, events: EventArrays, done: _CaseMarts
 
 def _write_step_marts(run: _Run, events: EventArrays, done: _CaseMarts, backlog: Table,
                       stage_hours: Table) -> None:
-    """The step flags (numpy, beside marts.waste_drivers and marts.kpis), the remote
+    """The step waits (numpy, beside marts.waste_drivers and marts.kpis), the remote
     engine's per-case rows appended, the per-case state saved, then the marts of the backlog
-    and step tables; their arrays are freed on return."""
-    flags = step_flags(events, step_table(events), done.wait_class)   # meanwhile: SQL
-    # the step table's per-event dwell, case index and successor flags: not read again
-    # until drift (which derives them again), freed while marts.kpis is written
+    and step waits; their arrays are freed on return."""
+    waits = step_waits(events, done.wait_class)   # meanwhile: SQL
+    # the per-event dwell, case index and successor flags: not read again until drift
+    # (which derives them again), freed while marts.kpis is written
     events.forget("dwell_us", "ci", "has_next")
-    give_back_freed()   # (the flags' sorts) while the writer still runs
+    give_back_freed()   # (the waits' sorts) while the writer still runs
     run.writer.wait()
     run.release("_mine_driver_base", "_mine_driver_type", "_mine_driver_hits")
     rewrite = done.changes.rewrite
@@ -519,11 +519,10 @@ def _write_step_marts(run: _Run, events: EventArrays, done: _CaseMarts, backlog:
         raise ProcmineError("marts.case_kpis lost track of its cases after a partial "
                             "rewrite (internal error)")
     changes_mod.save(run.conn, events, done.changes)
-    run.register(_mine_backlog=backlog, _mine_stage_hours=stage_hours, _mine_step_flags=flags)
+    run.register(_mine_backlog=backlog, _mine_stage_hours=stage_hours, **waits)
     run.writer.run(*models("backlog", "waste_heatmap", "kpi_daily", "bottlenecks", "ocdfg"))
     run.writer.wait()
-    run.release("_mine_backlog", "_mine_stage_hours", "_mine_step_flags", "_mine_waste",
-                "_mine_case")
+    run.release("_mine_backlog", "_mine_stage_hours", *waits, "_mine_waste", "_mine_case")
 
 
 def _drift(run: _Run, events: EventArrays, variants: Variants,

@@ -355,12 +355,13 @@ def _step_codes(column: np.ndarray) -> np.ndarray:
     return values.astype(np.int32)
 
 
-def case_key_table(events: EventArrays) -> dict[str, np.ndarray]:
-    """_mine_case_key, the input of intermediate/case_ids.sql: each case's index, key and
-    first step."""
+def case_key_table(events: EventArrays, case_variant: np.ndarray) -> dict[str, np.ndarray]:
+    """_mine_case_key, the input of intermediate/case_ids.sql: each case's index, key, first
+    step and variant (`case_variant`: variants.Variants.case_variant)."""
     return {"ci": np.arange(events.cases, dtype=np.int32),
             "case_key": events.key[events.starts],
-            "first_step": events.x[events.starts].astype(np.int32)}
+            "first_step": events.x[events.starts].astype(np.int32),
+            "vi": case_variant}
 
 
 def check_case_ids(conn: duckdb.DuckDBPyConnection, events: EventArrays) -> None:

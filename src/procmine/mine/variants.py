@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from procmine.mine.events import EventArrays, code_dtype
+from procmine.mine.events import EventArrays
 
 _K1 = np.uint64(0x9E3779B97F4A7C15)
 _K2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -159,21 +159,3 @@ def object_array(values: list) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
-
-
-def step_table(events: EventArrays) -> Table:
-    """One row per event with its successor in the case (has_next): the directly-follows
-    steps for transitions.sql. Waits in microseconds (dwell_us, the event array itself; the
-    models divide, so no float copy per event), from the earlier event, which also gives the
-    stage and holder the wait is spent in."""
-    to_a = np.zeros(events.n, code_dtype(len(events.vocab.activities)))
-    to_a[:-1] = events.a[1:]
-    return {
-        "ci": events.ci,
-        "from_a": events.a,
-        "to_a": to_a,
-        "from_st": events.st,
-        "from_holder": events.holder,
-        "dwell_us": events.dwell_us,
-        "has_next": events.has_next,
-    }

@@ -1,5 +1,6 @@
 -- _mine_case_id (a temp table): per case of the event arrays (_mine_case_key: ci, case_key,
--- first_step) its id, its record type (core.cases.case_type; marts/ocdfg.sql), its
+-- first_step, vi) its variant (vi), id, record type (core.cases.case_type; both for
+-- marts/ocdfg.sql), its
 -- resolution time and reopen count (drift_cases.sql), its vendor, the attributes waste drivers are sought in (priority,
 -- category and source as marts.case_kpis has them: the case's source, else its first
 -- step's), the other core.cases columns marts.case_kpis shows (read here once, joined by
@@ -20,6 +21,7 @@ step_keys AS (
 ),
 final AS (
     SELECT c.ci,
+           c.vi,
            k.case_id,
            cc.case_type,
            cc.resolved_at,

@@ -1,19 +1,27 @@
 -- marts.bottlenecks: where cases wait longest in total (median wait × cases), per d2c stage:
 -- dimension 'transition' (key 'A → B'), 'group' and 'sourcing' (the holder of the case while
 -- it waits). The wait of a step is the time from an event to the case's next event, in the
--- stage of the earlier event; cases = distinct cases (the step.first_* flags, variants.py).
+-- stage of the earlier event; cases = distinct cases.
 -- clock: the class of the waits (mine/clock.py): 'internal' (delay the organisation can
 -- shorten), 'customer' (waiting for the user) or 'policy' (resolved until closed, planned
 -- waits); a key's waits of different classes are separate rows. The ranking leads with what
 -- the organisation can change: rank (within dimension, d2c_stage) and overall_rank (within
 -- the dimension) put every internal row before the clock-stopped ones; clock_rank ranks
 -- within (dimension, clock).
--- Inputs: _mine_step_flags (ci, from_a, to_a, from_st, from_group, from_sourcing, dwell_us,
--- has_next, first_*, clock; group and sourcing codes name _mine_group / _mine_sourcing,
--- 0 = NULL), the code tables _mine_activity, _mine_group, _mine_sourcing, _mine_stage,
--- _mine_clock (code, name).
-WITH step_rows AS NOT MATERIALIZED (
-    SELECT * FROM _mine_step_flags
+-- Inputs: the waits per (transition, stage, clock), (group, stage, clock) and (sourcing,
+-- stage, clock) (steps.py; steps without a group / sourcing left out): _mine_transition_waits
+-- (from_a, to_a, ...), _mine_group_waits (from_group, ...), _mine_sourcing_waits
+-- (from_sourcing, ...), each with from_st, clock, median_wait_s and mean_wait_s (seconds, as
+-- median and avg give them), cases (distinct cases) and steps; the code tables
+-- _mine_activity, _mine_group, _mine_sourcing, _mine_stage, _mine_clock (code, name).
+WITH transition_waits AS (
+    SELECT * FROM _mine_transition_waits
+),
+group_waits AS (
+    SELECT * FROM _mine_group_waits
+),
+sourcing_waits AS (
+    SELECT * FROM _mine_sourcing_waits
 ),
 activities AS NOT MATERIALIZED (
     SELECT * FROM _mine_activity
@@ -29,26 +37,6 @@ stages AS (
 ),
 clock_classes AS (
     SELECT * FROM _mine_clock
-),
-waits AS NOT MATERIALIZED (   -- steps followed by another event: each a wait, in seconds
-    SELECT *, dwell_us / 1e6 AS wait_s FROM step_rows WHERE has_next
-),
-transition_waits AS (
-    SELECT from_a, to_a, from_st, clock, median(wait_s) AS median_wait_s,
-           avg(wait_s) AS mean_wait_s, count(*) FILTER (WHERE first_transition) AS cases,
-           count(*) AS steps
-    FROM waits GROUP BY ALL
-),
-group_waits AS (
-    SELECT from_group, from_st, clock, median(wait_s) AS median_wait_s, avg(wait_s) AS mean_wait_s,
-           count(*) FILTER (WHERE first_group) AS cases, count(*) AS steps
-    FROM waits WHERE from_group <> 0 GROUP BY ALL
-),
-sourcing_waits AS (
-    SELECT from_sourcing, from_st, clock, median(wait_s) AS median_wait_s,
-           avg(wait_s) AS mean_wait_s, count(*) FILTER (WHERE first_sourcing) AS cases,
-           count(*) AS steps
-    FROM waits WHERE from_sourcing <> 0 GROUP BY ALL
 ),
 findings AS (
     SELECT 'transition' AS dimension, f.name || ' → ' || t.name AS key, x.from_st AS st,

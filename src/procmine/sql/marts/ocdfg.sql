@@ -3,21 +3,17 @@
 -- steps in the canonical order, i.e. marts.transitions split by record type. Computed per
 -- variant (a case's steps are its variant's): cases per variant and object type times each
 -- variant's steps, so the events are not read again.
--- Inputs: _mine_variant (variants.py: vi, activities), _mine_variant_case (ci, vi),
--- _mine_case_id (events.py: ci, case_type).
+-- Inputs: _mine_variant (variants.py: vi, activities), _mine_case_id (intermediate/case_ids.sql:
+-- each case's vi and case_type).
 WITH variants AS (
     SELECT vi, activities FROM _mine_variant
 ),
-variant_cases AS (
-    SELECT ci, vi FROM _mine_variant_case
-),
 case_ids AS (
-    SELECT ci, case_type FROM _mine_case_id
+    SELECT vi, case_type FROM _mine_case_id
 ),
 variant_types AS (   -- cases per variant and object type
-    SELECT c.vi, coalesce(i.case_type, 'unknown') AS case_type, count(*) AS cases
-    FROM variant_cases AS c
-    JOIN case_ids AS i USING (ci)
+    SELECT vi, coalesce(case_type, 'unknown') AS case_type, count(*) AS cases
+    FROM case_ids
     GROUP BY ALL
 ),
 variant_positions AS (
