@@ -15,8 +15,8 @@ from procmine.sql.models import materialise, materialise_sql, model_query
 
 # folders of procmine/sql whose every file is a model: one SELECT ending `SELECT * FROM final`
 MODEL_FOLDERS = ("marts", "intermediate", "reports", "analyses", "links")
-# files there that are scripts, not models (they create views)
-SCRIPTS = {"intermediate/vocabulary.sql"}
+# files there that are scripts, not models (they create views or macros)
+SCRIPTS = {"intermediate/vocabulary.sql", "intermediate/d2c_macros.sql"}
 # models among scripts: publishing's parse of the records for d2c (core/, beside its scripts)
 OTHER_MODELS = ("core/d2c_records.sql",)
 # (EXCLUDE: a sort key that is not a column of the mart, e.g. conformance's variant index)
