@@ -25,7 +25,8 @@ from procmine.config import load_config
 from procmine.errors import ConfigError
 from procmine.load import ingest, publish_d2c_records, reset_loaded_data
 from procmine.mine import d2c
-from procmine.sql.models import model_query
+from procmine.sql import load_sql, run_sql
+from procmine.sql.models import materialise, model_query
 from tests.conftest import REAL_DATA
 from tests.real_stores import RealStore
 
@@ -162,6 +163,46 @@ def test_change_failure_and_recurrence(hand: duckdb.DuckDBPyConnection) -> None:
         "known_problem_days FROM marts.d2c_recurrence ORDER BY 1, 2").fetchall()
     assert recurrence == [("C2", "B", 1, 0, "IM2", None, 7.5),
                           ("C3", "A", 1, 1, "IM1", "IM3", 38 * H / DAY)]
+
+
+
+def test_seconds_between_instants_are_the_timestamptz_difference_bit_for_bit() -> None:
+    """pm_seconds (the chain marts' stage times, the rules' gaps) equals epoch(later -
+    earlier) of a UTC session exactly: sub-second instants decades apart, either order, NULL."""
+    conn = duckdb.connect()
+    conn.execute("SET TimeZone = 'UTC'")
+    run_sql(conn, load_sql(d2c.MACROS))
+    conn.execute("SELECT setseed(0.25)")
+    conn.execute("CREATE TABLE t AS SELECT make_timestamptz((random() * 3e15)::BIGINT) AS a, "
+                 "make_timestamptz((random() * 3e15)::BIGINT) AS b FROM range(200000) "
+                 "UNION ALL SELECT TIMESTAMPTZ '2024-03-31 01:59:59.5+00', NULL")
+    assert conn.execute("SELECT count(*) FILTER (WHERE pm_seconds(a, b) IS DISTINCT FROM "
+                        "epoch(a - b)), count(pm_seconds(a, b)) FROM t").fetchone() == (0, 200000)
+
+
+def test_a_chains_first_incidents_by_opening_then_id_unopened_last() -> None:
+    """incident_ids: the chain's first `evidence_ids` incidents by opening time, ties by id,
+    incidents without an opening time after the others."""
+    conn = duckdb.connect()
+    conn.execute("SET TimeZone = 'UTC'")
+    run_sql(conn, load_sql(d2c.MACROS))
+    conn.execute("CREATE SCHEMA marts")
+    conn.execute("CREATE TABLE marts.d2c_incidents (incident_id VARCHAR, opened_at TIMESTAMPTZ, "
+                 "resolved_at TIMESTAMPTZ, closed_at TIMESTAMPTZ, calls BIGINT, "
+                 "first_call_at TIMESTAMPTZ, problem_id VARCHAR, problem_opened_at TIMESTAMPTZ, "
+                 "change_id VARCHAR, change_opened_at TIMESTAMPTZ, "
+                 "change_implemented_at TIMESTAMPTZ, chain_id VARCHAR, chain_type VARCHAR)")
+    opened = {"IM1": None, "IM2": "2024-01-01 09:00", "IM3": "2024-01-01 09:00",
+              "IM4": "2024-01-01 10:00", "IM5": None, "IM6": "2024-01-02 08:00"}
+    for incident, at in opened.items():
+        conn.execute("INSERT INTO marts.d2c_incidents (incident_id, opened_at, calls, change_id, "
+                     "chain_id, chain_type) VALUES (?, ?::TIMESTAMPTZ, 0, 'C1', 'C1', 'change')",
+                     [incident, at])
+    for n, expected in ((4, "IM2, IM3, IM4, IM6"), (6, "IM2, IM3, IM4, IM6, IM1, IM5")):
+        materialise(conn, "marts/d2c_chains", "marts.d2c_chains", {"evidence_ids": n})
+        assert conn.execute("SELECT incidents, incident_ids, first_incident_at::VARCHAR "
+                            "FROM marts.d2c_chains").fetchall() == [
+            (6, expected, "2024-01-01 09:00:00+00")]
 
 
 # ------------------------------------------------------------------ BPIC 2014, plainly

@@ -12,7 +12,7 @@ import pytest
 
 from procmine import event_index, store
 from procmine.config import load_config
-from procmine.mine import MARTS, MineReport, mine
+from procmine.mine import MARTS, MineReport, d2c, mine
 from tests.conftest import SERVICENOW_LOG
 from tests.mine_support import config_with, same_values
 
@@ -130,6 +130,30 @@ def test_changed_cases_only_and_equal_to_a_full_run(
     assert new_case == [(3, "2 - High")]
     assert retagged == [("1 - Critical",)]
     _assert_equal_to_a_full_run(db, tmp_path)
+
+
+def _d2c_heatmap(db: Path) -> list[tuple]:
+    conn = store.reading(db)
+    try:
+        return conn.execute("SELECT * FROM marts.d2c_waste_heatmap ORDER BY ALL").fetchall()
+    finally:
+        conn.close()
+
+
+def test_the_d2c_heat_map_is_of_the_rewritten_waste(
+        mined_once: tuple[Path, MineReport], tmp_path: Path) -> None:
+    """marts.d2c_waste_heatmap is written from marts.waste holding the rewritten cases' rows:
+    the run's heat map is the one computed again after it, not the one before it."""
+    db = _changed_copy(mined_once[0], tmp_path)
+    before = _d2c_heatmap(db)
+    _mine(db)
+    after = _d2c_heatmap(db)
+    with store.writing(db) as conn:
+        d2c.build_heatmap(conn)
+    again = _d2c_heatmap(db)
+    assert after != before
+    assert len(after) == len(again) and all(
+        same_values(a, b) for a, b in zip(after, again, strict=True))
 
 
 def test_the_case_table_is_built_for_the_rewritten_cases_only(

@@ -15,8 +15,8 @@ from procmine.sql.models import materialise, materialise_sql, model_query
 
 # folders of procmine/sql whose every file is a model: one SELECT ending `SELECT * FROM final`
 MODEL_FOLDERS = ("marts", "intermediate", "reports", "analyses", "links")
-# files there that are scripts, not models (they create views)
-SCRIPTS = {"intermediate/vocabulary.sql"}
+# files there that are scripts, not models (they create views or macros)
+SCRIPTS = {"intermediate/vocabulary.sql", "intermediate/d2c_macros.sql"}
 # models among scripts: publishing's parse of the records for d2c and the mining index's checks
 # (core/, beside its scripts), whether validation's repeated ids serve publishing (validation/)
 OTHER_MODELS = ("core/d2c_records.sql", "core/event_index_covers_core.sql",

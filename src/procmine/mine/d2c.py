@@ -25,12 +25,13 @@ from procmine.config import Config
 from procmine.errors import ConfigError
 from procmine.mine.background import in_thread
 from procmine.mine.settings import config_number
-from procmine.sql import quote_ident, run_sql
+from procmine.sql import load_sql, quote_ident, run_sql
 from procmine.sql.models import materialise_sql
 
 RULE_MODELS = {"induced": "links/induced", "same_ci": "links/same_ci"}
 CI_ROLES = ("caused_by", "affected")
 RULE_KEYS = {"kind", "window_days", "window_hours", "ci", "only_unlinked", "enabled"}
+MACROS = "intermediate/d2c_macros.sql"
 TEMPS = (("intermediate/d2c_cis", "_d2c_ci"), ("intermediate/d2c_references", "_d2c_ref"))
 LINK_MARTS = ("link_summary", "d2c_volumes", "d2c_incidents", "d2c_chains", "d2c_stage_times",
               "d2c_calls_per_incident", "d2c_recurrence", "d2c_changes", "d2c_change_failure")
@@ -124,6 +125,7 @@ def build(conn: duckdb.DuckDBPyConnection, settings: LinkSettings, *,
     started = time.perf_counter()
     params = settings.params()
     try:
+        run_sql(conn, load_sql(MACROS))
         for model, table in TEMPS:
             run_sql(conn, materialise_sql(model, table, temp=True), params)
         run_sql(conn, "DELETE FROM core.links")
@@ -139,6 +141,7 @@ def build(conn: duckdb.DuckDBPyConnection, settings: LinkSettings, *,
     finally:
         for _, table in TEMPS:
             conn.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+        conn.execute("DROP MACRO IF EXISTS pm_seconds")
     if heatmap:
         build_heatmap(conn)
     return timings

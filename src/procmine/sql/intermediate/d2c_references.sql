@@ -38,8 +38,9 @@ fields AS (
     SELECT case_id, case_type, 'caused_by', caused_by, 'change', 'induced', FALSE
     FROM records WHERE caused_by IS NOT NULL AND case_type = 'incident'
 ),
-known AS (
+known AS (   -- the records of the types referred to (most records are never referred to)
     SELECT case_id, case_type FROM records
+    WHERE case_type IN (SELECT DISTINCT other_type FROM fields)
 ),
 final AS (
     SELECT f.case_id AS carrier_id, f.case_type AS carrier_type, f.rule, f.value, f.kind,

@@ -4,7 +4,8 @@
 -- end, else planned end, else resolved, else closed) at most $window_s seconds before the
 -- incident opened (0 <= opened - implemented <= window, both ends included). Every change in
 -- the window is linked (each is a suspect); one link per (change, incident).
--- Reads core.d2c_records, _d2c_ci. Params: $rule, $ci_role, $window_s.
+-- Reads core.d2c_records, _d2c_ci. Params: $rule, $ci_role, $window_s. Macros:
+-- intermediate/d2c_macros.sql.
 WITH records AS NOT MATERIALIZED (
     SELECT * FROM core.d2c_records
 ),
@@ -30,7 +31,7 @@ pairs AS (
     FROM incidents AS i
     JOIN changes AS ch
       ON ch.ci = i.ci AND i.opened_at >= ch.implemented_at
-     AND i.opened_at <= ch.implemented_at + to_seconds($window_s::BIGINT)
+     AND epoch_us(i.opened_at) <= epoch_us(ch.implemented_at) + $window_s::BIGINT * 1000000
     GROUP BY ch.change_id, i.incident_id
 ),
 final AS (
@@ -40,7 +41,7 @@ final AS (
                || ' ' || strftime(timezone('UTC', first.implemented_at), '%Y-%m-%d %H:%M')
                || '); incident ' || incident_id || ' opened '
                || strftime(timezone('UTC', first.opened_at), '%Y-%m-%d %H:%M') || ' ('
-               || round(epoch(first.opened_at - first.implemented_at) / 86400, 1)
+               || round(pm_seconds(first.opened_at, first.implemented_at) / 86400, 1)
                || ' days later)' AS evidence,
            TRUE AS to_exists, TRUE AS from_exists
     FROM pairs

@@ -4,7 +4,7 @@
 -- per interaction. With $only_unlinked, interactions that already have a given link to an
 -- incident in the store are left alone (the rule fills gaps, it does not second-guess).
 -- Reads _d2c_ci, core.links (the given links, written first). Params: $rule, $window_s,
--- $only_unlinked.
+-- $only_unlinked. Macros: intermediate/d2c_macros.sql.
 WITH cis AS NOT MATERIALIZED (
     SELECT * FROM _d2c_ci
 ),
@@ -35,9 +35,9 @@ before_call AS (
     ASOF JOIN incidents AS i ON c.ci = i.ci AND c.opened_at >= i.incident_at
 ),
 candidates AS (
-    SELECT *, abs(epoch(incident_at - opened_at)) AS gap_s
+    SELECT *, abs(pm_seconds(incident_at, opened_at)) AS gap_s
     FROM (SELECT * FROM after_call UNION ALL SELECT * FROM before_call)
-    WHERE abs(epoch(incident_at - opened_at)) <= $window_s
+    WHERE abs(pm_seconds(incident_at, opened_at)) <= $window_s
 ),
 nearest AS (
     SELECT interaction_id,

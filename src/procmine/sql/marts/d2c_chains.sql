@@ -5,7 +5,8 @@
 -- between stages (seconds; NULL where the chain lacks a stage). last_incident_closed_at is
 -- NULL while an incident of the chain is open. detect_to_fix_s: from the first call (or the
 -- first incident, if earlier or without calls) to the fix (the change implemented, else the
--- last incident resolved). Reads marts.d2c_incidents. Params: $evidence_ids.
+-- last incident resolved). Reads marts.d2c_incidents. Params: $evidence_ids. Macros:
+-- intermediate/d2c_macros.sql.
 WITH incidents AS NOT MATERIALIZED (
     SELECT * FROM marts.d2c_incidents
 ),
@@ -30,8 +31,9 @@ groups AS (
                AS last_incident_closed_at,
            CASE WHEN count(resolved_at) = count(*) THEN max(resolved_at) END
                AS last_incident_resolved_at,
-           array_to_string(list(incident_id ORDER BY opened_at, incident_id)[1:$evidence_ids],
-                           ', ') AS incident_ids
+           array_to_string(arg_min(incident_id, (coalesce(opened_at, 'infinity'::TIMESTAMPTZ),
+                                                 incident_id), $evidence_ids), ', ')
+               AS incident_ids
     FROM incidents
     WHERE chain_type <> 'incident'
     GROUP BY chain_id
@@ -45,13 +47,13 @@ final AS (
     SELECT chain_id, chain_type, incidents, calls, first_call_at, first_incident_at,
            problem_id, problem_opened_at, change_id, change_opened_at, change_implemented_at,
            last_incident_closed_at,
-           epoch(first_incident_at - first_call_at) AS call_to_incident_s,
-           epoch(problem_opened_at - first_incident_at) AS incident_to_problem_s,
-           epoch(change_opened_at - problem_opened_at) AS problem_to_change_s,
-           epoch(change_opened_at - first_incident_at) AS incident_to_change_s,
-           epoch(last_incident_closed_at - change_implemented_at) AS change_to_close_s,
-           epoch(coalesce(change_implemented_at, last_incident_resolved_at)
-                 - least(first_call_at, first_incident_at)) AS detect_to_fix_s,
+           pm_seconds(first_incident_at, first_call_at) AS call_to_incident_s,
+           pm_seconds(problem_opened_at, first_incident_at) AS incident_to_problem_s,
+           pm_seconds(change_opened_at, problem_opened_at) AS problem_to_change_s,
+           pm_seconds(change_opened_at, first_incident_at) AS incident_to_change_s,
+           pm_seconds(last_incident_closed_at, change_implemented_at) AS change_to_close_s,
+           pm_seconds(coalesce(change_implemented_at, last_incident_resolved_at),
+                      least(first_call_at, first_incident_at)) AS detect_to_fix_s,
            incident_ids,
            'reported_as, escalated_to, fixed_by (given)' AS links_used
     FROM chains

@@ -7,7 +7,7 @@
 -- the changes that induced it (induced, given and inferred), and its chain: the change when
 -- there is one, else the problem, else the incident alone (chain_type says which).
 -- Links used only where both records are in the store. Reads core.d2c_records, core.links.
--- Params: $evidence_ids.
+-- Params: $evidence_ids. Macros: intermediate/d2c_macros.sql.
 WITH records AS NOT MATERIALIZED (
     SELECT * FROM core.d2c_records
 ),
@@ -71,10 +71,19 @@ induced AS (
     FROM links WHERE kind = 'induced' AND to_type = 'incident'
     GROUP BY to_id
 ),
+linked AS (   -- the incidents with a row: joined to the records alone, not all incidents
+    SELECT incident_id FROM calls
+    UNION
+    SELECT incident_id FROM problems
+    UNION
+    SELECT incident_id FROM fixes
+    UNION
+    SELECT incident_id FROM induced
+),
 final AS (
     SELECT i.incident_id, i.opened_at, i.resolved_at, i.closed_at,
            coalesce(c.calls, 0) AS calls, c.first_call_id, c.first_call_at,
-           epoch(i.opened_at - c.first_call_at) AS call_to_incident_s,
+           pm_seconds(i.opened_at, c.first_call_at) AS call_to_incident_s,
            p.problem_id, p.problem_opened_at,
            f.fix.change_id AS change_id, f.fix.opened_at AS change_opened_at,
            f.fix.implemented_at AS change_implemented_at,
@@ -85,12 +94,11 @@ final AS (
                 ELSE 'incident' END AS chain_type,
            'calls: reported_as (given); problem: escalated_to (given); change: fixed_by '
                || '(given); induced_by: induced (given and inferred)' AS links_used
-    FROM incidents AS i
+    FROM linked AS k
+    JOIN incidents AS i USING (incident_id)
     LEFT JOIN calls AS c USING (incident_id)
     LEFT JOIN problems AS p USING (incident_id)
     LEFT JOIN fixes AS f USING (incident_id)
     LEFT JOIN induced AS d USING (incident_id)
-    WHERE c.incident_id IS NOT NULL OR p.incident_id IS NOT NULL OR f.incident_id IS NOT NULL
-       OR d.incident_id IS NOT NULL
 )
 SELECT * FROM final

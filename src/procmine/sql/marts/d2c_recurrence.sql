@@ -4,10 +4,14 @@
 -- and that has an implemented_at; its CIs are those it touched and those of the incidents it
 -- fixed. incidents_before / _after: incidents on the CI (affected or caused-by) opened within
 -- $recurrence_s seconds before / after the change took effect. known_problem_days: from the
--- first incident it fixed to the change. Reads core.d2c_records, _d2c_ci, core.links.
--- Params: $recurrence_s, $evidence_ids.
+-- first incident it fixed to the change. Reads core.d2c_records, _d2c_ci, core.links,
+-- marts.d2c_incidents (the linked incidents' openings: every incident a fixing change fixed
+-- is one). Params: $recurrence_s, $evidence_ids. Macros: intermediate/d2c_macros.sql.
 WITH records AS NOT MATERIALIZED (
     SELECT * FROM core.d2c_records
+),
+linked_incidents AS (
+    SELECT incident_id, opened_at FROM marts.d2c_incidents
 ),
 cis AS NOT MATERIALIZED (
     SELECT * FROM _d2c_ci
@@ -30,7 +34,7 @@ changes AS MATERIALIZED (
            count(*) AS linked_incidents, min(i.opened_at) AS first_linked_incident_at
     FROM records AS r
     JOIN fixed AS f ON f.change_id = r.case_id
-    JOIN records AS i ON i.case_id = f.incident_id AND i.case_type = 'incident'
+    JOIN linked_incidents AS i USING (incident_id)
     WHERE r.case_type = 'change' AND r.implemented_at IS NOT NULL
     GROUP BY ALL
 ),
@@ -53,27 +57,27 @@ around AS (
     JOIN changes AS ch USING (change_id)
     JOIN incident_cis AS i
       ON i.ci = c.ci
-     AND i.opened_at >= ch.implemented_at - to_seconds($recurrence_s::BIGINT)
-     AND i.opened_at <= ch.implemented_at + to_seconds($recurrence_s::BIGINT)
+     AND epoch_us(i.opened_at) >= epoch_us(ch.implemented_at) - $recurrence_s::BIGINT * 1000000
+     AND epoch_us(i.opened_at) <= epoch_us(ch.implemented_at) + $recurrence_s::BIGINT * 1000000
 ),
-counted AS (
+counted AS (   -- (around holds one row per change, CI and incident)
     SELECT change_id, ci,
-           count(DISTINCT incident_id) FILTER (WHERE before) AS incidents_before,
-           count(DISTINCT incident_id) FILTER (WHERE NOT before) AS incidents_after,
-           list_sort(list_distinct(list(incident_id) FILTER (WHERE before))) AS before_ids,
-           list_sort(list_distinct(list(incident_id) FILTER (WHERE NOT before))) AS after_ids
+           count(*) FILTER (WHERE before) AS incidents_before,
+           count(*) FILTER (WHERE NOT before) AS incidents_after,
+           min(incident_id, $evidence_ids) FILTER (WHERE before) AS before_ids,
+           min(incident_id, $evidence_ids) FILTER (WHERE NOT before) AS after_ids
     FROM around
     GROUP BY change_id, ci
 ),
 final AS (
     SELECT c.change_id, c.ci, ch.change_type, ch.implemented_at, ch.linked_incidents,
            ch.first_linked_incident_at,
-           epoch(ch.implemented_at - ch.first_linked_incident_at) / 86400 AS known_problem_days,
+           pm_seconds(ch.implemented_at, ch.first_linked_incident_at) / 86400 AS known_problem_days,
            $recurrence_s / 86400 AS window_days,
            coalesce(n.incidents_before, 0) AS incidents_before,
            coalesce(n.incidents_after, 0) AS incidents_after,
-           array_to_string(n.before_ids[1:$evidence_ids], ', ') AS before_ids,
-           array_to_string(n.after_ids[1:$evidence_ids], ', ') AS after_ids,
+           array_to_string(n.before_ids, ', ') AS before_ids,
+           array_to_string(n.after_ids, ', ') AS after_ids,
            'fixed_by, escalated_to (given)' AS links_used
     FROM change_cis AS c
     JOIN changes AS ch USING (change_id)

@@ -8,24 +8,30 @@ WITH records AS (
 links AS NOT MATERIALIZED (
     SELECT * FROM core.links WHERE from_exists AND to_exists
 ),
-ends AS (
-    SELECT from_id AS case_id, origin FROM links
+ends AS (   -- a link's records are in the store with its from_type / to_type
+    SELECT from_id AS case_id, from_type AS case_type, origin FROM links
     UNION ALL
-    SELECT to_id, origin FROM links
+    SELECT to_id, to_type, origin FROM links
 ),
 linked AS (
-    SELECT case_id, bool_or(origin = 'given') AS given FROM ends GROUP BY case_id
+    SELECT case_type, count(*) AS linked_records,
+           count(*) FILTER (WHERE given) AS given_linked_records
+    FROM (SELECT case_id, case_type, bool_or(origin = 'given') AS given
+          FROM ends GROUP BY case_id, case_type)
+    GROUP BY case_type
+),
+counted AS (
+    SELECT case_type, count(*) AS records FROM records GROUP BY case_type
 ),
 final AS (
-    SELECT r.case_type,
+    SELECT c.case_type,
            coalesce(list_position(['interaction', 'incident', 'problem', 'change'],
-                                  r.case_type), 5) AS position,
-           count(*) AS records, count(l.case_id) AS linked_records,
-           count(*) FILTER (WHERE l.given) AS given_linked_records,
+                                  c.case_type), 5) AS position,
+           c.records, coalesce(l.linked_records, 0) AS linked_records,
+           coalesce(l.given_linked_records, 0) AS given_linked_records,
            'any kind (given and inferred); given_linked_records: given only' AS links_used
-    FROM records AS r
-    LEFT JOIN linked AS l USING (case_id)
-    GROUP BY r.case_type
+    FROM counted AS c
+    LEFT JOIN linked AS l USING (case_type)
 )
 SELECT * FROM final
 ORDER BY position, case_type

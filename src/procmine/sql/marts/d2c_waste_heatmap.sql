@@ -5,6 +5,12 @@
 WITH waste AS (
     SELECT case_id, d2c_stage, waste_type, hours, cost FROM marts.waste
 ),
+per_case AS (   -- a record counts once per cell: its instances summed first
+    SELECT case_id, d2c_stage, waste_type, count(*) AS instances, sum(hours) AS hours,
+           sum(cost) AS cost
+    FROM waste
+    GROUP BY case_id, d2c_stage, waste_type
+),
 records AS (
     SELECT case_id, case_type FROM core.cases
 ),
@@ -18,10 +24,10 @@ linked AS (
 ),
 final AS (
     SELECT r.case_type, w.d2c_stage, w.waste_type, l.case_id IS NOT NULL AS linked,
-           count(DISTINCT w.case_id) AS records, count(*) AS instances,
+           count(*) AS records, sum(w.instances)::BIGINT AS instances,
            sum(w.hours) AS hours, sum(w.cost) AS cost,
            'any kind (given and inferred)' AS links_used
-    FROM waste AS w
+    FROM per_case AS w
     JOIN records AS r USING (case_id)
     LEFT JOIN linked AS l USING (case_id)
     GROUP BY ALL
