@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -181,3 +183,24 @@ def test_beside_arrays_lowers_the_limit_for_the_block_only(
     monkeypatch.setenv(store.MEMORY_LIMIT_ENV, "3GB")   # the user's limit holds for mining too
     assert store.arrays_memory_limit() == "3GB"
     conn.close()
+
+
+def test_every_cursor_of_the_store_runs_in_utc(db_path: Path) -> None:
+    """A cursor is a session of its own (mining's d2c thread, the Dask engine's detector):
+    on a host in Europe/Amsterdam, 48 hours across the DST change stay 172,800 seconds."""
+    with store.writing(db_path):
+        pass
+    probe = (
+        "import sys; from procmine import store, readonly\n"
+        "for open_store in (store.connect, readonly.connect_readonly):\n"
+        "    conn = open_store(sys.argv[1])\n"
+        "    cur = conn.cursor()\n"
+        "    print(cur.execute(\"SELECT current_setting('TimeZone'), epoch(\"\n"
+        "        \"TIMESTAMPTZ '2024-04-01 12:00:00+00' - TIMESTAMPTZ '2024-03-30 12:00:00+00')\"\n"
+        "    ).fetchone())\n"
+        "    conn.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(db_path)], capture_output=True,
+                          text=True, env={**os.environ, "TZ": "Europe/Amsterdam"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["('UTC', 172800.0)"] * 2

@@ -68,7 +68,7 @@ def connect_readonly(db_path: Path) -> duckdb.DuckDBPyConnection:
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
     })
-    conn.execute("SET TimeZone = 'UTC'")
+    conn.execute(store.UTC_SQL)
     conn.execute("SET lock_configuration = true")
     return conn
 

@@ -178,9 +178,16 @@ def memory_limit() -> str:
     return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
 
 
+# GLOBAL, not the session's: a cursor (mining's d2c thread, the Dask engine's detector) is a
+# session of its own and would otherwise take the host's time zone, where a TIMESTAMPTZ
+# difference across a DST change is an hour off
+UTC_SQL = "SET GLOBAL TimeZone = 'UTC'"
+
+
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The store's database, in UTC for this connection and every cursor of it."""
     conn = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
-    conn.execute("SET TimeZone = 'UTC'")
+    conn.execute(UTC_SQL)
     return conn
 
 
