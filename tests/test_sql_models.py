@@ -37,7 +37,7 @@ def test_the_model_folders_hold_the_models() -> None:
     names = _model_names()
     assert "marts/transitions.sql" in names and "reports/waste_agg.sql" in names
     assert len([n for n in names if n.startswith("marts/")]) == 25
-    assert len([n for n in names if n.startswith("intermediate/")]) == 11
+    assert len([n for n in names if n.startswith("intermediate/")]) == 12
     assert len([n for n in names if n.startswith("analyses/")]) == 7
     assert len([n for n in names if n.startswith("reports/")]) == 35
     assert len([n for n in names if n.startswith("links/")]) == 3

@@ -19,13 +19,6 @@ from procmine.sql import run_sql
 from procmine.sql.models import materialise_sql, model_query
 
 CASE_VENDORS_SQL = "SELECT ci, vendor FROM _mine_case_id WHERE vendor IS NOT NULL"
-# the value id (driver_values.sql) of each group and sourcing code
-DRIVER_CODES_SQL = """
-SELECT v.attribute, c.code, v.vid
-FROM (SELECT 'group' AS attribute, code, name FROM _mine_group
-      UNION ALL SELECT 'sourcing', code, name FROM _mine_sourcing) AS c
-JOIN _mine_driver_value AS v ON v.attribute = c.attribute AND v.value = c.name
-"""
 
 
 def names(values: list[str | None]) -> Table:
@@ -149,7 +142,7 @@ def driver_tables(conn: duckdb.DuckDBPyConnection, events: EventArrays, runs: Gr
     values = conn.execute("SELECT count(*) FROM _mine_driver_value").fetchall()[0][0]
     vid_of = {"group": np.zeros(len(vocab.groups), np.int64),
               "sourcing": np.zeros(len(vocab.sourcings), np.int64)}
-    for attribute, code, vid in conn.execute(DRIVER_CODES_SQL).fetchall():
+    for attribute, code, vid in conn.execute(model_query("intermediate/driver_codes")).fetchall():
         vid_of[attribute][code] = vid
     pairs = [(np.asarray(case_values["ci"]), np.asarray(case_values["vid"]))]
     del case_values   # (driver_counts frees each entry of `pairs` once counted)
