@@ -62,7 +62,7 @@ def any_site(request: pytest.FixtureRequest, site: Path,
     """The pages of the marts fixture, then of the mined Volvo log (skipped until mined)."""
     if request.param == "fixture":
         return "fixture", site
-    return "volvo", mined_volvo(tmp_path_factory)[1]
+    return "volvo", mined_volvo(tmp_path_factory, request.getfixturevalue("volvo_store"))[1]
 
 
 @pytest.fixture(scope="module")
