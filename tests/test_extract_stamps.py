@@ -4,7 +4,6 @@ core.load_registry recorded when it was read, without reading it; anything else 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from procmine.load import RunResult
 from procmine.load import ingest as ingest_files
 from procmine.orchestration import steps
 from procmine.orchestration.run import new_state, run_local
-from tests.landing_data import write_daily_exports, write_project
+from tests.landing_data import keep, put_back, write_daily_exports, write_project
 
 HOUR_NS = 3600 * 10**9
 
@@ -77,16 +76,14 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
     with pytest.MonkeyPatch.context() as monkeypatch:
         read = _count_checksums(monkeypatch)
         result, state = run_local(config, config.db_path())
-    shutil.copytree(root, folder / "saved")   # file times kept (copy2)
-    return FirstRun(root, folder / "saved", result, state, read)
+    return FirstRun(root, keep(root), result, state, read)
 
 
 @pytest.fixture
 def after_first_run(first_run: FirstRun) -> tuple[Config, Path]:
-    """The project as its first run left it, put back in the same folder for each test
-    (core.load_registry records the files by path): config and landing folder."""
-    shutil.rmtree(first_run.root, ignore_errors=True)
-    shutil.copytree(first_run.saved, first_run.root)
+    """The project as its first run left it, put back in the same folder for each test:
+    config and landing folder."""
+    put_back(first_run.saved, first_run.root)
     landing = first_run.root / "data" / "landing" / "csv"
     return load_config(first_run.root / "procmine.toml"), landing
 
