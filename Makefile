@@ -12,7 +12,8 @@ export DO_NOT_TRACK := 1
 
 SAMPLE_CASES ?= 2000
 SAMPLE_SEED ?= 7
-# pytest-xdist workers for `make test` (each test module runs whole on one worker; 0 = in this process)
+# pytest-xdist workers for `make test` (each test module runs whole on one worker, the heaviest
+# first: tests/conftest.py HEAVY_FIRST; 0 = in this process)
 TEST_WORKERS ?= 2
 # the nightly soak (bench/soak.py): nights, incidents per night, SIGKILLs in all, seed
 SOAK_NIGHTS ?= 30
@@ -42,7 +43,7 @@ demo: install ## sample data → the whole pipeline; prints where the results ar
 test: install ## the whole test suite, after the linters and the import contract (ARCHITECTURE.md)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-extended: install ## the real-log checks whose pm4py side takes minutes (~4 min; CI runs them)
 	$(VENV)/bin/pytest -q -m extended

@@ -34,9 +34,28 @@ def _uses_real_data(module: object) -> bool:
                for value in vars(module).values())
 
 
+# The modules that take the most CPU (a minute or more each on two cores, the shared stores'
+# loading included), heaviest first. `make test` hands whole modules to two pytest-xdist
+# workers in collection order (--dist loadfile --no-loadscope-reorder): these go first, so
+# that the workers end together, rather than one of them running a long module alone at the
+# end (xdist's own order, most tests first, left e.g. the single crash-safety test last).
+HEAVY_FIRST = ("test_dask_engine.py", "test_crash_safety.py", "test_dialect.py",
+               "test_sql_concurrency.py", "test_extract_stamps.py", "test_inspect.py",
+               "test_incremental.py", "test_source_servicenow.py", "test_render_png_cache.py",
+               "test_flow.py", "test_unmapped.py", "test_d2c.py", "test_drift.py",
+               "test_partitions.py", "test_ocel.py", "test_validation.py")
+
+
+def _heavy_rank(item: pytest.Item) -> int:
+    name = item.path.name
+    return HEAVY_FIRST.index(name) if name in HEAVY_FIRST else len(HEAVY_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without ../shared, the tests that read the real logs (their module names a path into
-    it, or they are marked `real_data`) are skipped with the reason; the rest run."""
+    """The heaviest modules first (HEAVY_FIRST; the others keep their order). Without
+    ../shared, the tests that read the real logs (their module names a path into it, or they
+    are marked `real_data`) are skipped with the reason; the rest run."""
+    items.sort(key=_heavy_rank)
     missing = [p for p in (SERVICENOW_LOG, VOLVO_LOG) if not p.is_file()]
     if not missing:
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import random
+import shutil
 import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -86,3 +87,18 @@ def write_project(root: Path, *, extra_toml: str = "") -> Path:
         row_count_tolerance = 100   # the tests load one day, then several at once
         """) + textwrap.dedent(extra_toml), encoding="utf-8")
     return config
+
+
+def keep(root: Path) -> Path:
+    """A copy of the project folder `root` beside it (file times kept), for `put_back`."""
+    saved = root.with_name(root.name + ".kept")
+    shutil.copytree(root, saved)
+    return saved
+
+
+def put_back(saved: Path, root: Path) -> None:
+    """The project folder `root` as `keep` saved it, at the same path again: a run's state
+    (core.load_registry records the landing files by path and time) is shared by the tests
+    that start from it, each from a copy of its own."""
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(saved, root)

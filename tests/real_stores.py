@@ -1,21 +1,28 @@
-"""The real logs of ../shared/data/itsm/, each loaded (and mined) once per test session.
+"""The real logs of ../shared/data/itsm/, each loaded (and mined) once per test run.
 
 Fixtures (session scope, imported by conftest): ``servicenow_store``, ``volvo_store``,
 ``bpic14_store``, ``bpic13_problems_store``, ``bpic14_d2c_store`` (the four BPIC 2014 tables
-as interaction, incident and change objects, loaded from a landing folder in one run). Each is a RealStore: the database file, the
-configuration it was loaded with and the ingest's RunResult. Tests open it read-only
-(``RealStore.reading``) and must not write to it; a test that needs to change a store makes
-its own. The BPIC 2014 and closed-problems sources are defined by the example configurations
-of docs/sources.md ("Sources named in configuration"), read from that page.
+as interaction, incident and change objects, loaded from a landing folder in one run). Each
+is a RealStore: the database file, the configuration it was loaded with, the ingest's
+RunResult and (but for bpic14_d2c_store, loaded only) the first mining's MineReport. Tests
+open it read-only (``RealStore.reading``, or copy the file) and must not write to it; a test
+that needs to change a store makes its own. Under pytest-xdist the workers share one build of
+each (`_built_once`). The BPIC 2014 and closed-problems sources are defined by the example
+configurations of docs/sources.md ("Sources named in configuration"), read from that page.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
 import re
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
@@ -23,6 +30,9 @@ import pytest
 from procmine import store
 from procmine.config import Config, load_config
 from procmine.load import RunResult, ingest
+
+if TYPE_CHECKING:
+    from procmine.mine import MineReport
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES_DOC = ROOT / "docs" / "sources.md"
@@ -33,6 +43,7 @@ class RealStore:
     db: Path
     config: Config
     result: RunResult
+    mined: MineReport | None = None   # the first mining run's report (None: not mined)
 
     def reading(self) -> duckdb.DuckDBPyConnection:
         return store.reading(self.db)
@@ -60,8 +71,27 @@ def _load(folder: Path, config: Config, source: str, log: Path) -> RealStore:
     db = folder / "procmine.duckdb"
     result = ingest(config, db, source, [log])
     with store.writing(db) as conn:
-        mine(conn, config, discover=False)
-    return RealStore(db, config, result)
+        mined = mine(conn, config, discover=False)
+    return RealStore(db, config, result, mined)
+
+
+def _built_once(factory: pytest.TempPathFactory, name: str,
+                build: Callable[[Path], RealStore]) -> RealStore:
+    """`build(folder)` once per test run. Under pytest-xdist each worker is a process with
+    its own session fixtures, so the store is built in the folder the workers share (their
+    own temporary folders are inside it): the first worker to ask builds it under a lock,
+    the others wait and take the pickled RealStore it left."""
+    shared = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    folder, done = shared / f"real-{name}", shared / f"real-{name}.pickle"
+    with (shared / f"real-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)   # what a failed build left
+            folder.mkdir()
+            done.write_bytes(pickle.dumps(build(folder)))
+    return pickle.loads(done.read_bytes())
 
 
 def _logs() -> ModuleType:
@@ -73,27 +103,27 @@ def _logs() -> ModuleType:
 
 @pytest.fixture(scope="session")
 def servicenow_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStore]:
-    yield _load(tmp_path_factory.mktemp("real-servicenow"), load_config(), "servicenow",
-                _logs().SERVICENOW_LOG)
+    yield _built_once(tmp_path_factory, "servicenow", lambda folder: _load(
+        folder, load_config(), "servicenow", _logs().SERVICENOW_LOG))
 
 
 @pytest.fixture(scope="session")
 def volvo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStore]:
-    yield _load(tmp_path_factory.mktemp("real-volvo"), load_config(), "bpic2013",
-                _logs().VOLVO_LOG)
+    yield _built_once(tmp_path_factory, "volvo", lambda folder: _load(
+        folder, load_config(), "bpic2013", _logs().VOLVO_LOG))
 
 
 @pytest.fixture(scope="session")
 def bpic14_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStore]:
-    folder = tmp_path_factory.mktemp("real-bpic14")
-    yield _load(folder, config_from_docs(folder, "bpic14"), "bpic14", _logs().BPIC14_LOG)
+    yield _built_once(tmp_path_factory, "bpic14", lambda folder: _load(
+        folder, config_from_docs(folder, "bpic14"), "bpic14", _logs().BPIC14_LOG))
 
 
 @pytest.fixture(scope="session")
 def bpic13_problems_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStore]:
-    folder = tmp_path_factory.mktemp("real-bpic13-problems")
-    yield _load(folder, config_from_docs(folder, "bpic13_problems"), "bpic13_problems",
-                _logs().BPIC13_PROBLEMS_LOG)
+    yield _built_once(tmp_path_factory, "bpic13-problems", lambda folder: _load(
+        folder, config_from_docs(folder, "bpic13_problems"), "bpic13_problems",
+        _logs().BPIC13_PROBLEMS_LOG))
 
 
 BPIC14_LANDING = {  # landing folder (the sources' `landing`) -> file of ../shared/data/itsm
@@ -117,12 +147,15 @@ def load_landing(config: Config, db: Path) -> RunResult:
     return result
 
 
-@pytest.fixture(scope="session")
-def bpic14_d2c_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStore]:
-    folder = tmp_path_factory.mktemp("real-bpic14-d2c")
+def _load_bpic14_landing(folder: Path) -> RealStore:
     config = config_from_docs(folder, "bpic14", "bpic14_objects")
     for landing, name in BPIC14_LANDING.items():
         (folder / "data" / "landing" / landing).mkdir(parents=True)
         (folder / "data" / "landing" / landing / name).symlink_to(_logs().REAL_DATA / name)
     db = folder / "procmine.duckdb"
-    yield RealStore(db, config, load_landing(config, db))
+    return RealStore(db, config, load_landing(config, db))
+
+
+@pytest.fixture(scope="session")
+def bpic14_d2c_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealStore]:
+    yield _built_once(tmp_path_factory, "bpic14-d2c", _load_bpic14_landing)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.real_stores import RealStore
 
 USAGE_MISTAKES = {
     "unknown command": (["inspekt"], "Usage: procmine [OPTIONS] COMMAND [ARGS]...",
@@ -64,12 +65,12 @@ def test_user_errors_are_one_error_line(tmp_path: Path) -> None:
     assert not (tmp_path / "none.duckdb").exists()
 
 
-def test_sql_prints_what_the_api_returns(tmp_path: Path) -> None:
+@pytest.mark.real_data
+def test_sql_prints_what_the_api_returns(volvo_store: RealStore) -> None:
+    """On the session's Volvo store (tests/real_stores.py; read only)."""
     import procmine
-    from tests.conftest import VOLVO_LOG
 
-    db = procmine.open(tmp_path / "v.duckdb")
-    db.ingest(VOLVO_LOG, source="bpic2013")
+    db = procmine.open(volvo_store.db)
     query = "select source, count(*) as n from core.events group by source"
     csv_out = run_cli("sql", "--format", "csv", query, "--db", db.path).stdout
     assert csv_out == "source,n\nbpic2013,65533\n"

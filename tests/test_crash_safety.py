@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import procmine
+from procmine.config import load_config
 from procmine.faults import CRASH_ENV
 from tests.conftest import run_cli
 from tests.landing_data import write_daily_exports, write_project
@@ -40,11 +42,14 @@ def _comparable_marts(db: Path) -> dict[str, list[tuple]]:
 
 @pytest.mark.slow
 def test_killed_runs_leave_published_state_and_the_next_run_recovers(tmp_path: Path) -> None:
+    # the reference: the same two nights never interrupted (run in this process: the same
+    # pipeline as `procmine run`, without starting one more procmine process per night)
     reference_config, reference_landing = _project(tmp_path / "reference")
+    reference = load_config(reference_config)
     write_daily_exports(reference_landing, days=3, only=[0])
-    _run(reference_config)
+    assert procmine.open(reference.db_path(), reference).run().status == "success"
     write_daily_exports(reference_landing, days=3, only=[1, 2])
-    _run(reference_config)
+    assert procmine.open(reference.db_path(), reference).run().status == "success"
 
     config, landing = _project(tmp_path / "crashed")
     db, pages = tmp_path / "crashed" / "data" / "procmine.duckdb", tmp_path / "crashed" / "dashboards"

@@ -27,6 +27,7 @@ from procmine.render import build_pages, render_all
 from procmine.render import page as chart_page
 from procmine.render.page import Context
 from tests.conftest import PROCMINE, run_cli
+from tests.real_stores import RealStore
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE_SNAPSHOTS = os.environ.get("PROCMINE_UPDATE_SNAPSHOTS") == "1"
@@ -330,21 +331,17 @@ def read_rows(db: Path, sql: str) -> list[tuple]:
 
 # ---------------------------------------------------------------- fixtures
 
-def mined_volvo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The Volvo log ingested, mined and rendered once per session: (database, pages)."""
-    from procmine.load import ingest
-    from procmine.mine import mine
-    from tests.conftest import VOLVO_LOG  # (here: the other tests run without ../shared)
-
+def mined_volvo(tmp_path_factory: pytest.TempPathFactory,
+                volvo_store: RealStore) -> tuple[Path, Path]:
+    """The session's Volvo store (tests/real_stores.py: ingested and mined with the shipped
+    settings, no BPMN model: not the pages' concern) rendered once per session: (database,
+    pages)."""
     base = tmp_path_factory.getbasetemp() / "volvo-mined"
-    db, out = base / "procmine.duckdb", base / "dashboards"
+    db, out = volvo_store.db, base / "dashboards"
     if (out / "index.html").exists():
         return db, out
     base.mkdir(exist_ok=True)
     config = isolated_config(base)
-    ingest(config, db, "bpic2013", [VOLVO_LOG])
-    with store.writing(db) as conn:
-        mine(conn, config, discover=False)  # the BPMN model is not the pages' concern
     conn = store.reading(db)
     try:
         render_all(conn, config, out, png=False)
@@ -435,8 +432,8 @@ def test_tiles_compare_the_last_four_weeks_with_the_four_before(fixture_db: Path
 
 @pytest.mark.real_data
 def test_volvo_heatmap_embeds_exactly_the_mined_mart(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
-    db, out = mined_volvo(tmp_path_factory)
+        tmp_path_factory: pytest.TempPathFactory, volvo_store: RealStore) -> None:
+    db, out = mined_volvo(tmp_path_factory, volvo_store)
     assert_heatmap_matches(db, out)
     for name in PAGES:
         assert (out / f"{name}.html").stat().st_size < MAX_PAGE_BYTES

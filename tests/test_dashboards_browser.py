@@ -45,12 +45,14 @@ MARKS_JS = """
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The marts fixture's pages, without the PNGs (the same pages: a browser loading them
+    requests no PNG; test_dashboards checks the PNGs of the same marts)."""
     base = tmp_path_factory.mktemp("browser")
     db = build_fixture_db(base / "procmine.duckdb")
     out = base / "dashboards"
     conn = store.reading(db)
     try:
-        render_all(conn, isolated_config(base), out)
+        render_all(conn, isolated_config(base), out, png=False)
     finally:
         conn.close()
     return out
@@ -62,7 +64,7 @@ def any_site(request: pytest.FixtureRequest, site: Path,
     """The pages of the marts fixture, then of the mined Volvo log (skipped until mined)."""
     if request.param == "fixture":
         return "fixture", site
-    return "volvo", mined_volvo(tmp_path_factory)[1]
+    return "volvo", mined_volvo(tmp_path_factory, request.getfixturevalue("volvo_store"))[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """The Dask mining engine (`--engine dask`, orchestration/dask_engine.py): waste detection per
 case partition equal to the local engine's array by array; marts equal to the local engine's
-on the real logs, mined on a real LocalCluster of two worker processes; `procmine run` against
-`dask scheduler` + two `dask worker` processes, one of which is killed mid-mining; a cluster
-whose workers all die fails the run with nothing published; an unreachable scheduler; a
-Prefect flow run whose partition tasks run on DaskTaskRunner."""
+on the real logs, mined on a real LocalCluster of two worker processes (the session's,
+tests/dask_cluster.py); `procmine run` against `dask scheduler` + two `dask worker`
+processes, one of which is killed mid-mining; a cluster whose workers all die fails the run
+with nothing published; an unreachable scheduler; a Prefect flow run whose partition tasks
+run on DaskTaskRunner."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -58,18 +58,8 @@ def _assert_same_waste(local: WasteResult, merged: WasteResult) -> None:
         assert x.dtype == y.dtype and np.array_equal(x, y), f"{name} differs"
 
 
-@pytest.fixture(scope="module")
-def local_cluster() -> Iterator[Any]:
-    """A real LocalCluster of two worker processes (one thread each), for the module."""
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
-        yield cluster
-
-
 @pytest.mark.parametrize("fixture", ["servicenow_store", "volvo_store", "bpic14_store"])
-def test_dask_engine_equals_local_on_real_logs(fixture, request, tmp_path, local_cluster):
+def test_dask_engine_equals_local_on_real_logs(fixture, request, tmp_path, dask_cluster):
     real = request.getfixturevalue(fixture)
     copy = tmp_path / "dask.duckdb"
     shutil.copy(real.db, copy)
@@ -85,7 +75,7 @@ def test_dask_engine_equals_local_on_real_logs(fixture, request, tmp_path, local
                 events.vocab, settings)) for index in indices if len(index)]
             _assert_same_waste(local, merge_waste(events, pieces))
     run = RunSettings.resolve(real.config, engine="dask",
-                              dask_address=local_cluster.scheduler_address)
+                              dask_address=dask_cluster.scheduler_address)
     with store.writing(copy) as conn, engine(conn, run, copy) as detector:
         mine(conn, real.config, discover=False, incremental=False, detector=detector)
     assert len(detector.stats.task_seconds) == 8   # every partition ran as a task
@@ -93,7 +83,7 @@ def test_dask_engine_equals_local_on_real_logs(fixture, request, tmp_path, local
 
 
 def test_dask_incremental_mine_rewrites_only_changed_cases_per_partition(volvo_store, tmp_path,
-                                                                          local_cluster):
+                                                                          dask_cluster):
     """The per-case marts written by the partition tasks (mine/partition_marts.py) in an
     incremental run: only the changed cases' rows are replaced, the others stay; equal to
     the local engine mining the same store again."""
@@ -106,7 +96,7 @@ def test_dask_incremental_mine_rewrites_only_changed_cases_per_partition(volvo_s
                      "(SELECT case_id FROM core.cases ORDER BY case_id LIMIT 3)")
     shutil.copy(dask_db, local_db)
     report = procmine.open(dask_db, volvo_store.config).mine(
-        discover=False, engine="dask", dask_address=local_cluster.scheduler_address)
+        discover=False, engine="dask", dask_address=dask_cluster.scheduler_address)
     assert report.cases_rewritten == 3 and report.rewrite_reason == ""
     with store.reading(dask_db) as conn:
         assert conn.execute("SELECT count(*) FROM marts.case_kpis WHERE priority = 'P9'"
@@ -218,7 +208,7 @@ def test_unreachable_scheduler_is_one_line_naming_it(tmp_path):
 
 
 def test_workers_that_keep_dying_fail_the_run_with_nothing_published(volvo_store, tmp_path,
-                                                                     local_cluster):
+                                                                     dask_cluster):
     from distributed import Client
 
     import procmine
@@ -227,7 +217,7 @@ def test_workers_that_keep_dying_fail_the_run_with_nothing_published(volvo_store
     shutil.copy(volvo_store.db, copy)
     database = procmine.open(copy, volvo_store.config)
     stamp = copy.stat().st_mtime_ns
-    address, scheduler = local_cluster.scheduler_address, local_cluster.scheduler
+    address, scheduler = dask_cluster.scheduler_address, dask_cluster.scheduler
     with Client(address) as client:   # every partition task kills its worker process
         client.run(lambda: os.environ.__setitem__(CRASH_ENV, KILL_ALWAYS))
     allowed, scheduler.allowed_failures = scheduler.allowed_failures, 0   # default 3
@@ -291,11 +281,11 @@ def test_engine_settings_come_from_run_config_and_flags(tmp_path):
 
 
 def test_dask_case_marts_false_leaves_the_per_case_marts_to_the_coordinator(tmp_path,
-                                                                            local_cluster):
+                                                                            dask_cluster):
     from procmine.mine.partition_marts import CaseMartWriter
 
     for flag in (True, False):
-        run = RunSettings(engine="dask", dask_address=local_cluster.scheduler_address,
+        run = RunSettings(engine="dask", dask_address=dask_cluster.scheduler_address,
                           dask_case_marts=flag, dask_work_dir=str(tmp_path / "work"))
         with duckdb.connect() as conn, engine(conn, run, tmp_path / "x.duckdb") as detector:
             assert isinstance(detector, CaseMartWriter) is flag

@@ -6,23 +6,24 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from procmine import ingest, store
 from procmine.config import Config, RunSettings, load_config
+from procmine.load import RunResult
 from procmine.load import ingest as ingest_files
 from procmine.orchestration import steps
 from procmine.orchestration.run import new_state, run_local
-from tests.landing_data import write_daily_exports, write_project
+from tests.landing_data import keep, put_back, write_daily_exports, write_project
 
 HOUR_NS = 3600 * 10**9
 
 
-@pytest.fixture
-def checksums(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every file the run reads to checksum it, in order."""
+def _count_checksums(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every file the run reads to checksum it, in order, from now on."""
     read: list[Path] = []
     real: Callable[[Path], str] = ingest.file_checksum
 
@@ -35,14 +36,56 @@ def checksums(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> tuple[Config, Path]:
+def checksums(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every file the run reads to checksum it, in order."""
+    return _count_checksums(monkeypatch)
+
+
+def _write_project(root: Path) -> tuple[Config, Path]:
     """Two daily exports written "yesterday" (mtimes an hour old, past the racy window)."""
-    config_path = write_project(tmp_path)
-    landing = tmp_path / "data" / "landing" / "csv"
+    config_path = write_project(root)
+    landing = root / "data" / "landing" / "csv"
     write_daily_exports(landing, days=2, only=[0, 1])
     for n, path in enumerate(sorted(landing.iterdir())):
         set_mtime(path, time.time_ns() - 2 * HOUR_NS + n)
     return load_config(config_path), landing
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Config, Path]:
+    return _write_project(tmp_path)
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """`project`'s first run, once for the module: its result, plan and checksummed files,
+    and the project folder as the run left it (`root`, kept at `saved`)."""
+
+    root: Path
+    saved: Path
+    result: RunResult
+    state: steps.RunState
+    checksummed: list[Path]
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
+    folder = tmp_path_factory.mktemp("first-run")
+    root = folder / "project"
+    config, _ = _write_project(root)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        read = _count_checksums(monkeypatch)
+        result, state = run_local(config, config.db_path())
+    return FirstRun(root, keep(root), result, state, read)
+
+
+@pytest.fixture
+def after_first_run(first_run: FirstRun) -> tuple[Config, Path]:
+    """The project as its first run left it, put back in the same folder for each test:
+    config and landing folder."""
+    put_back(first_run.saved, first_run.root)
+    landing = first_run.root / "data" / "landing" / "csv"
+    return load_config(first_run.root / "procmine.toml"), landing
 
 
 def set_mtime(path: Path, mtime_ns: int) -> None:
@@ -60,16 +103,15 @@ def registry(db: Path) -> dict[str, tuple[str, int, int | None]]:
     return {Path(path).name: (file_id, size, mtime) for path, file_id, size, mtime in rows}
 
 
-def test_unchanged_files_are_not_read_again(project, checksums) -> None:
-    config, landing = project
-    first, state = run_local(config, config.db_path())
+def test_unchanged_files_are_not_read_again(first_run, after_first_run, checksums) -> None:
+    config, landing = after_first_run
+    first, state = first_run.result, first_run.state
     assert first.files_loaded == 2 and state.plan.hashed == 2
-    assert sorted(p.name for p in checksums) == ["day_00.csv", "day_01.csv"]  # once each
+    assert sorted(p.name for p in first_run.checksummed) == ["day_00.csv", "day_01.csv"]  # once each
     recorded = registry(config.db_path())
     for path in landing.iterdir():
         assert recorded[path.name][1:] == (path.stat().st_size, path.stat().st_mtime_ns)
 
-    checksums.clear()
     second, state = run_local(config, config.db_path())
     assert checksums == []
     assert state.plan.hashed == 0
@@ -79,9 +121,9 @@ def test_unchanged_files_are_not_read_again(project, checksums) -> None:
     assert second.events_loaded == 0 and not state.mined
 
 
-def test_same_size_new_content_and_new_mtime_is_hashed_and_loaded(project, checksums) -> None:
-    config, landing = project
-    run_local(config, config.db_path())
+def test_same_size_new_content_and_new_mtime_is_hashed_and_loaded(after_first_run,
+                                                                 checksums) -> None:
+    config, landing = after_first_run
     day0 = landing / "day_00.csv"
     before = registry(config.db_path())["day_00.csv"]
     text = day0.read_text(encoding="utf-8")
@@ -100,10 +142,9 @@ def test_same_size_new_content_and_new_mtime_is_hashed_and_loaded(project, check
     assert after[0] != before[0] and after[1:] == (before[1], before[2] + 10**9)
 
 
-def test_touched_identical_file_is_hashed_once_recognised_and_not_loaded(project,
+def test_touched_identical_file_is_hashed_once_recognised_and_not_loaded(after_first_run,
                                                                         checksums) -> None:
-    config, landing = project
-    run_local(config, config.db_path())
+    config, landing = after_first_run
     day1 = landing / "day_01.csv"
     file_id, size, mtime = registry(config.db_path())["day_01.csv"]
     set_mtime(day1, mtime + 5 * 10**9)  # touched, content as loaded
@@ -131,10 +172,9 @@ def test_a_file_modified_moments_before_the_run_is_hashed_next_time(project, che
     assert [p.name for p in checksums] == ["day_01.csv"]
 
 
-def test_full_run_forgets_the_stamps_and_hashes_each_file_once(project, checksums) -> None:
-    config, _ = project
-    run_local(config, config.db_path())
-    checksums.clear()
+def test_full_run_forgets_the_stamps_and_hashes_each_file_once(after_first_run,
+                                                               checksums) -> None:
+    config, _ = after_first_run
     full, _ = run_local(config, config.db_path(), RunSettings.resolve(config, full=True))
     assert full.files_loaded == 2
     assert sorted(p.name for p in checksums) == ["day_00.csv", "day_01.csv"]  # not again in load

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from procmine import store
+from procmine.config import load_config
+from procmine.load import ingest
 from tests.conftest import SERVICENOW_LOG, run_cli
 from tests.landing_data import write_project
 
@@ -73,8 +75,8 @@ def stopped(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     good = write(root / "listed.csv", [r for r in rows if r[1] in LISTED])
     export = write(root / "export.csv", rows)
-    run_cli("--config", config, "ingest", "--source", "csv", good)
     db = root / "data" / "procmine.duckdb"
+    ingest(load_config(config), db, "csv", [good])   # the first load (in this process)
     before = _table_rows(db)
     failed = run_cli("--config", config, "ingest", "--source", "csv", export, check=False)
     return {"config": config, "db": db, "rows": rows, "before": before, "failed": failed,

@@ -141,15 +141,18 @@ def test_pull_task_is_retried_by_prefect_with_credentials_from_a_secret_block(
 # `procmine run` with an API configured running this flow: tests/test_sql_concurrency.py
 
 
-def _newest_flow_run() -> tuple[dict, dict[str, list]]:
-    """(parameters, {task name: [task runs]}) of the newest procmine-nightly flow run."""
+def _newest_flow_run(db: Path) -> tuple[dict, dict[str, list]]:
+    """(parameters, {task name: [task runs]}) of the newest procmine-nightly flow run on `db`
+    (the server is shared: other tests' flow runs may be newer)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.client.schemas.sorting import FlowRunSort
 
     async def fetch():
         async with get_client() as client:
-            (flow_run,) = await client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)
+            flow_run = next(run for run in await client.read_flow_runs(
+                sort=FlowRunSort.START_TIME_DESC, limit=200)
+                if run.parameters.get("db") and Path(run.parameters["db"]) == db)
             task_runs = await client.read_task_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
             return flow_run, task_runs
@@ -183,7 +186,7 @@ def test_wait_reaches_the_prefect_flow_run(tmp_path, prefect_settings):
         elapsed = time.monotonic() - started
     assert refused.returncode == 1, refused.stderr
     assert "another procmine run is writing" in refused.stderr
-    parameters, tasks = _newest_flow_run()
+    parameters, tasks = _newest_flow_run(db)
     assert parameters["lock_wait_s"] == 3.0 and parameters["full"] is False
     (open_task,) = tasks["open"]
     assert open_task.total_run_time.total_seconds() >= 2.9 and elapsed >= 3
@@ -196,7 +199,7 @@ def test_wait_reaches_the_prefect_flow_run(tmp_path, prefect_settings):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:   # until the new flow run's open task is running
-            parameters, tasks = _newest_flow_run()
+            parameters, tasks = _newest_flow_run(db)
             if parameters.get("lock_wait_s") == 120.0 and tasks.get("open"):
                 break
             time.sleep(0.5)
@@ -211,5 +214,5 @@ def test_wait_reaches_the_prefect_flow_run(tmp_path, prefect_settings):
     assert ": success; " in err
     (row,) = run_log(db)
     assert row["status"] == "success" and row["events_loaded"] == events
-    _, tasks = _newest_flow_run()
+    _, tasks = _newest_flow_run(db)
     assert tasks["open"][0].total_run_time.total_seconds() >= 1

@@ -3,6 +3,7 @@ nothing new changes no mart; a new daily export adds exactly its events."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -12,9 +13,10 @@ import procmine
 from procmine import store
 from procmine.config import RunSettings, load_config
 from procmine.errors import ConfigError
+from procmine.load import RunResult
 from procmine.orchestration.run import run_local
 from tests.conftest import run_cli
-from tests.landing_data import write_daily_exports, write_project
+from tests.landing_data import keep, put_back, write_daily_exports, write_project
 
 # Marts that log each run (they grow with runs that load or mine, by design).
 PER_RUN_TABLES = ("waste_heatmap_history", "validation_results")
@@ -53,13 +55,50 @@ def project(tmp_path: Path) -> tuple[Path, Path]:
     return config, tmp_path / "data" / "landing" / "csv"
 
 
-def test_second_run_without_new_files_loads_nothing_and_changes_no_mart(project):
-    config_path, landing = project
-    written = write_daily_exports(landing, days=3, only=[0, 1])
+@dataclass(frozen=True)
+class FirstRun:
+    """A project's first run over the daily exports `written` (the project folder `root` as
+    the run left it is kept at `saved`)."""
+
+    root: Path
+    saved: Path
+    written: dict[int, int]
+    first: RunResult
+
+    def project(self) -> tuple[Path, Path]:
+        """The project as the first run left it, put back in its folder for this test:
+        (config, landing folder)."""
+        put_back(self.saved, self.root)
+        return self.root / "procmine.toml", self.root / "data" / "landing" / "csv"
+
+
+def _first_run(folder: Path, days: list[int]) -> FirstRun:
+    root = folder / "project"
+    config = load_config(write_project(root))
+    written = write_daily_exports(root / "data" / "landing" / "csv", days=3, only=days)
+    first = procmine.open(config.db_path(), config).run()
+    return FirstRun(root, keep(root), written, first)
+
+
+@pytest.fixture(scope="module")
+def day0_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
+    """Day 0's export run once for the module (the same file whatever the number of days)."""
+    return _first_run(tmp_path_factory.mktemp("day0"), [0])
+
+
+@pytest.fixture(scope="module")
+def days01_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
+    """Days 0 and 1's exports run once for the module."""
+    return _first_run(tmp_path_factory.mktemp("days01"), [0, 1])
+
+
+def test_second_run_without_new_files_loads_nothing_and_changes_no_mart(days01_run):
+    config_path, _ = days01_run.project()
+    written = days01_run.written
     config = load_config(config_path)
     db = config.db_path()
 
-    first = procmine.open(db, config).run()
+    first = days01_run.first
     assert first.status == "success"
     assert first.files_loaded == 2
     assert first.events_loaded == written[0] + written[1]
@@ -86,12 +125,11 @@ def test_second_run_without_new_files_loads_nothing_and_changes_no_mart(project)
     assert [(r[1], r[2], r[3]) for r in log] == [(core_before, 0, True), (0, 2, False)]
 
 
-def test_new_daily_export_is_the_only_file_read(project):
-    config_path, landing = project
-    written = write_daily_exports(landing, days=4, only=[0, 1])
+def test_new_daily_export_is_the_only_file_read(days01_run):
+    config_path, landing = days01_run.project()
+    written = dict(days01_run.written)
     config = load_config(config_path)
     db = config.db_path()
-    procmine.open(db, config).run()
     events_before = scalar(db, "SELECT count(*) FROM core.events")
     raw_before = scalar(db, "SELECT count(*) FROM raw.csv")
     registry_before = scalar(db, "SELECT count(*) FROM core.load_registry")
@@ -110,12 +148,10 @@ def test_new_daily_export_is_the_only_file_read(project):
     assert state.mined  # new events: marts recomputed
 
 
-def test_changed_file_is_read_again_and_only_its_new_events_count(project):
-    config_path, landing = project
-    write_daily_exports(landing, days=2, only=[0])
+def test_changed_file_is_read_again_and_only_its_new_events_count(day0_run):
+    config_path, landing = day0_run.project()
     config = load_config(config_path)
     db = config.db_path()
-    procmine.open(db, config).run()
     events_before = scalar(db, "SELECT count(*) FROM core.events")
 
     day0 = landing / "day_00.csv"
@@ -128,12 +164,10 @@ def test_changed_file_is_read_again_and_only_its_new_events_count(project):
     assert scalar(db, "SELECT count(*) FROM core.events") == events_before + 1
 
 
-def test_full_rebuild_reproduces_the_incremental_marts(project):
-    config_path, landing = project
-    write_daily_exports(landing, days=3, only=[0])
+def test_full_rebuild_reproduces_the_incremental_marts(day0_run):
+    config_path, landing = day0_run.project()
     config = load_config(config_path)
     db = config.db_path()
-    procmine.open(db, config).run()
     write_daily_exports(landing, days=3, only=[1, 2])
     procmine.open(db, config).run()
     incremental = marts_snapshot(db)
@@ -161,12 +195,11 @@ def test_sources_parameter_limits_what_is_read(project, tmp_path):
     assert result.command == "run --source csv"
 
 
-def test_cli_second_run_reports_nothing_new(project, tmp_path):
-    config_path, landing = project
-    write_daily_exports(landing, days=2, only=[0])
-    procmine.open(tmp_path / "data" / "procmine.duckdb", load_config(config_path)).run()
-    second = run_cli("run", "--config", config_path, cwd=tmp_path)
+def test_cli_second_run_reports_nothing_new(day0_run):
+    config_path, _ = day0_run.project()
+    root = day0_run.root
+    second = run_cli("run", "--config", config_path, cwd=root)
     assert "0 file(s) loaded, 1 already loaded, +0 events" in " ".join(second.stderr.split())
-    status = run_cli("status", "--db", tmp_path / "data" / "procmine.duckdb", cwd=tmp_path)
+    status = run_cli("status", "--db", root / "data" / "procmine.duckdb", cwd=root)
     second_row = next(line for line in status.stdout.splitlines() if "0 new, 1 known" in line)
     assert "success" in second_row and "unchanged" in second_row

@@ -13,10 +13,10 @@ import pytest
 from procmine import event_index, store
 from procmine.config import load_config
 from procmine.mine import MARTS, MineReport, d2c, mine
-from tests.conftest import SERVICENOW_LOG
 from tests.mine_support import config_with, same_values
+from tests.real_stores import RealStore
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
 # three existing cases get a later event each, INC0099999 is new, INC0000102's priority changes
 TOUCHED = ("INC0000045", "INC0005043", "INC0028089")
@@ -87,12 +87,11 @@ def _changed_copy(mined: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mined_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MineReport]:
-    from procmine.load import ingest
-
-    db = tmp_path_factory.mktemp("inc") / "sn.duckdb"
-    ingest(load_config(), db, "servicenow", [SERVICENOW_LOG])
-    return db, _mine(db)
+def mined_once(servicenow_store: RealStore) -> tuple[Path, MineReport]:
+    """The session's ServiceNow store (ingested, then mined as `_mine` does: the shipped
+    settings, incremental) and its first mining's report; tests copy the file to change it."""
+    assert servicenow_store.mined is not None
+    return servicenow_store.db, servicenow_store.mined
 
 
 def test_first_run_writes_every_case_and_a_rerun_none(

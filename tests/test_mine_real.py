@@ -12,33 +12,24 @@ import pytest
 
 from procmine import store
 from procmine.config import load_config
-from procmine.mine import mine
-from tests.conftest import SERVICENOW_LOG, VOLVO_LOG, run_cli
+from tests.conftest import run_cli
+from tests.real_stores import RealStore
 
-pytestmark = pytest.mark.slow
-
-
-def _ingest_and_mine(db: Path, source: str, log: Path) -> duckdb.DuckDBPyConnection:
-    from procmine.load import ingest
-
-    config = load_config()
-    ingest(config, db, source, [log])
-    with store.writing(db) as conn:
-        mine(conn, config, discover=False)
-    return store.reading(db)
+pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
 
 @pytest.fixture(scope="module")
-def servicenow(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    conn = _ingest_and_mine(tmp_path_factory.mktemp("sn") / "sn.duckdb", "servicenow",
-                            SERVICENOW_LOG)
+def servicenow(servicenow_store: RealStore) -> duckdb.DuckDBPyConnection:
+    """The session's ServiceNow store (tests/real_stores.py: ingested, mined), read-only."""
+    conn = servicenow_store.reading()
     yield conn
     conn.close()
 
 
 @pytest.fixture(scope="module")
-def volvo(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    conn = _ingest_and_mine(tmp_path_factory.mktemp("vb") / "vb.duckdb", "bpic2013", VOLVO_LOG)
+def volvo(volvo_store: RealStore) -> duckdb.DuckDBPyConnection:
+    """The session's Volvo store (its own adapter, bpic2013; ingested, mined), read-only."""
+    conn = volvo_store.reading()
     yield conn
     conn.close()
 

@@ -164,13 +164,11 @@ def test_pm4py_rewrites_the_sample_export_and_it_loads_back(
     assert _query(back, "SELECT count(*) FROM raw.ocel2_o2o") == [(31,)]
 
 
-def test_volvo_export_equals_pm4py(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The real BPIC 2013 log: 65,533 events of 7,554 incidents, no object links."""
-    folder = tmp_path_factory.mktemp("ocel_volvo")
-    db = folder / "procmine.duckdb"
-    ingest(load_config(), db, "bpic2013", [VOLVO_LOG])
-    _mine(db)
-    out = folder / "volvo.sqlite"
+def test_volvo_export_equals_pm4py(volvo_store: RealStore, tmp_path: Path) -> None:
+    """The real BPIC 2013 log: 65,533 events of 7,554 incidents, no object links (the
+    session's store: ingested with the shipped configuration and mined as `_mine` does)."""
+    db = volvo_store.db
+    out = tmp_path / "volvo.sqlite"
     assert export_ocel(db, out) == OcelCounts(65_533, 7_554, 65_533, 0, 0)
     counts, edges = _pm4py(out)
     assert counts == (65_533, 7_554, 65_533, 0)

@@ -27,6 +27,7 @@ from tests.corrupt_sample import (
     corrupt,
     write_config,
 )
+from tests.real_stores import RealStore
 
 
 def _rows(db: Path, sql: str, params: list[object] | None = None) -> list[tuple]:
@@ -292,11 +293,11 @@ def test_validate_command_checks_what_is_staged(tmp_path: Path) -> None:
 
 
 @pytest.mark.real_data
-def test_real_servicenow_minus_100_state_is_quarantined_by_name(tmp_path: Path) -> None:
-    from tests.conftest import SERVICENOW_LOG  # (here: the other tests run without it)
-
-    db = tmp_path / "procmine.duckdb"
-    result = ingest(load_config(), db, "servicenow", [SERVICENOW_LOG])
+def test_real_servicenow_minus_100_state_is_quarantined_by_name(
+        servicenow_store: RealStore) -> None:
+    """The session's ServiceNow store (tests/real_stores.py: the log ingested with the
+    shipped configuration; mining writes none of the tables read here)."""
+    db, result = servicenow_store.db, servicenow_store.result
     assert result.status == "success"
     rows = _rows(db, "SELECT rule, column_name, bad_value, case_id FROM quarantine.events "
                      "WHERE activity = '-100'")
