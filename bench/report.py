@@ -24,20 +24,22 @@ def _ordered(timings: dict[str, float], order: tuple[str, ...]) -> list[tuple[st
 # Why a target is missed, in plain words (kept next to the figures it explains; written from
 # the profile in bench/analysis.md). Shown only when the target is not met.
 GAP_CAUSES: dict[str, str] = {
-    "mining_vs_pm4py": "results are identical; the ratio moves with the machine's load: 10.3x on "
-                       "2026-12-06 with pm4py's side at 50.5 s on a loaded machine, 5.6x on "
-                       "2026-12-07 with it at 21.5 s and the core at 3.8 s (each side the "
-                       "median of three runs; see Analysis)",
-    "full_run": "the load step is most of it (10M: raw's append 38 %, the ServiceNow "
-                "normalise 41 %, publishing core 15 %, GX 4 %): ingest stores every exported "
-                "column of 13.3M snapshot rows in raw (~4.5 CPU s per 1M rows, no cheaper "
-                "storage setting found) and derives events with a window sort (see Analysis)",
+    "mining_vs_pm4py": "results are identical; the core's ratio stays near 6x on a quiet "
+                       "machine: 5.7x on 2026-12-07 evening (5.5 s vs 31.4 s), 5.6x that "
+                       "morning (3.8 s vs 21.5 s); 10.3x on 2026-12-06 only because pm4py's "
+                       "side took 50.5 s on a loaded machine (each side the median of three "
+                       "runs; see Analysis)",
+    "full_run": "the load step is most of it (2026-12-07 evening: 151.7 of 194.6 s; by an "
+                "earlier profile at 10M: raw's append 38 %, the ServiceNow normalise 41 %, "
+                "publishing core 15 %, GX 4 %): ingest stores every exported column of 13.3M "
+                "snapshot rows in raw (~4.5 CPU s per 1M rows, no cheaper storage setting "
+                "found) and derives events with a window sort (see Analysis)",
     "nightly": "open, mine and render follow the history, not the night (docs/partitions.md): "
-               "2026-12-07, mine 13.6 s (the core over all 10M events 4.9 s, the aggregate "
-               "marts 4.9 s, d2c's links and chain marts from every record 6.3 s in their "
-               "thread), load 6.2 s, render 5.3 s, the private copy 0.6 s; the partitioned "
-               "history that would make it follow the night is built to slice 1 of 4 "
-               "(see Analysis)",
+               "2026-12-07 evening, mine 15.6 s (the core over all 10M events 6.5 s, the "
+               "aggregate marts 5.1 s, d2c's links and chain marts from every record 6.2 s "
+               "in their thread), load 7.5 s, render 6.5 s, the private copy 2.2 s; the "
+               "partitioned history that would make it follow the night is built to slice 1 "
+               "of 4 (see Analysis)",
     "peak_rss": "DuckDB's memory_limit (store.connect) bounds the engine; the rest is Python",
     "validate_rss": "GX's pandas batches: lower [validation] batch_rows",
 }
@@ -458,15 +460,15 @@ REALSHAPED_LOADS = {"adapter": "BPIC 2013 × {copies} through its adapter (`--so
 # Why a real-shaped target is missed (from the per-step timings in bench/analysis.md)
 REALSHAPED_GAP_CAUSES: dict[str, str] = {
     "mine_vs_pm4py": "the stage writes 15 marts and a model, not three dicts: on 2026-12-07 "
-                     "through the adapter (40.4 s at load 3-6) writing marts.waste 14.5 s "
-                     "(5.06M rows with their text columns), the other marts 11.6 s (case_kpis "
-                     "4.8 s), the core 8.9 s, the model 8.2 s in its thread; the same hour on "
-                     "a quiet machine the CSV load's stage took 16.4-18.1 s against pm4py's "
-                     "19.6 s (see Analysis)",
+                     "evening through the adapter (24.5 s, quiet machine) writing marts.waste "
+                     "8.3 s (5.06M rows with their text columns), the other marts 6.5 s "
+                     "(case_kpis 3.2 s), the model 5.5 s in its thread, the core 4.3 s; the "
+                     "CSV load's stage 19.6 s against pm4py's 28.5 s (see Analysis)",
     "mine_vs_r4pm": "r4pm counts variants and DFG edges in Rust on a log already in its "
-                    "registry (its import excluded): 3.8 s on a quiet machine; the mine "
-                    "stage's core alone (read the index, variants, every waste instance) "
-                    "takes 2.8-3.6 s there and the marts and model the rest (see Analysis)",
+                    "registry (its import excluded): 5.2 s through the adapter on 2026-12-07 "
+                    "evening; the mine stage's core alone (read the index, variants, every "
+                    "waste instance) took 4.1-5.3 s beside it, the marts and model the rest "
+                    "(see Analysis)",
 }
 
 
