@@ -256,7 +256,7 @@ def static_map(data: dict[str, Any]) -> Chart:
     scale_y = alt.Y("y:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None)
     colour = alt.Color("cases:Q", title="Cases", scale=alt.Scale(scheme="blues", type="sqrt"))
     edge_layer = alt.Chart(named("map_edges")).mark_line(interpolate="basis").encode(
-        x=scale_x, y=scale_y, detail="edge:N", order="order:Q", color=colour,
+        x=scale_x, y=scale_y, detail=alt.Detail("edge:N"), order=alt.Order("order:Q"), color=colour,
         strokeWidth=alt.StrokeWidth("cases:Q", scale=alt.Scale(range=[1, 8], type="sqrt"),
                                     legend=None),
         tooltip=[alt.Tooltip("path:N", title="Path"),
@@ -267,13 +267,13 @@ def static_map(data: dict[str, Any]) -> Chart:
         y=alt.Y("tip_y:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None))
     edge_text = alt.Chart(named("map_labels")).mark_text(
         fontSize=10, color="#334e68", stroke="#ffffff", strokeWidth=3, strokeOpacity=0.8
-    ).encode(x=scale_x, y=scale_y, text="text:N")
+    ).encode(x=scale_x, y=scale_y, text=alt.Text("text:N"))
     edge_text_top = alt.Chart(named("map_labels")).mark_text(
-        fontSize=10, color="#334e68").encode(x=scale_x, y=scale_y, text="text:N")
+        fontSize=10, color="#334e68").encode(x=scale_x, y=scale_y, text=alt.Text("text:N"))
     boxes = alt.Chart(named("map_nodes")).transform_filter("datum.cases").mark_rect(
         cornerRadius=6, stroke="#486581", opacity=1).encode(
-        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2="x1:Q",
-        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2="y1:Q",
+        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2=alt.X2("x1:Q"),
+        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2=alt.Y2("y1:Q"),
         color=alt.Color("cases:Q", scale=alt.Scale(scheme="blues", type="sqrt"), legend=None),
         tooltip=[alt.Tooltip("name:N", title="Activity"),
                  alt.Tooltip("events:Q", title="Events", format=",.0f"),
@@ -286,13 +286,14 @@ def static_map(data: dict[str, Any]) -> Chart:
             node["y0"], node["y1"] = node["y"] - 13, node["y"] + 13
     terminals = alt.Chart(named("map_nodes")).transform_filter("!datum.cases").mark_rect(
         cornerRadius=13, color="#243b53").encode(
-        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2="x1:Q",
-        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2="y1:Q")
+        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2=alt.X2("x1:Q"),
+        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2=alt.Y2("y1:Q"))
     node_text = alt.Chart(named("map_nodes")).mark_text(
         fontSize=10, fontWeight=600, lineBreak="\n",
         dy=alt.ExprRef("datum.cases ? -6 : 0")).encode(
-        x=scale_x, y=scale_y, text="text:N",
-        color=alt.condition("datum.dark", alt.value("#ffffff"), alt.value("#102a43")))
+        x=scale_x, y=scale_y, text=alt.Text("text:N"),
+        color=alt.ColorValue(**alt.condition("datum.dark", alt.value("#ffffff"),
+                                             alt.value("#102a43"))))
     total = sum(e[2] for e in whole["e"] if e[0] == dfg.START)
     chart = alt.layer(edge_layer, tips, edge_text, edge_text_top, boxes, terminals,
                       node_text).properties(
@@ -352,19 +353,19 @@ def model_picture(model: bpmn.Model) -> Chart:
     y = alt.Y("y:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None)
     flows = alt.Chart(named("model_flows")).mark_line(
         interpolate="basis", color="#829ab1", strokeWidth=1.5).encode(
-        x=x, y=y, detail="edge:N", order="order:Q")
+        x=x, y=y, detail=alt.Detail("edge:N"), order=alt.Order("order:Q"))
     heads = alt.Chart(named("model_flows")).transform_filter("datum.order == 2").mark_point(
         shape="triangle-down", filled=True, size=50, color="#52606d").encode(x=x, y=y)
     shapes = alt.Chart(named("model_nodes")).mark_rect(cornerRadius=6, stroke="#486581").encode(
-        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2="x1:Q",
-        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2="y1:Q",
+        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2=alt.X2("x1:Q"),
+        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2=alt.Y2("y1:Q"),
         color=alt.Color("kind:N", title="Element", scale=alt.Scale(
             domain=[k for k in ELEMENT_COLOURS if k in kinds.values()],
             range=[c for k, c in ELEMENT_COLOURS.items() if k in kinds.values()])),
         tooltip=[alt.Tooltip("name:N", title="Element"), alt.Tooltip("kind:N", title="Kind")])
     text = alt.Chart(named("model_nodes")).mark_text(fontSize=10, fontWeight=600,
                                                       color="#102a43").encode(
-        x=x, y=y, text="text:N")
+        x=x, y=y, text=alt.Text("text:N"))
     tasks = sum(1 for n in model.nodes if n[1] == "task")
     gateways = sum(1 for n in model.nodes if n[1] in GATEWAY_LABELS)
     chart = alt.layer(flows, heads, shapes, text).properties(
