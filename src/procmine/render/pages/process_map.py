@@ -10,8 +10,10 @@ chart, so it gets its PNG like every other chart.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from operator import itemgetter
 from typing import Any
 
 import altair as alt
@@ -37,6 +39,8 @@ DIMENSIONS = (("case_type", "Record type"), ("priority", "Priority"),
               ("sourcing", "Sourcing"), ("period", "Period"))
 ALL = -1
 OVERALL = ".".join(["-1"] * len(DIMENSIONS))
+CELL_FIELDS = ("kind", "from_activity", "to_activity", "count", "cases", "median_wait_s",
+               "mean_wait_s", "total_wait_s")   # what map_data reads of a row of the map
 MEASURES = (("Frequency", (("cases", "Case frequency"), ("count", "Absolute frequency"))),
             ("Performance", (("median", "Median wait"), ("mean", "Mean wait"),
                              ("total", "Total wait"))))
@@ -66,7 +70,7 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     sliced = events <= MAX_SLICED_EVENTS
     params = {"max_categories": MAX_CATEGORIES, "max_periods": MAX_PERIODS,
               "grain": scope.grain, "median_filters": median_filters, "all_cases": sliced}
-    cells = reader.query("process_map_cells", params) if sliced else []
+    cells = reader.query_columns("process_map_cells", params) if sliced else {}
     # unsliced: the whole log's deviations and the filters' values only (the same page)
     deviations = reader.query("process_map_deviations" if sliced
                               else "process_map_deviations_whole", params)
@@ -91,69 +95,84 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     return page
 
 
-def _dimension_values(rows: list[dict[str, Any]], name: str, grain: str) -> list[str]:
-    values = {r[name] for r in rows if r.get(name) is not None}
+def _dimension_values(values: Iterable[Any], name: str, grain: str) -> list[str]:
+    found = {v for v in values if v is not None}
     if name != "period":
-        return sorted(values, key=lambda v: (v in ("other", "(none)"), v))
-    return sorted(values, key=lambda v: (v != "earlier", v == "(none)", v))
+        return sorted(found, key=lambda v: (v in ("other", "(none)"), v))
+    return sorted(found, key=lambda v: (v != "earlier", v == "(none)", v))
 
 
 def period_label(value: str, grain: str) -> str:
     return value[:7] if grain == "month" and value[:1].isdigit() else value
 
 
-def map_data(overall: list[dict[str, Any]], cells: list[dict[str, Any]],
+def map_data(overall: list[dict[str, Any]], cells: dict[str, list[Any]],
              deviations: list[dict[str, Any]], grain: str) -> dict[str, Any]:
     """The embedded data: activity names, filter values, and per slice ("i.j.k.l", value
     indices, -1 = all) its nodes [activity, events, cases], edges [from, to, count, cases,
     median, mean, total wait (s)] (from -1: start, to -2: end) and deviations [from, to,
-    instances, cases, hours]."""
+    instances, cases, hours]. `cells`: the slices' rows as columns (MartReader.query_columns;
+    empty: none)."""
     events = {r["from_activity"]: r["count"] for r in overall if r["kind"] == "node"}
     names = sorted(events, key=lambda a: (-events[a], a))[:MAX_ACTIVITIES]
     index = {name: i for i, name in enumerate(names)}
-    dims = {name: _dimension_values(cells + deviations, name, grain) for name, _ in DIMENSIONS}
+    dims = {name: _dimension_values([*cells.get(name, ()), *(r.get(name) for r in deviations)],
+                                    name, grain)
+            for name, _ in DIMENSIONS}
     positions = {name: {v: i for i, v in enumerate(values)} for name, values in dims.items()}
 
     def key(row: dict[str, Any]) -> str:
         return ".".join(str(ALL if row.get(n) is None else positions[n][row[n]])
                         for n, _ in DIMENSIONS)
 
-    def edge(row: dict[str, Any]) -> list[Any] | None:
-        source = dfg.START if row["from_activity"] is None else index.get(row["from_activity"])
-        target = dfg.END if row["to_activity"] is None else index.get(row["to_activity"])
+    def edge(source_name: str | None, target_name: str | None) -> list[Any] | None:
+        source = dfg.START if source_name is None else index.get(source_name)
+        target = dfg.END if target_name is None else index.get(target_name)
         return None if source is None or target is None else [source, target]
 
     out: dict[str, dict[str, list[list[Any]]]] = {}
 
-    def add(cell: str, row: dict[str, Any], exact: bool) -> None:
+    def add(cell: str, row: tuple[Any, ...], exact: bool) -> None:
+        kind, source, target, count, cases, *waits = row   # CELL_FIELDS
         slot = out.setdefault(cell, {"n": [], "e": [], "d": []})
-        if row["kind"] == "node":
-            if row["from_activity"] in index:
-                slot["n"].append([index[row["from_activity"]], row["count"], row["cases"]])
+        if kind == "node":
+            if source in index:
+                slot["n"].append([index[source], count, cases])
             return
-        pair = edge(row)
+        pair = edge(source, target)
         if pair is None:
             return
-        waits = [row["median_wait_s"], row["mean_wait_s"], row["total_wait_s"]]
         if not exact:
             waits = [None if w is None else round(w, 1) for w in waits]
-        slot["e"].append([*pair, row["count"], row["cases"], *waits])
+        slot["e"].append([*pair, count, cases, *waits])
 
+    fields = itemgetter(*CELL_FIELDS)
     for row in overall:
-        add(OVERALL, row, exact=True)
-    for row in cells:
-        add(key(row), row, exact=False)
+        add(OVERALL, fields(row), exact=True)
+    if cells:
+        rows = zip(*(cells[f] for f in CELL_FIELDS), strict=True)
+        for cell, row in zip(_slice_keys(cells, positions), rows, strict=True):
+            add(cell, row, exact=False)
     max_filters = len(DIMENSIONS)
     while max_filters and sum(len(c["n"]) + len(c["e"]) for c in out.values()) > MAX_CELL_ROWS:
         max_filters -= 1
         out = {k: c for k, c in out.items() if k.count("-1") >= len(DIMENSIONS) - max_filters}
     for row in deviations:
-        pair, cell = edge(row), key(row)
+        pair, cell = edge(row["from_activity"], row["to_activity"]), key(row)
         if pair is not None and cell in out:
             out[cell]["d"].append([*pair, row["instances"], row["cases"], row["hours"]])
     dims["period"] = [period_label(v, grain) for v in dims["period"]]
     return {"activities": names, "dims": dims, "cells": out, "max_filters": max_filters,
             "left_out": max(0, len(events) - len(names))}
+
+
+def _slice_keys(cells: dict[str, list[Any]], positions: dict[str, dict[Any, int]]) -> list[str]:
+    """Each row's slice ("i.j.k.l"), labelled a column at a time."""
+    labels = [{None: str(ALL)} | {v: str(i) for v, i in positions[name].items()}
+              for name, _ in DIMENSIONS]
+    parts = [[label[v] for v in cells[name]] for label, (name, _) in zip(labels, DIMENSIONS,
+                                                                         strict=True)]
+    return list(map(".".join, zip(*parts, strict=True)))
 
 
 def _controls(data: dict[str, Any]) -> str:
