@@ -307,7 +307,7 @@ def test_slices_beyond_the_budget_allow_fewer_filters(demo: tuple[Path, Path],
     try:
         with MartReader(conn) as reader:
             overall = reader.query("process_map_overall")
-            cells = reader.query("process_map_cells", params)
+            cells = reader.query_columns("process_map_cells", params)
             deviations = reader.query("process_map_deviations", params)
     finally:
         conn.close()
@@ -346,8 +346,8 @@ def test_an_unsliced_map_reads_the_same_deviations_without_the_slices(
             deviating = deviating.fetchall()[0][0]
     finally:
         conn.close()
-    expected = process_map.map_data(overall, [], every_slice, "week")
-    got = process_map.map_data(overall, [], whole, "week")
+    expected = process_map.map_data(overall, {}, every_slice, "week")
+    got = process_map.map_data(overall, {}, whole, "week")
     assert got == expected
     assert expected["cells"][OVERALL]["d"] and len(expected["dims"]["priority"]) > 1
     assert len(whole) < len(every_slice)

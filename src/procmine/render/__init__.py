@@ -104,9 +104,10 @@ def render_all(conn: duckdb.DuckDBPyConnection, config: Config, out_dir: Path,
     published pages `out_dir` will replace (default: the configured dashboards folder); a
     chart whose spec is unchanged since its PNG there was rendered is copied, not rendered;
     the others are rendered in worker processes while the next pages are built.
-    `workers_first`: start those processes before anything else, so their start-up (~0.5 s
-    of CPU each) overlaps the first queries (new marts change every chart); False starts
-    them with the first chart that needs drawing, if any.
+    `workers_first`: start those processes before anything else, so their start-up (~1 s
+    of CPU each, vl-convert's JavaScript runtime warmed as they start) overlaps the first
+    queries (new marts change every chart); False starts them with the first chart that
+    needs drawing, if any.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,7 @@ MANIFEST = ".png-manifest.json"
 PNG_SCALE = 2
 # Worker processes at most. While the pages are built one core is left to their queries: on
 # two cores one worker draws the 16 charts of a nightly in ~2.4 s of CPU as the pages come;
-# two took ~3 s of CPU (each starts a JavaScript runtime, ~0.5 s) and slowed the queries.
+# two took ~3 s of CPU (each starts a JavaScript runtime, ~1 s) and slowed the queries.
 # Once the pages are built their core draws too, if `LATE_WORKER_CHARTS` charts still wait
 # (~1 s of drawing: more than a start-up; e.g. 1M events, whose pages are built quickly).
 PNG_WORKERS = 2
@@ -54,6 +54,9 @@ LATE_WORKER_CHARTS = 6
 # A worker process (arguments: Vega-Lite version, scale): reads specs from stdin as frames
 # (8-byte big-endian length + JSON text, handed to vl-convert as is), answers each with
 # b"1" + length + PNG bytes (b"0" + length + error text).
+# vl-convert starts its JavaScript runtime, compiles Vega-Lite and loads the fonts on its
+# first chart (~1 s of CPU): the worker draws an empty chart first, as soon as it starts,
+# so that this overlaps the caller's queries instead of delaying the first real chart.
 # The protocol gets its own copy of stdout; anything vl-convert prints goes to stderr.
 # Ctrl-C is the parent's to handle: it closes the worker's input, and the worker ends.
 _WORKER = r"""
@@ -64,6 +67,11 @@ out = os.fdopen(os.dup(1), "wb")
 os.dup2(2, 1)
 inp = sys.stdin.buffer
 vl_version, scale = sys.argv[1], float(sys.argv[2])
+try:
+    vl_convert.vegalite_to_png({"data": {"values": []}, "mark": "point"},
+                               vl_version=vl_version, scale=scale)
+except Exception:
+    pass   # the first real chart reports what is wrong
 while len(head := inp.read(8)) == 8:
     spec = inp.read(struct.unpack(">Q", head)[0]).decode("utf-8")
     try:

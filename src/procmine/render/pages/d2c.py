@@ -111,7 +111,7 @@ def _flow(volumes: list[dict[str, Any]], stages: list[dict[str, Any]]) -> Chart:
     bars = base.mark_bar(color=CATEGORICAL[1]).encode(
         x=alt.X("median_h:Q", title="Median hours"), tooltip=tooltip)
     text = base.mark_text(align="left", dx=4, fontSize=11, color=INK).encode(
-        x=alt.X("median_h:Q"), text="records_text:N", tooltip=tooltip)
+        x=alt.X("median_h:Q"), text=alt.Text("records_text:N"), tooltip=tooltip)
     times = (bars + text).properties(width=300, height={"step": 30},
                                      title="Median time per stage (label: how many reach it)")
     chart = alt.hconcat(volume, times, spacing=24).properties(title=alt.Title(

@@ -101,7 +101,7 @@ def _runs(runs: list[dict[str, Any]]) -> Chart:
     base = alt.Chart(named("runs"))
     hidden = alt.X("run:N", sort=order, title=None, axis=alt.Axis(labels=False, ticks=False))
     status = base.mark_square(size=180, opacity=1).encode(
-        x=hidden, y=alt.value(10), color=colour, tooltip=tooltip,
+        x=hidden, y=alt.YValue(10), color=colour, tooltip=tooltip,
     ).properties(width=CHART_WIDTH, height=20, title=alt.Title(
         "Status", fontSize=12, fontWeight=500, anchor="start"))
     loaded = base.mark_bar(color=CATEGORICAL[0]).encode(

@@ -10,8 +10,10 @@ chart, so it gets its PNG like every other chart.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from operator import itemgetter
 from typing import Any
 
 import altair as alt
@@ -37,6 +39,8 @@ DIMENSIONS = (("case_type", "Record type"), ("priority", "Priority"),
               ("sourcing", "Sourcing"), ("period", "Period"))
 ALL = -1
 OVERALL = ".".join(["-1"] * len(DIMENSIONS))
+CELL_FIELDS = ("kind", "from_activity", "to_activity", "count", "cases", "median_wait_s",
+               "mean_wait_s", "total_wait_s")   # what map_data reads of a row of the map
 MEASURES = (("Frequency", (("cases", "Case frequency"), ("count", "Absolute frequency"))),
             ("Performance", (("median", "Median wait"), ("mean", "Mean wait"),
                              ("total", "Total wait"))))
@@ -66,7 +70,7 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     sliced = events <= MAX_SLICED_EVENTS
     params = {"max_categories": MAX_CATEGORIES, "max_periods": MAX_PERIODS,
               "grain": scope.grain, "median_filters": median_filters, "all_cases": sliced}
-    cells = reader.query("process_map_cells", params) if sliced else []
+    cells = reader.query_columns("process_map_cells", params) if sliced else {}
     # unsliced: the whole log's deviations and the filters' values only (the same page)
     deviations = reader.query("process_map_deviations" if sliced
                               else "process_map_deviations_whole", params)
@@ -91,69 +95,84 @@ def build(reader: MartReader, scope: Scope, ctx: Context) -> Page:
     return page
 
 
-def _dimension_values(rows: list[dict[str, Any]], name: str, grain: str) -> list[str]:
-    values = {r[name] for r in rows if r.get(name) is not None}
+def _dimension_values(values: Iterable[Any], name: str, grain: str) -> list[str]:
+    found = {v for v in values if v is not None}
     if name != "period":
-        return sorted(values, key=lambda v: (v in ("other", "(none)"), v))
-    return sorted(values, key=lambda v: (v != "earlier", v == "(none)", v))
+        return sorted(found, key=lambda v: (v in ("other", "(none)"), v))
+    return sorted(found, key=lambda v: (v != "earlier", v == "(none)", v))
 
 
 def period_label(value: str, grain: str) -> str:
     return value[:7] if grain == "month" and value[:1].isdigit() else value
 
 
-def map_data(overall: list[dict[str, Any]], cells: list[dict[str, Any]],
+def map_data(overall: list[dict[str, Any]], cells: dict[str, list[Any]],
              deviations: list[dict[str, Any]], grain: str) -> dict[str, Any]:
     """The embedded data: activity names, filter values, and per slice ("i.j.k.l", value
     indices, -1 = all) its nodes [activity, events, cases], edges [from, to, count, cases,
     median, mean, total wait (s)] (from -1: start, to -2: end) and deviations [from, to,
-    instances, cases, hours]."""
+    instances, cases, hours]. `cells`: the slices' rows as columns (MartReader.query_columns;
+    empty: none)."""
     events = {r["from_activity"]: r["count"] for r in overall if r["kind"] == "node"}
     names = sorted(events, key=lambda a: (-events[a], a))[:MAX_ACTIVITIES]
     index = {name: i for i, name in enumerate(names)}
-    dims = {name: _dimension_values(cells + deviations, name, grain) for name, _ in DIMENSIONS}
+    dims = {name: _dimension_values([*cells.get(name, ()), *(r.get(name) for r in deviations)],
+                                    name, grain)
+            for name, _ in DIMENSIONS}
     positions = {name: {v: i for i, v in enumerate(values)} for name, values in dims.items()}
 
     def key(row: dict[str, Any]) -> str:
         return ".".join(str(ALL if row.get(n) is None else positions[n][row[n]])
                         for n, _ in DIMENSIONS)
 
-    def edge(row: dict[str, Any]) -> list[Any] | None:
-        source = dfg.START if row["from_activity"] is None else index.get(row["from_activity"])
-        target = dfg.END if row["to_activity"] is None else index.get(row["to_activity"])
+    def edge(source_name: str | None, target_name: str | None) -> list[Any] | None:
+        source = dfg.START if source_name is None else index.get(source_name)
+        target = dfg.END if target_name is None else index.get(target_name)
         return None if source is None or target is None else [source, target]
 
     out: dict[str, dict[str, list[list[Any]]]] = {}
 
-    def add(cell: str, row: dict[str, Any], exact: bool) -> None:
+    def add(cell: str, row: tuple[Any, ...], exact: bool) -> None:
+        kind, source, target, count, cases, *waits = row   # CELL_FIELDS
         slot = out.setdefault(cell, {"n": [], "e": [], "d": []})
-        if row["kind"] == "node":
-            if row["from_activity"] in index:
-                slot["n"].append([index[row["from_activity"]], row["count"], row["cases"]])
+        if kind == "node":
+            if source in index:
+                slot["n"].append([index[source], count, cases])
             return
-        pair = edge(row)
+        pair = edge(source, target)
         if pair is None:
             return
-        waits = [row["median_wait_s"], row["mean_wait_s"], row["total_wait_s"]]
         if not exact:
             waits = [None if w is None else round(w, 1) for w in waits]
-        slot["e"].append([*pair, row["count"], row["cases"], *waits])
+        slot["e"].append([*pair, count, cases, *waits])
 
+    fields = itemgetter(*CELL_FIELDS)
     for row in overall:
-        add(OVERALL, row, exact=True)
-    for row in cells:
-        add(key(row), row, exact=False)
+        add(OVERALL, fields(row), exact=True)
+    if cells:
+        rows = zip(*(cells[f] for f in CELL_FIELDS), strict=True)
+        for cell, row in zip(_slice_keys(cells, positions), rows, strict=True):
+            add(cell, row, exact=False)
     max_filters = len(DIMENSIONS)
     while max_filters and sum(len(c["n"]) + len(c["e"]) for c in out.values()) > MAX_CELL_ROWS:
         max_filters -= 1
         out = {k: c for k, c in out.items() if k.count("-1") >= len(DIMENSIONS) - max_filters}
     for row in deviations:
-        pair, cell = edge(row), key(row)
+        pair, cell = edge(row["from_activity"], row["to_activity"]), key(row)
         if pair is not None and cell in out:
             out[cell]["d"].append([*pair, row["instances"], row["cases"], row["hours"]])
     dims["period"] = [period_label(v, grain) for v in dims["period"]]
     return {"activities": names, "dims": dims, "cells": out, "max_filters": max_filters,
             "left_out": max(0, len(events) - len(names))}
+
+
+def _slice_keys(cells: dict[str, list[Any]], positions: dict[str, dict[Any, int]]) -> list[str]:
+    """Each row's slice ("i.j.k.l"), labelled a column at a time."""
+    labels = [{None: str(ALL)} | {v: str(i) for v, i in positions[name].items()}
+              for name, _ in DIMENSIONS]
+    parts = [[label[v] for v in cells[name]] for label, (name, _) in zip(labels, DIMENSIONS,
+                                                                         strict=True)]
+    return list(map(".".join, zip(*parts, strict=True)))
 
 
 def _controls(data: dict[str, Any]) -> str:
@@ -256,7 +275,7 @@ def static_map(data: dict[str, Any]) -> Chart:
     scale_y = alt.Y("y:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None)
     colour = alt.Color("cases:Q", title="Cases", scale=alt.Scale(scheme="blues", type="sqrt"))
     edge_layer = alt.Chart(named("map_edges")).mark_line(interpolate="basis").encode(
-        x=scale_x, y=scale_y, detail="edge:N", order="order:Q", color=colour,
+        x=scale_x, y=scale_y, detail=alt.Detail("edge:N"), order=alt.Order("order:Q"), color=colour,
         strokeWidth=alt.StrokeWidth("cases:Q", scale=alt.Scale(range=[1, 8], type="sqrt"),
                                     legend=None),
         tooltip=[alt.Tooltip("path:N", title="Path"),
@@ -267,13 +286,13 @@ def static_map(data: dict[str, Any]) -> Chart:
         y=alt.Y("tip_y:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None))
     edge_text = alt.Chart(named("map_labels")).mark_text(
         fontSize=10, color="#334e68", stroke="#ffffff", strokeWidth=3, strokeOpacity=0.8
-    ).encode(x=scale_x, y=scale_y, text="text:N")
+    ).encode(x=scale_x, y=scale_y, text=alt.Text("text:N"))
     edge_text_top = alt.Chart(named("map_labels")).mark_text(
-        fontSize=10, color="#334e68").encode(x=scale_x, y=scale_y, text="text:N")
+        fontSize=10, color="#334e68").encode(x=scale_x, y=scale_y, text=alt.Text("text:N"))
     boxes = alt.Chart(named("map_nodes")).transform_filter("datum.cases").mark_rect(
         cornerRadius=6, stroke="#486581", opacity=1).encode(
-        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2="x1:Q",
-        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2="y1:Q",
+        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2=alt.X2("x1:Q"),
+        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2=alt.Y2("y1:Q"),
         color=alt.Color("cases:Q", scale=alt.Scale(scheme="blues", type="sqrt"), legend=None),
         tooltip=[alt.Tooltip("name:N", title="Activity"),
                  alt.Tooltip("events:Q", title="Events", format=",.0f"),
@@ -286,13 +305,14 @@ def static_map(data: dict[str, Any]) -> Chart:
             node["y0"], node["y1"] = node["y"] - 13, node["y"] + 13
     terminals = alt.Chart(named("map_nodes")).transform_filter("!datum.cases").mark_rect(
         cornerRadius=13, color="#243b53").encode(
-        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2="x1:Q",
-        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2="y1:Q")
+        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2=alt.X2("x1:Q"),
+        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2=alt.Y2("y1:Q"))
     node_text = alt.Chart(named("map_nodes")).mark_text(
         fontSize=10, fontWeight=600, lineBreak="\n",
         dy=alt.ExprRef("datum.cases ? -6 : 0")).encode(
-        x=scale_x, y=scale_y, text="text:N",
-        color=alt.condition("datum.dark", alt.value("#ffffff"), alt.value("#102a43")))
+        x=scale_x, y=scale_y, text=alt.Text("text:N"),
+        color=alt.ColorValue(**alt.condition("datum.dark", alt.value("#ffffff"),
+                                             alt.value("#102a43"))))
     total = sum(e[2] for e in whole["e"] if e[0] == dfg.START)
     chart = alt.layer(edge_layer, tips, edge_text, edge_text_top, boxes, terminals,
                       node_text).properties(
@@ -352,19 +372,19 @@ def model_picture(model: bpmn.Model) -> Chart:
     y = alt.Y("y:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None)
     flows = alt.Chart(named("model_flows")).mark_line(
         interpolate="basis", color="#829ab1", strokeWidth=1.5).encode(
-        x=x, y=y, detail="edge:N", order="order:Q")
+        x=x, y=y, detail=alt.Detail("edge:N"), order=alt.Order("order:Q"))
     heads = alt.Chart(named("model_flows")).transform_filter("datum.order == 2").mark_point(
         shape="triangle-down", filled=True, size=50, color="#52606d").encode(x=x, y=y)
     shapes = alt.Chart(named("model_nodes")).mark_rect(cornerRadius=6, stroke="#486581").encode(
-        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2="x1:Q",
-        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2="y1:Q",
+        x=alt.X("x0:Q", scale=alt.Scale(domain=[0, placed.width]), axis=None), x2=alt.X2("x1:Q"),
+        y=alt.Y("y0:Q", scale=alt.Scale(domain=[placed.height, 0]), axis=None), y2=alt.Y2("y1:Q"),
         color=alt.Color("kind:N", title="Element", scale=alt.Scale(
             domain=[k for k in ELEMENT_COLOURS if k in kinds.values()],
             range=[c for k, c in ELEMENT_COLOURS.items() if k in kinds.values()])),
         tooltip=[alt.Tooltip("name:N", title="Element"), alt.Tooltip("kind:N", title="Kind")])
     text = alt.Chart(named("model_nodes")).mark_text(fontSize=10, fontWeight=600,
                                                       color="#102a43").encode(
-        x=x, y=y, text="text:N")
+        x=x, y=y, text=alt.Text("text:N"))
     tasks = sum(1 for n in model.nodes if n[1] == "task")
     gateways = sum(1 for n in model.nodes if n[1] in GATEWAY_LABELS)
     chart = alt.layer(flows, heads, shapes, text).properties(

@@ -91,12 +91,13 @@ def _pareto(rows: list[dict[str, Any]], unit: str) -> Chart:
                            format=",.1f")]
     steps = base.mark_text(align="left", baseline="middle", fontSize=11, color=INK,
                            limit=465).encode(
-        x=alt.value(0), y=labelled, text="sequence:N", tooltip=tooltip,
-        opacity=alt.condition(hover, alt.value(1), alt.value(0.85)),
+        x=alt.XValue(0), y=labelled, text=alt.Text("sequence:N"), tooltip=tooltip,
+        opacity=alt.OpacityValue(**alt.condition(hover, alt.value(1), alt.value(0.85))),
     ).properties(width=470, height={"step": 24}, title="Path (activities in order)")
     bars = base.mark_bar(color=CATEGORICAL[0]).encode(
         x=alt.X("case_count:Q", title="Cases", axis=alt.Axis(orient="bottom")),
-        opacity=alt.condition(hover, alt.value(1), alt.value(0.8)), tooltip=tooltip)
+        opacity=alt.OpacityValue(**alt.condition(hover, alt.value(1), alt.value(0.8))),
+        tooltip=tooltip)
     line = base.mark_line(color=CATEGORICAL[1], point=alt.OverlayMarkDef(
         color=CATEGORICAL[1])).encode(
         x=alt.X("cumulative_share:Q", title="Cumulative share of cases (line)",
@@ -106,7 +107,8 @@ def _pareto(rows: list[dict[str, Any]], unit: str) -> Chart:
         width=210, height={"step": 24}, title="Cases and running share")
     duration = base.mark_bar(color=CATEGORICAL[5]).encode(
         x=alt.X("median_duration:Q", title=f"Median duration ({unit})"),
-        opacity=alt.condition(hover, alt.value(1), alt.value(0.8)), tooltip=tooltip,
+        opacity=alt.condition(hover, alt.value(1), alt.value(0.8)),   # a dict: page.py
+        tooltip=tooltip,
     ).add_params(hover).properties(width=150, height={"step": 24}, title="Median duration")
     first = rows[0]
     chart = alt.hconcat(steps, pareto, duration, spacing=12).resolve_scale(y="shared").properties(

@@ -161,7 +161,8 @@ def _heatmap(cells: list[dict[str, Any]], flow: list[dict[str, Any]], top: dict[
     )
     text = base.mark_text(fontSize=12, fontWeight=600).encode(
         text=alt.Text("label:N"),
-        color=alt.condition("datum.dark", alt.value("#ffffff"), alt.value("#1f2933")),
+        color=alt.ColorValue(**alt.condition("datum.dark", alt.value("#ffffff"),
+                                             alt.value("#1f2933"))),
         tooltip=tooltip,
     )
     width = min(CHART_WIDTH, 110 * len(types))
@@ -222,7 +223,7 @@ def _over_time(cube: list[dict[str, Any]], scope: Scope, ctx: Context) -> Chart:
         x=alt.X("period:O", title=scope.period_title, axis=alt.Axis(labelAngle=-40)),
         y=alt.Y("sum(hours):Q", title="Waste (hours)"),
         color=colour,
-        opacity=alt.condition(periods, alt.value(1.0), alt.value(0.35)),
+        opacity=alt.condition(periods, alt.value(1.0), alt.value(0.35)),   # a dict: page.py
         tooltip=[alt.Tooltip("period:O", title=scope.period_title),
                  alt.Tooltip("waste:N", title="Waste"),
                  alt.Tooltip("sum(hours):Q", title="Hours", format=",.1f"),
