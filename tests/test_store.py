@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -77,9 +78,40 @@ def test_the_private_copy_is_written_back_from_the_start(
     started: list[Path] = []
     monkeypatch.setattr(store, "start_writeback", started.append)
     with store.writing(db_path) as conn:
+        _join_writeback()
         assert started == [db_path.with_name(f".{db_path.name}.work")]
         conn.execute("CREATE TABLE main.t AS SELECT 1 AS x")
     assert store.reading(db_path).execute("SELECT x FROM main.t").fetchall() == [(1,)]
+
+
+def test_the_run_does_not_wait_for_the_writeback_to_be_queued(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queuing the copy's writes can block for seconds on a big store: the run goes on
+    meanwhile, and what it writes is published whatever the writeback's state."""
+    with store.writing(db_path):
+        pass
+    body_ran, released = threading.Event(), threading.Event()
+    ran_first: list[bool] = []
+
+    def slow_writeback(path: Path) -> bool:
+        released.wait(30)
+        ran_first.append(body_ran.is_set())
+        return True
+
+    monkeypatch.setattr(store, "start_writeback", slow_writeback)
+    with store.writing(db_path) as conn:
+        body_ran.set()
+        released.set()
+        conn.execute("CREATE TABLE main.t AS SELECT 1 AS x")
+    _join_writeback()
+    assert ran_first == [True]
+    assert store.reading(db_path).execute("SELECT x FROM main.t").fetchall() == [(1,)]
+
+
+def _join_writeback() -> None:
+    for thread in threading.enumerate():
+        if thread.name == store.WRITEBACK_THREAD:
+            thread.join()
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="sync_file_range is Linux's")
