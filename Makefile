@@ -51,7 +51,7 @@ test-extended: install ## the real-log checks whose pm4py side takes minutes (~4
 lint: install
 	$(VENV)/bin/ruff check .
 
-bench: install ## benchmarks → BENCHMARKS.md and bench/results.json (1M and 10M events, the real-shaped log, ~50 min)
+bench: install ## benchmarks → BENCHMARKS.md and bench/results.json (100k, 1M and 10M events, the real-shaped log, ~55 min)
 	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
 
 bench-40m: install ## issue #20's out-of-core row: 40M events generated and cached (18 GB of CSV), the first full run and a nightly with their peak RSS → bench/cache/work/cost-40m/result.json (~45 min, 36 GB of disk)

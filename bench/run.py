@@ -1,4 +1,4 @@
-"""The benchmark harness: `python -m bench.run [--scales 1m,10m]` (what `make bench` runs).
+"""The benchmark harness: `python -m bench.run [--scales 100k,1m,10m]` (what `make bench` runs).
 
 Per scale: a cached `procmine sample` export of about that many events; each stage (ingest,
 validate, publish, mine, render) in a fresh child process on one database; pm4py's
@@ -329,8 +329,9 @@ def bench_realshaped(key: str, events: int, args: argparse.Namespace) -> dict[st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--scales", default="1m,10m",
-                        help="comma-separated: 100k, 1m, 10m or a number of events")
+    parser.add_argument("--scales", default="100k,1m,10m",
+                        help="comma-separated: 100k, 1m, 10m or a number of events (100k: the "
+                             "nightly's fixed floor, the same night onto a small store)")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "cache")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.json")
