@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from procmine.render.theme import vega_config
 
@@ -20,11 +20,13 @@ if TYPE_CHECKING:   # Altair is imported by the page builders (render.pages), wh
 # of CPU in a 10M render's page building: 0.64 vs 0.76 s). The charts are code, not data: the tests build and validate
 # every one of them (tests/test_dashboards.py sets this), a render does not repeat the check.
 VALIDATE_SPECS = False
-# Encodings are given as channel objects (alt.X2("x1:Q"), alt.ColorValue(**alt.condition(...))),
+# Encodings are given as channel objects (alt.X2("x1:Q"), conditional_value(alt.ColorValue, ...)),
 # not as shorthand strings or dicts: Altair turns those into channel objects by `from_dict`,
 # which rebuilds its table of every schema class each call (~7 ms; 23 of them were ~0.25 s of
 # a render's CPU). Except in a view that holds a selection's params: Altair names that view by
 # a hash of its encoding's repr, which is in the spec, so it keeps the dict it was built with.
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -101,3 +103,11 @@ def named(name: str) -> alt.Data:
     import altair as alt
 
     return alt.Data(name=name)
+
+
+def conditional_value(channel: Callable[..., T], test: Any, when_true: Any, otherwise: Any) -> T:
+    """The value channel `channel` (e.g. alt.ColorValue) at `when_true` where `test` holds,
+    else `otherwise`: alt.condition's dict built as the channel object (the note above)."""
+    import altair as alt
+
+    return channel(**alt.condition(test, alt.value(when_true), alt.value(otherwise)))

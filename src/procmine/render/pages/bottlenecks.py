@@ -10,7 +10,7 @@ import altair as alt
 from procmine.render import fmt
 from procmine.render.html import card, note, table
 from procmine.render.marts import MartReader
-from procmine.render.page import Chart, Context, Html, Page, named
+from procmine.render.page import Chart, Context, Html, Page, conditional_value, named
 from procmine.render.scope import Scope
 from procmine.render.theme import CHART_WIDTH, DIVERGING_SCHEME, VOLUME_SCHEME, WAIT_SCHEME
 
@@ -85,8 +85,7 @@ def _transition_map(rows: list[dict[str, Any]]) -> Chart:
                 axis=alt.Axis(labelLimit=200)),
         color=alt.Color("median_wait_h:Q", title="Median wait (hours)",
                         scale=alt.Scale(scheme=WAIT_SCHEME, type="sqrt", zero=True)),
-        opacity=alt.OpacityValue(**alt.condition("datum.count >= min_count", alt.value(1),
-                                                 alt.value(0.08))),
+        opacity=conditional_value(alt.OpacityValue, "datum.count >= min_count", 1, 0.08),
         tooltip=[alt.Tooltip("from_activity:N", title="From"),
                  alt.Tooltip("to_activity:N", title="To"),
                  alt.Tooltip("count:Q", title="Times", format=",.0f"),
@@ -136,8 +135,8 @@ def _key_stage_map(dimension: str, rows: list[dict[str, Any]]) -> Chart:
         tooltip=tooltip)
     text = base.transform_filter("datum.median_wait_h >= 0.5").mark_text(fontSize=10).encode(
         text=alt.Text("median_wait_h:Q", format=",.0f"),
-        color=alt.ColorValue(**alt.condition("datum.median_wait_h > 0.3 * datum.max_wait",
-                                             alt.value("#ffffff"), alt.value("#1f2933"))),
+        color=conditional_value(alt.ColorValue, "datum.median_wait_h > 0.3 * datum.max_wait",
+                                "#ffffff", "#1f2933"),
         tooltip=tooltip)
     chart = (rects + text).properties(
         width=min(CHART_WIDTH, 80 * len(stages)), height={"step": 22},

@@ -10,7 +10,7 @@ import altair as alt
 from procmine.render import fmt
 from procmine.render.html import card, esc, note, table
 from procmine.render.marts import MartReader
-from procmine.render.page import Chart, Context, Html, Page, named
+from procmine.render.page import Chart, Context, Html, Page, conditional_value, named
 from procmine.render.scope import Scope
 from procmine.render.theme import CATEGORICAL, CHART_WIDTH, NEUTRAL, VOLUME_SCHEME
 
@@ -92,8 +92,8 @@ def _matrix(rows: list[dict[str, Any]], kind: str, label: str, ctx: Context) -> 
     if small:
         layers.append(base.mark_text(fontSize=11).encode(
             text=alt.Text("handoffs:Q", format=",.0f"),
-            color=alt.ColorValue(**alt.condition("datum.value > 0.55 * datum.max_value",
-                                                 alt.value("#ffffff"), alt.value("#1f2933"))),
+            color=conditional_value(alt.ColorValue, "datum.value > 0.55 * datum.max_value",
+                                    "#ffffff", "#1f2933"),
             tooltip=tooltip))
     step = 72 if len(keys) <= 6 else 56 if small else 24
     chart = alt.layer(*layers).properties(

@@ -21,7 +21,7 @@ import altair as alt
 from procmine.render import bpmn, dfg, fmt
 from procmine.render.html import esc, json_for_script, note
 from procmine.render.marts import MartReader
-from procmine.render.page import Chart, Context, Html, Page, named
+from procmine.render.page import Chart, Context, Html, Page, conditional_value, named
 from procmine.render.scope import MAX_CATEGORIES, Scope
 
 MAX_ACTIVITIES = 60        # activities on the map (the most frequent); the rest are left out
@@ -311,8 +311,7 @@ def static_map(data: dict[str, Any]) -> Chart:
         fontSize=10, fontWeight=600, lineBreak="\n",
         dy=alt.ExprRef("datum.cases ? -6 : 0")).encode(
         x=scale_x, y=scale_y, text=alt.Text("text:N"),
-        color=alt.ColorValue(**alt.condition("datum.dark", alt.value("#ffffff"),
-                                             alt.value("#102a43"))))
+        color=conditional_value(alt.ColorValue, "datum.dark", "#ffffff", "#102a43"))
     total = sum(e[2] for e in whole["e"] if e[0] == dfg.START)
     chart = alt.layer(edge_layer, tips, edge_text, edge_text_top, boxes, terminals,
                       node_text).properties(

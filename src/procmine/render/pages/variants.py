@@ -9,7 +9,7 @@ import altair as alt
 from procmine.render import fmt
 from procmine.render.html import card, esc, note, table
 from procmine.render.marts import MartReader
-from procmine.render.page import Chart, Context, Html, Page, named
+from procmine.render.page import Chart, Context, Html, Page, conditional_value, named
 from procmine.render.scope import Scope
 from procmine.render.theme import CATEGORICAL, INK
 
@@ -92,11 +92,11 @@ def _pareto(rows: list[dict[str, Any]], unit: str) -> Chart:
     steps = base.mark_text(align="left", baseline="middle", fontSize=11, color=INK,
                            limit=465).encode(
         x=alt.XValue(0), y=labelled, text=alt.Text("sequence:N"), tooltip=tooltip,
-        opacity=alt.OpacityValue(**alt.condition(hover, alt.value(1), alt.value(0.85))),
+        opacity=conditional_value(alt.OpacityValue, hover, 1, 0.85),
     ).properties(width=470, height={"step": 24}, title="Path (activities in order)")
     bars = base.mark_bar(color=CATEGORICAL[0]).encode(
         x=alt.X("case_count:Q", title="Cases", axis=alt.Axis(orient="bottom")),
-        opacity=alt.OpacityValue(**alt.condition(hover, alt.value(1), alt.value(0.8))),
+        opacity=conditional_value(alt.OpacityValue, hover, 1, 0.8),
         tooltip=tooltip)
     line = base.mark_line(color=CATEGORICAL[1], point=alt.OverlayMarkDef(
         color=CATEGORICAL[1])).encode(

@@ -10,7 +10,7 @@ import altair as alt
 from procmine.render import fmt
 from procmine.render.html import card, note, table
 from procmine.render.marts import MartReader
-from procmine.render.page import Chart, Context, Html, Page, named
+from procmine.render.page import Chart, Context, Html, Page, conditional_value, named
 from procmine.render.scope import Scope, with_period_labels
 from procmine.render.theme import CATEGORICAL, CHART_WIDTH, WASTE_SCHEME
 
@@ -161,8 +161,7 @@ def _heatmap(cells: list[dict[str, Any]], flow: list[dict[str, Any]], top: dict[
     )
     text = base.mark_text(fontSize=12, fontWeight=600).encode(
         text=alt.Text("label:N"),
-        color=alt.ColorValue(**alt.condition("datum.dark", alt.value("#ffffff"),
-                                             alt.value("#1f2933"))),
+        color=conditional_value(alt.ColorValue, "datum.dark", "#ffffff", "#1f2933"),
         tooltip=tooltip,
     )
     width = min(CHART_WIDTH, 110 * len(types))
